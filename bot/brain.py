@@ -1,0 +1,60 @@
+"""A loaded KB build: the knowledge base, its intent model, its retriever, policy and composer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.composer import Composer
+from bot.conversation import Understanding
+from bot.policy import Policy, PolicyConfig
+from kb.build import BuildInfo
+from kb.loader import load_kb
+from kb.model import KnowledgeBase
+from retrieval.embedder import Embedder
+from retrieval.retriever import Retriever
+from training.prediction import IntentClassifier
+from training.transformer import TransformerIntentClassifier
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Brain:
+    kb: KnowledgeBase
+    classifier: IntentClassifier
+    retriever: Retriever
+    policy: Policy
+    composer: Composer
+    build_id: str
+    top_k: int = 5
+
+    @classmethod
+    def assemble(
+        cls,
+        kb: KnowledgeBase,
+        classifier: IntentClassifier,
+        retriever: Retriever,
+        *,
+        policy_config: PolicyConfig | None = None,
+        build_id: str = "in-memory",
+    ) -> Brain:
+        policy = Policy(policy_config, handoff_intents=[i.name for i in kb.intents if i.handoff])
+        return cls(kb, classifier, retriever, policy, Composer(kb), build_id)
+
+    @classmethod
+    def load(cls, build: BuildInfo, embedder: Embedder, *, policy_config: PolicyConfig | None = None) -> Brain:
+        folder = Path(build.path)
+        kb = load_kb(folder / "kb")
+        classifier = TransformerIntentClassifier.load(folder / "classifier")
+        retriever = Retriever.load(folder / "retriever", embedder)
+        logger.info("loaded build %s (%d intents, %d past replies)", build.id, len(kb.intents), len(retriever.pairs))
+        return cls.assemble(kb, classifier, retriever, policy_config=policy_config, build_id=build.id)
+
+    def understand(self, texts: Sequence[str]) -> list[Understanding]:
+        """Run the intent model and the retriever over a batch of messages (CPU-bound; call off the loop)."""
+        predictions = self.classifier.predict(texts)
+        retrieved = self.retriever.search_many(texts, top_k=self.top_k)
+        return [Understanding(p, tuple(r)) for p, r in zip(predictions, retrieved, strict=True)]

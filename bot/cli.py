@@ -1,0 +1,144 @@
+"""The ``deskmate`` command line: serve, train, kb validate|build, bench intents."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.errors import DeskmateError, KBValidationError
+
+logger = logging.getLogger("deskmate")
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
+    for noisy in ("websockets", "sentence_transformers", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.app import serve
+    from bot.config import Settings
+
+    settings = Settings.from_env(host=args.host, port=args.port, kb_path=args.kb, data_dir=args.data_dir)
+    _configure_logging(settings.log_level)
+    try:
+        asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.config import TrainingConfig
+    from training.data import IntentData, load_csv
+    from training.finetune import fine_tune
+
+    _configure_logging("INFO")
+    config = TrainingConfig(**({"epochs": args.epochs} if args.epochs else {}))
+    if args.csv:
+        data = load_csv(args.csv)
+    else:
+        from kb.loader import load_kb
+
+        texts, labels = load_kb(args.kb).training_examples()
+        data = IntentData(texts, labels)
+    print(f"Training on {len(data)} examples of {len(data.label_names)} intents", file=sys.stderr)
+    classifier = fine_tune(data, config=config)
+    classifier.save(args.out)
+    print(f"Saved the intent model to {args.out} (temperature {classifier.temperature:.2f})")
+    return 0
+
+
+def _kb_validate(args: argparse.Namespace) -> int:
+    from kb.build import kb_pairs
+    from kb.loader import load_kb
+
+    kb = load_kb(args.path)
+    examples = sum(len(i.examples) for i in kb.intents)
+    print(f"{kb.name}: OK - {len(kb.intents)} intents, {examples} examples, {len(kb.faq)} FAQ entries, "
+          f"{len(kb.dialogues)} dialogues ({len(kb_pairs(kb))} retrieval pairs)")
+    return 0
+
+
+def _kb_build(args: argparse.Namespace) -> int:
+    from bot.config import Settings
+    from kb.build import build_kb
+    from retrieval.embedder import MiniLMEmbedder
+
+    _configure_logging("INFO")
+    settings = Settings.from_env(data_dir=args.data_dir)
+    info = build_kb(args.path, args.out or settings.builds, embedder=MiniLMEmbedder())
+    print(f"Built {info.id} in {info.path}")
+    return 0
+
+
+def _bench_intents(args: argparse.Namespace) -> int:
+    from training.bench import run_intent_benchmark
+
+    _configure_logging("WARNING")
+    run_intent_benchmark(args.train, args.test, epochs=args.epochs, out=args.out, latency_samples=args.latency_samples)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="deskmate", description="Deskmate customer-service chatbot")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the chat server (trains the KB's model on first start)")
+    serve.add_argument("--kb", type=Path, help="KB folder (default: the bundled demo KB; env DESKMATE_KB_PATH)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080; 0 picks a free one)")
+    serve.add_argument("--data-dir", type=Path, help="where the database and builds live (default ./var)")
+    serve.set_defaults(run=_serve)
+
+    train = commands.add_parser("train", help="fine-tune an intent classifier and save it")
+    source = train.add_mutually_exclusive_group(required=True)
+    source.add_argument("--kb", type=Path, help="train on the intents of this KB folder")
+    source.add_argument("--csv", type=Path, help="train on a text,intent CSV")
+    train.add_argument("--out", type=Path, required=True, help="folder to save the model to")
+    train.add_argument("--epochs", type=int, help="training epochs (default from TrainingConfig)")
+    train.set_defaults(run=_train)
+
+    kb = commands.add_parser("kb", help="knowledge-base tools")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True)
+    validate = kb_commands.add_parser("validate", help="check a KB folder; errors name file, line and fix")
+    validate.add_argument("path", type=Path)
+    validate.set_defaults(run=_kb_validate)
+    build = kb_commands.add_parser("build", help="build a KB folder (train, embed, index)")
+    build.add_argument("path", type=Path)
+    build.add_argument("--out", type=Path, help="builds folder (default ./var/builds)")
+    build.add_argument("--data-dir", type=Path)
+    build.set_defaults(run=_kb_build)
+
+    bench = commands.add_parser("bench", help="benchmarks")
+    bench_commands = bench.add_subparsers(dest="bench_command", required=True)
+    intents = bench_commands.add_parser("intents", help="intent accuracy, macro-F1, training time, latency")
+    intents.add_argument("--train", type=Path, required=True)
+    intents.add_argument("--test", type=Path, required=True)
+    intents.add_argument("--epochs", type=int, default=None)
+    intents.add_argument("--latency-samples", type=int, default=200)
+    intents.add_argument("--out", type=Path, help="also write the results as JSON here")
+    intents.set_defaults(run=_bench_intents)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except KBValidationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except DeskmateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""Reply texts: templates from the KB, retrieved past replies and the system messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.policy import Action, Decision
+from kb.model import KnowledgeBase
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: str  # event kind: bot_reply | clarify | handoff
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class Composer:
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.kb = kb
+        self._labels = {intent.name: intent.label for intent in kb.intents}
+
+    def label(self, intent: str) -> str:
+        return self._labels.get(intent, intent.replace("_", " "))
+
+    def greeting(self) -> Reply:
+        return Reply("bot_reply", self.kb.system["greeting"], {"source": "system"})
+
+    def compose(self, decision: Decision, *, turn: int) -> Reply:
+        """The reply for ``decision``; ``turn`` rotates among a template's variations."""
+        meta: dict[str, Any] = {
+            "rule": decision.rule,
+            "intent": decision.intent,
+            "confidence": round(decision.confidence, 4),
+            "notes": {k: round(v, 4) for k, v in decision.notes.items()},
+        }
+        if decision.action is Action.ANSWER and decision.intent in self.kb.responses:
+            variations = self.kb.responses[decision.intent]
+            return Reply("bot_reply", variations[turn % len(variations)], {**meta, "source": "template"})
+        if decision.action is Action.RETRIEVED and decision.retrieved is not None:
+            hit = decision.retrieved
+            return Reply("bot_reply", hit.reply, {**meta, "source": "retrieved", "match": hit.source})
+        if decision.action is Action.CLARIFY:
+            options = [{"intent": name, "label": self.label(name)} for name in decision.options]
+            return Reply("clarify", self.kb.system["clarify"], {**meta, "options": options})
+        if decision.action is Action.HANDOFF:
+            reason = decision.reason.value if decision.reason else "low_confidence"
+            return Reply("handoff", self.kb.system["handoff"], {**meta, "reason": reason})
+        return Reply("bot_reply", self.kb.system["fallback"], {**meta, "source": "fallback"})

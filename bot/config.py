@@ -1,0 +1,80 @@
+"""Settings, read in one typed place from the environment (prefix ``DESKMATE_``).
+
+Every setting has an embedded default, so ``deskmate serve`` runs with none set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+from bot.policy import PolicyConfig
+
+PREFIX = "DESKMATE_"
+DEMO_KB = Path(__file__).resolve().parent.parent / "kb" / "demo"
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    kb_path: Path = DEMO_KB
+    data_dir: Path = Path("var")
+    db_path: Path | None = None  # default: <data_dir>/deskmate.sqlite3
+    builds_dir: Path | None = None  # default: <data_dir>/builds
+    log_level: str = "INFO"
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+    @property
+    def database(self) -> Path:
+        return self.db_path or self.data_dir / "deskmate.sqlite3"
+
+    @property
+    def builds(self) -> Path:
+        return self.builds_dir or self.data_dir / "builds"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``DESKMATE_*`` variables (e.g. ``DESKMATE_PORT=9000``), then ``overrides``."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name == "policy":
+                continue
+            key = PREFIX + f.name.upper()
+            if key in env:
+                values[f.name] = _cast(key, env[key], f.name)
+        policy_values: dict[str, Any] = {}
+        for f in fields(PolicyConfig):
+            key = PREFIX + f.name.upper()
+            if key in env:
+                policy_values[f.name] = _cast(key, env[key], f.name, PolicyConfig)
+        values["policy"] = PolicyConfig(**policy_values)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def _cast(key: str, raw: str, name: str, owner: type = Settings) -> Any:
+    default = getattr(owner(), name)
+    try:
+        if isinstance(default, bool):
+            if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("1", "true", "yes")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            value = float(raw)
+            if name != "max_failures" and not 0.0 <= value <= 1.0:
+                raise ValueError(raw)
+            return value
+        if name.endswith("_path") or name.endswith("_dir"):
+            return Path(raw)
+        return raw
+    except ValueError as exc:
+        kind = type(default).__name__ if default is not None else "path"
+        raise ConfigError(f"{key}={raw!r} is not a valid {kind}; fix or unset it") from exc

@@ -1,0 +1,142 @@
+"""The conversation as a state machine without I/O.
+
+Feed it what happened (a customer message with what the models made of it); it returns the
+events to store and send. Its state is rebuilt from stored events with :meth:`Conversation.apply`,
+so the store holds the only truth. No sockets, no awaits: tested with plain calls.
+
+States::
+
+    BOT --handoff--> WAITING_FOR_AGENT --agent claims--> WITH_AGENT --> BOT | CLOSED
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import Enum
+
+from bot.composer import Composer
+from bot.errors import ConversationError
+from bot.events import BOT_REPLY, CLARIFY, CUSTOMER_MESSAGE, HANDOFF, STATE_CHANGED, NewEvent, StoredEvent
+from bot.policy import Action, Policy, TurnContext
+from retrieval.retriever import RetrievedReply
+from training.prediction import IntentPrediction
+
+logger = logging.getLogger(__name__)
+
+
+class State(str, Enum):
+    BOT = "BOT"
+    WAITING_FOR_AGENT = "WAITING_FOR_AGENT"
+    WITH_AGENT = "WITH_AGENT"
+    CLOSED = "CLOSED"
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the models made of one customer message."""
+
+    prediction: IntentPrediction
+    retrieved: tuple[RetrievedReply, ...] = ()
+
+
+class Conversation:
+    def __init__(self, conversation_id: str) -> None:
+        self.id = conversation_id
+        self._state = State.BOT
+        self.failures_in_a_row = 0
+        self.last_was_clarify = False
+        self.offered_options: tuple[str, ...] = ()
+        self.bot_turns = 0
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @state.setter
+    def state(self, value: State) -> None:
+        if value is not self._state:
+            logger.info("conversation %s: %s -> %s", self.id, self._state.value, value.value)
+            self._state = value
+
+    @property
+    def bot_is_answering(self) -> bool:
+        """Whether customer messages need the models (only while the bot holds the conversation)."""
+        return self._state is State.BOT
+
+    @classmethod
+    def replay(cls, conversation_id: str, events: Iterable[StoredEvent]) -> Conversation:
+        conversation = cls(conversation_id)
+        for event in events:
+            conversation.apply(event)
+        return conversation
+
+    def apply(self, event: StoredEvent | NewEvent) -> None:
+        """Update the state from one event (stored or just produced)."""
+        if event.kind == BOT_REPLY:
+            self.bot_turns += 1
+            self.last_was_clarify = False
+            self.offered_options = ()
+            if event.data.get("source") == "fallback":
+                self.failures_in_a_row += 1
+            elif event.data.get("source") != "system":
+                self.failures_in_a_row = 0
+        elif event.kind == CLARIFY:
+            self.bot_turns += 1
+            self.last_was_clarify = True
+            self.offered_options = tuple(o["intent"] for o in event.data.get("options", []))
+        elif event.kind == HANDOFF:
+            self.failures_in_a_row = 0
+            self.last_was_clarify = False
+            self.offered_options = ()
+        elif event.kind == STATE_CHANGED:
+            self.state = State(event.data["to"])
+
+    def start(self, composer: Composer) -> list[NewEvent]:
+        """The events that open a new conversation (the greeting)."""
+        greeting = composer.greeting()
+        return self._emit([NewEvent(BOT_REPLY, {"text": greeting.text, **greeting.data})])
+
+    def receive(self, text: str, *, client_id: str, chosen_intent: str | None = None) -> list[NewEvent]:
+        """Record a customer message (stored before anything else happens, so it is never lost)."""
+        if self._state is State.CLOSED:
+            raise ConversationError(f"conversation {self.id} is closed; start a new conversation")
+        data: dict[str, object] = {"text": text}
+        if chosen_intent is not None:
+            data["chosen_intent"] = chosen_intent
+        return self._emit([NewEvent(CUSTOMER_MESSAGE, data, client_id=client_id)])
+
+    def answer(
+        self,
+        text: str,
+        *,
+        client_id: str,
+        understanding: Understanding | None,
+        policy: Policy,
+        composer: Composer,
+        chosen_intent: str | None = None,
+    ) -> list[NewEvent]:
+        """The bot's answer to a received message: nothing unless the bot holds the conversation."""
+        if not self.bot_is_answering:
+            return []
+        if understanding is None:
+            raise ConversationError("the bot holds this conversation: pass what the models understood")
+        context = TurnContext(self.failures_in_a_row, self.last_was_clarify, self.offered_options)
+        decision = policy.decide(text, understanding.prediction, understanding.retrieved, context,
+                                 chosen_intent=chosen_intent)
+        reply = composer.compose(decision, turn=self.bot_turns)
+        data = {"text": reply.text, "reply_to": client_id, **reply.data}
+        data["ranking"] = [
+            {"intent": s.intent, "p": round(s.probability, 4)} for s in understanding.prediction.ranking[:3]
+        ]
+        events = [NewEvent(reply.kind, data)]
+        if decision.action is Action.HANDOFF:
+            events.append(NewEvent(STATE_CHANGED, {"from": self._state.value, "to": State.WAITING_FOR_AGENT.value,
+                                                   "reason": data.get("reason")}))
+        return self._emit(events)
+
+    def _emit(self, events: list[NewEvent]) -> list[NewEvent]:
+        for event in events:
+            self.apply(event)
+        return events

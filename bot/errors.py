@@ -1,0 +1,91 @@
+"""Deskmate's exception tree.
+
+Every error Deskmate raises on purpose derives from :class:`DeskmateError`, and its message says
+what to do next. Library errors are translated at the boundary with ``raise ... from exc``.
+
+::
+
+    DeskmateError
+    ├── ConfigError              a setting is missing or malformed
+    ├── KBError                  a knowledge base cannot be used
+    │   ├── KBValidationError    the KB folder has problems (each with file, line and fix)
+    │   └── BuildNotFoundError   no build exists where one was expected
+    ├── ModelError               an intent model or encoder cannot be used
+    │   ├── ModelNotFoundError   the model folder is missing or incomplete
+    │   └── TrainingError        training could not run on the given data
+    ├── StoreError               the conversation store failed (database down, disk full...)
+    ├── ProtocolError            a client frame was refused; carries a wire error code
+    └── ConversationError        an event does not fit the conversation's current state
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class DeskmateError(Exception):
+    """Base of every error Deskmate raises on purpose."""
+
+
+class ConfigError(DeskmateError):
+    """A setting is missing or malformed."""
+
+
+class KBError(DeskmateError):
+    """A knowledge base cannot be used."""
+
+
+@dataclass(frozen=True)
+class KBIssue:
+    """One problem in a KB folder: where it is and how to fix it."""
+
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+class KBValidationError(KBError):
+    """The KB folder has one or more problems."""
+
+    def __init__(self, issues: list[KBIssue]) -> None:
+        self.issues = list(issues)
+        lines = "\n".join(f"  - {issue}" for issue in self.issues)
+        noun = "problem" if len(self.issues) == 1 else "problems"
+        super().__init__(f"the knowledge base has {len(self.issues)} {noun}:\n{lines}")
+
+
+class BuildNotFoundError(KBError):
+    """No KB build exists where one was expected."""
+
+
+class ModelError(DeskmateError):
+    """An intent model or encoder cannot be used."""
+
+
+class ModelNotFoundError(ModelError):
+    """The model folder is missing or incomplete."""
+
+
+class TrainingError(ModelError):
+    """Training could not run on the given data."""
+
+
+class StoreError(DeskmateError):
+    """The conversation store failed."""
+
+
+class ProtocolError(DeskmateError):
+    """A client frame was refused. ``code`` is the wire error code of docs/protocol.md."""
+
+    def __init__(self, code: str, message: str, *, ref: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.ref = ref
+
+
+class ConversationError(DeskmateError):
+    """An event does not fit the conversation's current state."""

@@ -1,0 +1,195 @@
+"""The websocket server: a thin adapter between frames and the chat service.
+
+One port serves the customer websocket (``/ws/customer``), the widget files, the demo page and
+``/healthz``. The adapter only decodes frames, calls the service and writes what comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import mimetypes
+from collections.abc import AsyncIterator
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from bot.bus import Subscription
+from bot.errors import DeskmateError, ProtocolError, StoreError
+from bot.events import CUSTOMER_MESSAGE, StoredEvent
+from bot.limits import TokenBucket
+from bot.protocol import MAX_FRAME, error_frame, event_frame, history_item, parse_client_frame
+from bot.service import ChatService, Session
+
+logger = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+STATIC = {"/": "index.html", "/index.html": "index.html", "/widget.js": "widget.js", "/widget.css": "widget.css"}
+CUSTOMER_PATH = "/ws/customer"
+HELLO_TIMEOUT = 30.0
+
+
+def _response(status: HTTPStatus, body: bytes, content_type: str, *, cache: bool = False) -> Response:
+    headers = Headers()
+    headers["Content-Type"] = content_type
+    headers["Content-Length"] = str(len(body))
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Cache-Control"] = "public, max-age=300" if cache else "no-store"
+    return Response(status.value, status.phrase, headers, body)
+
+
+class DeskmateServer:
+    def __init__(self, service: ChatService, *, rate: float = 1.0, burst: int = 10) -> None:
+        self.service = service
+        self.rate = rate
+        self.burst = burst
+
+    # HTTP --------------------------------------------------------------------------------------
+
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        path = request.path.split("?", 1)[0]
+        if path == CUSTOMER_PATH:
+            return None  # go on with the websocket handshake
+        if path == "/healthz":
+            body = json.dumps({"status": "ok", "kb": self.service.brain.kb.name, "build": self.service.brain.build_id})
+            return _response(HTTPStatus.OK, body.encode(), "application/json")
+        name = STATIC.get(path)
+        if name is None:
+            return _response(HTTPStatus.NOT_FOUND, b"Not found. The chat widget is at /widget.js.\n",
+                             "text/plain; charset=utf-8")
+        file = WEB_DIR / name
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        if content_type.startswith("text/") or name.endswith(".js"):
+            content_type += "; charset=utf-8"
+        return _response(HTTPStatus.OK, file.read_bytes(), content_type, cache=name != "index.html")
+
+    # Websocket ---------------------------------------------------------------------------------
+
+    async def handle(self, ws: ServerConnection) -> None:
+        await CustomerConnection(ws, self.service, TokenBucket(rate=self.rate, burst=self.burst)).run()
+
+    @contextlib.asynccontextmanager
+    async def running(self, host: str, port: int) -> AsyncIterator[Server]:
+        async with serve(
+            self.handle, host, port, process_request=self.process_request, max_size=MAX_FRAME,
+            ping_interval=20, ping_timeout=20,
+        ) as server:
+            yield server
+
+
+def bound_port(server: Server) -> int:
+    for sock in server.sockets:
+        return int(sock.getsockname()[1])
+    raise RuntimeError("the server has no listening socket")
+
+
+class CustomerConnection:
+    """One customer's websocket: hello, then messages; bus events forwarded as frames."""
+
+    def __init__(self, ws: ServerConnection, service: ChatService, bucket: TokenBucket) -> None:
+        self.ws = ws
+        self.service = service
+        self.bucket = bucket
+        self.session: Session | None = None
+        self.subscription: Subscription | None = None
+        self._last_seq = 0
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(frame, ensure_ascii=False))
+
+    async def run(self) -> None:
+        forwarder: asyncio.Task[None] | None = None
+        try:
+            await self._await_hello()
+            forwarder = asyncio.create_task(self._forward())
+            async for raw in self.ws:
+                await self._on_frame(raw)
+        except (ConnectionClosed, TimeoutError):
+            pass
+        finally:
+            if forwarder is not None:
+                forwarder.cancel()
+            if self.subscription is not None:
+                self.subscription.close()
+
+    async def _await_hello(self) -> None:
+        while self.session is None:
+            raw = await asyncio.wait_for(self.ws.recv(), HELLO_TIMEOUT)
+            try:
+                frame = parse_client_frame(raw)
+                if frame["type"] != "hello":
+                    raise ProtocolError("hello_required", 'send {"type": "hello", "session": null} first')
+                await self._open(frame["session"])
+            except ProtocolError as exc:
+                await self.send(error_frame(exc))
+            except DeskmateError as exc:
+                logger.error("cannot open a session: %s", exc)
+                await self.send({"type": "error", "code": "internal", "ref": None,
+                                 "message": "the chat is unavailable right now; please try again in a minute"})
+
+    async def _open(self, token: str | None) -> None:
+        session = await self.service.open_session(token)
+        subscription = self.service.bus.subscribe(session.conversation_id)
+        # Events stored between open_session and subscribe are fetched again so none is missed.
+        events = await self.service.store.events(session.conversation_id)
+        self.session, self.subscription = session, subscription
+        self._last_seq = events[-1].seq if events else 0
+        history = [item for item in map(history_item, events) if item is not None]
+        await self.send({"type": "welcome", "session": session.token, "conversation_id": session.conversation_id,
+                         "state": session.state, "history": history})
+
+    async def _forward(self) -> None:
+        assert self.subscription is not None
+        while True:
+            event = await self.subscription.get()
+            if event.seq <= self._last_seq:
+                continue
+            self._last_seq = event.seq
+            await self._send_event(event)
+
+    async def _send_event(self, event: StoredEvent) -> None:
+        if event.kind == CUSTOMER_MESSAGE:
+            await self.send({"type": "ack", "id": event.client_id})
+            return
+        frame = event_frame(event)
+        if frame is not None:
+            await self.send(frame)
+
+    async def _on_frame(self, raw: str | bytes) -> None:
+        assert self.session is not None
+        ref = None
+        try:
+            frame = parse_client_frame(raw)
+            if frame["type"] == "hello":
+                raise ProtocolError("bad_frame", "this connection already has a session; send messages")
+            ref = frame["id"]
+            if not self.bucket.allow():
+                raise ProtocolError("rate_limited", "you are sending messages too fast; wait a moment and resend",
+                                    ref=ref)
+            duplicate, events = await self.service.customer_message(
+                self.session.conversation_id, client_id=frame["id"], text=frame["text"], intent=frame.get("intent")
+            )
+            if duplicate:
+                for event in events:
+                    await self._send_event(event)
+        except ProtocolError as exc:
+            await self.send(error_frame(exc))
+        except StoreError as exc:
+            logger.error("conversation %s: store failed: %s", self.session.conversation_id, exc)
+            # ref stays null: the client keeps the message queued and resends it after reconnecting.
+            await self.send({"type": "error", "code": "internal", "ref": None,
+                             "message": "your message could not be saved yet; it will be resent when you reconnect"})
+        except DeskmateError as exc:
+            logger.error("conversation %s: %s", self.session.conversation_id, exc)
+            await self.send({"type": "error", "code": "internal", "ref": ref, "message": str(exc)})
+        except Exception:
+            logger.exception("conversation %s: unexpected error", self.session.conversation_id)
+            await self.send({"type": "error", "code": "internal", "ref": ref,
+                             "message": "something went wrong on our side; please resend your message"})

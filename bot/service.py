@@ -1,0 +1,130 @@
+"""The chat service: conversations, the store, the bus and the loaded KB build, without a transport.
+
+Adapters (the websocket server, tests) call it; it never touches a socket. Per conversation,
+messages are handled one at a time: the customer message is stored (and so acknowledged) first,
+then the models run off the event loop, then the bot's events are stored and published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from bot.brain import Brain
+from bot.bus import Bus
+from bot.conversation import Conversation, Understanding
+from bot.errors import ProtocolError
+from bot.events import StoredEvent
+from bot.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str
+    conversation_id: str
+    state: str
+    events: list[StoredEvent]
+
+
+class ChatService:
+    def __init__(self, *, store: Store, bus: Bus, brain: Brain, cache_size: int = 10_000) -> None:
+        self.store = store
+        self.bus = bus
+        self.brain = brain
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._cache: OrderedDict[str, Conversation] = OrderedDict()
+        self._cache_size = cache_size
+        self._models = asyncio.Lock()  # one model call at a time: torch already uses every core
+
+    async def open_session(self, token: str | None) -> Session:
+        """Resume the conversation of ``token``, or start a new one when ``token`` is None."""
+        if token is not None:
+            conversation_id = await self.store.conversation_for_token(token_hash(token))
+            if conversation_id is None:
+                raise ProtocolError("session_unknown", "this session is unknown or expired; send hello with session null")
+            events = await self.store.events(conversation_id)
+            conversation = await self._conversation(conversation_id)
+            return Session(token, conversation_id, conversation.state.value, events)
+        token = secrets.token_urlsafe(32)
+        conversation_id = await self.store.create_conversation(token_hash(token))
+        conversation = Conversation(conversation_id)
+        self._remember(conversation)
+        events = await self.store.append(conversation_id, conversation.start(self.brain.composer))
+        logger.info("conversation %s: started", conversation_id)
+        return Session(token, conversation_id, conversation.state.value, events)
+
+    async def customer_message(
+        self, conversation_id: str, *, client_id: str, text: str, intent: str | None = None
+    ) -> tuple[bool, list[StoredEvent]]:
+        """Handle one customer message. Returns (duplicate, events).
+
+        New messages are published on the bus (the customer message first, then the bot's events).
+        A message id seen before is not handled again: its stored message and replies are returned.
+        """
+        async with self._lock(conversation_id):
+            existing = await self.store.find_customer_message(conversation_id, client_id)
+            if existing is not None:
+                events = await self.store.events(conversation_id)
+                replies = [e for e in events if e.data.get("reply_to") == client_id]
+                return True, [existing, *replies]
+            try:
+                return await self._handle(conversation_id, client_id, text, intent)
+            except BaseException:
+                self._cache.pop(conversation_id, None)  # replay from the store next time
+                raise
+
+    async def _handle(
+        self, conversation_id: str, client_id: str, text: str, intent: str | None
+    ) -> tuple[bool, list[StoredEvent]]:
+        conversation = await self._conversation(conversation_id)
+        received = await self.store.append(conversation_id, conversation.receive(text, client_id=client_id,
+                                                                                   chosen_intent=intent))
+        await self.bus.publish(conversation_id, received)
+        understanding = None
+        if conversation.bot_is_answering:
+            understanding = (await self._understand([text]))[0]
+        answer = conversation.answer(text, client_id=client_id, understanding=understanding,
+                                     policy=self.brain.policy, composer=self.brain.composer,
+                                     chosen_intent=intent)
+        stored = await self.store.append(conversation_id, answer) if answer else []
+        await self.bus.publish(conversation_id, stored)
+        kinds = ",".join(e.kind for e in stored) or "none"
+        top = understanding.prediction.top if understanding else None
+        logger.info("conversation %s: turn handled (reply=%s intent=%s p=%.2f state=%s)", conversation_id, kinds,
+                    top.intent if top else "-", top.probability if top else 0.0, conversation.state.value)
+        return False, [*received, *stored]
+
+    async def _understand(self, texts: list[str]) -> list[Understanding]:
+        async with self._models:
+            return await asyncio.to_thread(self.brain.understand, texts)
+
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = self._locks[conversation_id] = asyncio.Lock()
+        return lock
+
+    async def _conversation(self, conversation_id: str) -> Conversation:
+        conversation = self._cache.get(conversation_id)
+        if conversation is None:
+            conversation = Conversation.replay(conversation_id, await self.store.events(conversation_id))
+            self._remember(conversation)
+        else:
+            self._cache.move_to_end(conversation_id)
+        return conversation
+
+    def _remember(self, conversation: Conversation) -> None:
+        self._cache[conversation.id] = conversation
+        while len(self._cache) > self._cache_size:
+            old, _ = self._cache.popitem(last=False)
+            self._locks.pop(old, None)

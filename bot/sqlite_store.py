@@ -1,0 +1,167 @@
+"""The SQLite conversation store (the embedded default).
+
+One connection in WAL mode, used from a single worker thread so the event loop never blocks on
+disk. ``sqlite3`` errors become :class:`StoreError` with what to check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from bot.errors import StoreError
+from bot.events import NewEvent, StoredEvent
+from bot.store import new_conversation_id
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    client_id TEXT,
+    PRIMARY KEY (conversation_id, seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_client_id
+    ON events (conversation_id, client_id) WHERE client_id IS NOT NULL;
+"""
+
+
+class SQLiteStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._conn: sqlite3.Connection | None = None
+
+    async def open(self) -> SQLiteStore:
+        await self._run(self._connect)
+        return self
+
+    def _connect(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(SCHEMA)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(
+                f"cannot open the database {self.path} ({exc}); check the path exists and is writable "
+                "(setting DESKMATE_DB_PATH)"
+            ) from exc
+        self._conn = conn
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn)
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError("the store is not open; call `await store.open()` first")
+        return self._conn
+
+    def _guard(self, fn: Callable[[], T]) -> Callable[[], T]:
+        def wrapped() -> T:
+            try:
+                return fn()
+            except sqlite3.Error as exc:
+                raise StoreError(f"database error on {self.path}: {exc}; check disk space and permissions") from exc
+
+        return wrapped
+
+    async def create_conversation(self, token_hash: str) -> str:
+        conversation_id = new_conversation_id()
+
+        def insert() -> str:
+            self._db.execute(
+                "INSERT INTO conversations (id, token_hash, created_at) VALUES (?, ?, ?)",
+                (conversation_id, token_hash, time.time()),
+            )
+            return conversation_id
+
+        return await self._run(self._guard(insert))
+
+    async def conversation_for_token(self, token_hash: str) -> str | None:
+        def select() -> str | None:
+            row = self._db.execute("SELECT id FROM conversations WHERE token_hash = ?", (token_hash,)).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._run(self._guard(select))
+
+    async def append(self, conversation_id: str, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        def insert() -> list[StoredEvent]:
+            db = self._db
+            stored: list[StoredEvent] = []
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                (last,) = db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) FROM events WHERE conversation_id = ?", (conversation_id,)
+                ).fetchone()
+                for event in events:
+                    if event.client_id is not None:
+                        existing = self._find(conversation_id, event.client_id)
+                        if existing is not None:
+                            stored.append(existing)
+                            continue
+                    last += 1
+                    now = time.time()
+                    db.execute(
+                        "INSERT INTO events (conversation_id, seq, kind, data, created_at, client_id)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        (conversation_id, last, event.kind, json.dumps(event.data), now, event.client_id),
+                    )
+                    stored.append(StoredEvent(conversation_id, last, event.kind, dict(event.data), now, event.client_id))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return stored
+
+        return await self._run(self._guard(insert))
+
+    def _find(self, conversation_id: str, client_id: str) -> StoredEvent | None:
+        row = self._db.execute(
+            "SELECT seq, kind, data, created_at, client_id FROM events WHERE conversation_id = ? AND client_id = ?",
+            (conversation_id, client_id),
+        ).fetchone()
+        return None if row is None else _event(conversation_id, row)
+
+    async def events(self, conversation_id: str) -> list[StoredEvent]:
+        def select() -> list[StoredEvent]:
+            rows = self._db.execute(
+                "SELECT seq, kind, data, created_at, client_id FROM events WHERE conversation_id = ? ORDER BY seq",
+                (conversation_id,),
+            ).fetchall()
+            return [_event(conversation_id, row) for row in rows]
+
+        return await self._run(self._guard(select))
+
+    async def find_customer_message(self, conversation_id: str, client_id: str) -> StoredEvent | None:
+        return await self._run(self._guard(lambda: self._find(conversation_id, client_id)))
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await self._run(conn.close)
+        self._executor.shutdown(wait=False)
+
+
+def _event(conversation_id: str, row: tuple[int, str, str, float, str | None]) -> StoredEvent:
+    seq, kind, data, created_at, client_id = row
+    return StoredEvent(conversation_id, int(seq), kind, json.loads(data), float(created_at), client_id)

@@ -1,0 +1,76 @@
+"""The conversation store seam, and its in-memory twin.
+
+A store keeps conversations (looked up by the hash of the customer's session token) and their
+events in order. Appending is atomic per call; a customer message id is stored at most once per
+conversation (``append`` skips a duplicate and returns the stored original instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.events import NewEvent, StoredEvent
+
+
+class Store(Protocol):
+    async def create_conversation(self, token_hash: str) -> str: ...
+
+    async def conversation_for_token(self, token_hash: str) -> str | None: ...
+
+    async def append(self, conversation_id: str, events: Sequence[NewEvent]) -> list[StoredEvent]: ...
+
+    async def events(self, conversation_id: str) -> list[StoredEvent]: ...
+
+    async def find_customer_message(self, conversation_id: str, client_id: str) -> StoredEvent | None: ...
+
+    async def close(self) -> None: ...
+
+
+def new_conversation_id() -> str:
+    return f"c_{uuid.uuid4().hex}"
+
+
+class InMemoryStore:
+    def __init__(self) -> None:
+        self._tokens: dict[str, str] = {}
+        self._events: dict[str, list[StoredEvent]] = {}
+        self._lock = asyncio.Lock()
+
+    async def create_conversation(self, token_hash: str) -> str:
+        conversation_id = new_conversation_id()
+        async with self._lock:
+            self._tokens[token_hash] = conversation_id
+            self._events[conversation_id] = []
+        return conversation_id
+
+    async def conversation_for_token(self, token_hash: str) -> str | None:
+        return self._tokens.get(token_hash)
+
+    async def append(self, conversation_id: str, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        async with self._lock:
+            log = self._events[conversation_id]
+            stored: list[StoredEvent] = []
+            for event in events:
+                if event.client_id is not None:
+                    existing = next((e for e in log if e.client_id == event.client_id), None)
+                    if existing is not None:
+                        stored.append(existing)
+                        continue
+                item = StoredEvent(conversation_id, len(log) + 1, event.kind, dict(event.data), time.time(),
+                                   event.client_id)
+                log.append(item)
+                stored.append(item)
+            return stored
+
+    async def events(self, conversation_id: str) -> list[StoredEvent]:
+        return list(self._events.get(conversation_id, []))
+
+    async def find_customer_message(self, conversation_id: str, client_id: str) -> StoredEvent | None:
+        return next((e for e in self._events.get(conversation_id, []) if e.client_id == client_id), None)
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,162 @@
+"""Turn a KB folder into an immutable, versioned build.
+
+A build folder holds::
+
+    manifest.json   id, KB name, hashes, creation time, training options
+    kb/             a copy of the KB source files it was built from
+    classifier/     the fine-tuned intent model (see training/transformer.py)
+    retriever/      FAISS index and the (customer turn -> agent reply) pairs
+
+Builds are written to a temporary folder and renamed into place, so a half-written build is
+never seen. The classifier is reused from an earlier build when the intents did not change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import BuildNotFoundError
+from kb.loader import FILES, load_kb
+from kb.model import KnowledgeBase
+from retrieval.embedder import Embedder
+from retrieval.pairs import Pair, deduplicate, dialogue_pairs
+from retrieval.retriever import Retriever
+from training.config import TrainingConfig
+from training.data import IntentData
+from training.finetune import fine_tune
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class BuildInfo:
+    id: str
+    path: Path
+    kb_name: str
+    content_hash: str
+    training_hash: str
+    created_at: float
+
+    @classmethod
+    def read(cls, folder: Path) -> BuildInfo:
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            raise BuildNotFoundError(f"{folder} is not a KB build (no {MANIFEST}); run `deskmate kb build`")
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        return cls(
+            id=data["id"],
+            path=folder,
+            kb_name=data["kb_name"],
+            content_hash=data["content_hash"],
+            training_hash=data["training_hash"],
+            created_at=data["created_at"],
+        )
+
+
+def kb_pairs(kb: KnowledgeBase, *, context_turns: int = 2) -> list[Pair]:
+    """Retrieval pairs from the KB's historical dialogues and FAQ entries, duplicates collapsed."""
+    pairs: list[Pair] = []
+    for dialogue in kb.dialogues:
+        turns = [(t.speaker, t.text) for t in dialogue.turns]
+        pairs.extend(dialogue_pairs(dialogue.id, turns, context_turns=context_turns))
+    for number, entry in enumerate(kb.faq, start=1):
+        pairs.append(Pair(entry.question, entry.question, entry.answer, f"faq:{number}"))
+    return deduplicate(pairs)
+
+
+def build_id(kb: KnowledgeBase, config: TrainingConfig) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", kb.name.lower()).strip("-") or "kb"
+    config_hash = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()
+    return f"{slug}-{kb.content_hash()[:10]}{config_hash[:4]}"
+
+
+def find_build(builds_dir: Path, build: str) -> BuildInfo | None:
+    folder = builds_dir / build
+    return BuildInfo.read(folder) if (folder / MANIFEST).is_file() else None
+
+
+def list_builds(builds_dir: Path) -> list[BuildInfo]:
+    """Complete builds in ``builds_dir``, oldest first."""
+    if not builds_dir.is_dir():
+        return []
+    builds = [BuildInfo.read(p) for p in builds_dir.iterdir() if (p / MANIFEST).is_file()]
+    return sorted(builds, key=lambda b: b.created_at)
+
+
+def _reusable_classifier(builds_dir: Path, training_hash: str, config: TrainingConfig) -> Path | None:
+    for info in reversed(list_builds(builds_dir)):
+        manifest = json.loads((info.path / MANIFEST).read_text(encoding="utf-8"))
+        if info.training_hash == training_hash and manifest.get("training") == config.to_dict():
+            return info.path / "classifier"
+    return None
+
+
+def build_kb(
+    source: str | Path,
+    builds_dir: str | Path,
+    *,
+    embedder: Embedder,
+    config: TrainingConfig | None = None,
+    progress: bool = True,
+) -> BuildInfo:
+    """Validate the KB at ``source`` and build it into ``builds_dir`` (or reuse an identical build)."""
+    config = config or TrainingConfig()
+    kb = load_kb(source)
+    builds = Path(builds_dir)
+    builds.mkdir(parents=True, exist_ok=True)
+    identifier = build_id(kb, config)
+    existing = find_build(builds, identifier)
+    if existing is not None:
+        logger.info("build %s is up to date", identifier)
+        return existing
+
+    temp = builds / f".tmp-{identifier}-{os.getpid()}"
+    shutil.rmtree(temp, ignore_errors=True)
+    try:
+        (temp / "kb").mkdir(parents=True)
+        assert kb.root is not None
+        for name in FILES:
+            if (kb.root / name).is_file():
+                shutil.copy2(kb.root / name, temp / "kb" / name)
+
+        training_hash = kb.training_hash()
+        reuse = _reusable_classifier(builds, training_hash, config)
+        if reuse is not None:
+            logger.info("reusing the intent model of %s (intents unchanged)", reuse.parent.name)
+            shutil.copytree(reuse, temp / "classifier")
+        else:
+            texts, labels = kb.training_examples()
+            classifier = fine_tune(
+                IntentData(texts, labels), config=config, progress=progress, metadata={"training_hash": training_hash}
+            )
+            classifier.save(temp / "classifier")
+
+        Retriever.build(embedder, kb_pairs(kb)).save(temp / "retriever")
+        manifest = {
+            "id": identifier,
+            "kb_name": kb.name,
+            "content_hash": kb.content_hash(),
+            "training_hash": training_hash,
+            "created_at": time.time(),
+            "training": config.to_dict(),
+        }
+        (temp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        final = builds / identifier
+        if final.exists():  # another process finished the same build first
+            shutil.rmtree(temp, ignore_errors=True)
+        else:
+            os.replace(temp, final)
+        return BuildInfo.read(final)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise

@@ -1,0 +1,301 @@
+"""Load a KB folder and validate it; every problem names the file, the line and the fix."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from bot.errors import KBIssue, KBValidationError
+from kb.model import (
+    SYSTEM_DEFAULTS,
+    Dialogue,
+    FAQEntry,
+    Intent,
+    KnowledgeBase,
+    Turn,
+)
+from kb.yamlio import LineDict, LineList, YAMLSyntaxError, load_yaml
+
+INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MIN_EXAMPLES = 5
+SPEAKERS = ("customer", "agent")
+FILES = ("kb.yml", "intents.yml", "responses.yml", "faq.yml", "dialogues.jsonl")
+REQUIRED_FILES = ("kb.yml", "intents.yml", "responses.yml")
+
+
+class _Issues:
+    def __init__(self) -> None:
+        self.items: list[KBIssue] = []
+
+    def add(self, file: str, line: int | None, message: str) -> None:
+        self.items.append(KBIssue(file, line, message))
+
+
+def load_kb(path: str | Path) -> KnowledgeBase:
+    """Load and validate the KB folder at ``path``.
+
+    Raises :class:`KBValidationError` listing every problem found (not just the first).
+    """
+    root = Path(path)
+    issues = _Issues()
+    if not root.is_dir():
+        issues.add(str(root), None, "no such folder; pass the path of a KB folder (see docs/kb-format.md)")
+        raise KBValidationError(issues.items)
+    for name in REQUIRED_FILES:
+        if not (root / name).is_file():
+            issues.add(name, None, f"file is missing; create {name} (see docs/kb-format.md)")
+    if issues.items:
+        raise KBValidationError(issues.items)
+
+    meta = _read_yaml(root, "kb.yml", issues)
+    intents_doc = _read_yaml(root, "intents.yml", issues)
+    responses_doc = _read_yaml(root, "responses.yml", issues)
+    faq_doc = _read_yaml(root, "faq.yml", issues) if (root / "faq.yml").is_file() else LineDict()
+    if issues.items:
+        raise KBValidationError(issues.items)
+
+    name, description, language, system = _parse_meta(meta, issues)
+    intents = _parse_intents(intents_doc, issues)
+    names = {intent.name for intent in intents}
+    responses = _parse_responses(responses_doc, intents, issues)
+    faq = _parse_faq(faq_doc, names, issues)
+    dialogues = _parse_dialogues(root / "dialogues.jsonl", issues)
+    if issues.items:
+        raise KBValidationError(issues.items)
+    return KnowledgeBase(
+        name=name,
+        description=description,
+        language=language,
+        system=system,
+        intents=tuple(intents),
+        responses=responses,
+        faq=tuple(faq),
+        dialogues=tuple(dialogues),
+        root=root,
+    )
+
+
+def _read_yaml(root: Path, name: str, issues: _Issues) -> LineDict:
+    try:
+        doc = load_yaml(root / name)
+    except YAMLSyntaxError as exc:
+        issues.add(name, exc.line, f"{exc}; fix the YAML syntax (check indentation and quotes)")
+        return LineDict()
+    except UnicodeDecodeError:
+        issues.add(name, None, "file is not UTF-8; save it as UTF-8")
+        return LineDict()
+    if doc is None:
+        issues.add(name, 1, "file is empty; see docs/kb-format.md for what it must hold")
+        return LineDict()
+    if not isinstance(doc, LineDict):
+        issues.add(name, 1, "the file must be a YAML mapping (key: value) at the top level")
+        return LineDict()
+    return doc
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty stripped string, or None."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _parse_meta(doc: LineDict, issues: _Issues) -> tuple[str, str, str, dict[str, str]]:
+    name = _text(doc.get("name"))
+    if name is None:
+        issues.add("kb.yml", doc.line_of("name") if "name" in doc else 1, "`name` is required: add `name: Your Company`")
+    description = _text(doc.get("description")) or ""
+    language = _text(doc.get("language")) or "en"
+    system = dict(SYSTEM_DEFAULTS)
+    raw_system = doc.get("system")
+    if raw_system is not None:
+        if not isinstance(raw_system, LineDict):
+            issues.add("kb.yml", doc.line_of("system"), "`system` must be a mapping of message name to text")
+        else:
+            for key, value in raw_system.items():
+                if key not in SYSTEM_DEFAULTS:
+                    allowed = ", ".join(SYSTEM_DEFAULTS)
+                    issues.add("kb.yml", raw_system.line_of(key), f"unknown system message `{key}`; allowed: {allowed}")
+                elif _text(value) is None:
+                    issues.add("kb.yml", raw_system.line_of(key), f"system message `{key}` must be a non-empty string")
+                else:
+                    system[key] = str(value).strip()
+    return name or "", description, language, system
+
+
+def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
+    file = "intents.yml"
+    raw = doc.get("intents")
+    if not isinstance(raw, LineList) or not raw:
+        issues.add(file, doc.line_of("intents") if "intents" in doc else 1, "`intents` must be a non-empty list of intents")
+        return []
+    intents: list[Intent] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(raw):
+        line = raw.line_of(index)
+        if not isinstance(item, LineDict):
+            issues.add(file, line, "each intent must be a mapping with `name` and `examples`")
+            continue
+        name = item.get("name")
+        if not isinstance(name, str) or not INTENT_NAME.match(name):
+            issues.add(file, item.line_of("name"), f"intent name {name!r} is invalid: use lowercase letters, digits and underscores, starting with a letter")
+            continue
+        if name in seen:
+            issues.add(file, item.line_of("name"), f"intent `{name}` is defined twice (first on line {seen[name]}); merge the two")
+            continue
+        seen[name] = item.line
+        examples = _parse_examples(item, name, issues)
+        label = _text(item.get("label")) or name.replace("_", " ").capitalize()
+        handoff = item.get("handoff", False)
+        if not isinstance(handoff, bool):
+            issues.add(file, item.line_of("handoff"), f"`handoff` of intent `{name}` must be true or false")
+            handoff = False
+        intents.append(Intent(name=name, label=label, examples=tuple(examples), handoff=handoff))
+    if len(intents) == 1 and not issues.items:
+        issues.add(file, raw.line, "a KB needs at least two intents to tell apart; add another intent")
+    return intents
+
+
+def _parse_examples(item: LineDict, name: str, issues: _Issues) -> list[str]:
+    file = "intents.yml"
+    raw = item.get("examples")
+    if not isinstance(raw, LineList):
+        issues.add(file, item.line_of("examples") if "examples" in item else item.line, f"intent `{name}` needs `examples`: a list of customer messages")
+        return []
+    examples: list[str] = []
+    seen: dict[str, int] = {}
+    for index, example in enumerate(raw):
+        line = raw.line_of(index)
+        text = _text(example) if isinstance(example, str) else None
+        if text is None:
+            issues.add(file, line, f"example of intent `{name}` must be a non-empty string (quote it if it starts with a special character)")
+            continue
+        key = text.casefold()
+        if key in seen:
+            issues.add(file, line, f"duplicate example {text!r} in intent `{name}` (also on line {seen[key]}); remove one")
+            continue
+        seen[key] = line
+        examples.append(text)
+    if len(examples) < MIN_EXAMPLES and len(raw) >= 0:
+        issues.add(file, raw.line, f"intent `{name}` has {len(examples)} examples; add at least {MIN_EXAMPLES} (15 or more works best)")
+    return examples
+
+
+def _parse_responses(doc: LineDict, intents: list[Intent], issues: _Issues) -> dict[str, tuple[str, ...]]:
+    file = "responses.yml"
+    raw = doc.get("responses")
+    if not isinstance(raw, LineDict):
+        issues.add(file, doc.line_of("responses") if "responses" in doc else 1, "`responses` must be a mapping of intent name to reply text(s)")
+        return {}
+    names = {intent.name for intent in intents}
+    responses: dict[str, tuple[str, ...]] = {}
+    for key, value in raw.items():
+        line = raw.line_of(key)
+        if key not in names:
+            issues.add(file, line, f"response for unknown intent `{key}`; add the intent to intents.yml or fix the name")
+            continue
+        variations = [value] if isinstance(value, str) else value
+        if not isinstance(variations, list) or not variations:
+            issues.add(file, line, f"response of `{key}` must be a string or a non-empty list of strings")
+            continue
+        texts: list[str] = []
+        for index, variation in enumerate(variations):
+            text = _text(variation)
+            if text is None:
+                item_line = variations.line_of(index) if isinstance(variations, LineList) else line
+                issues.add(file, item_line, f"response variation of `{key}` must be a non-empty string")
+                continue
+            texts.append(text)
+        responses[key] = tuple(texts)
+    for intent in intents:
+        if not intent.handoff and intent.name not in responses:
+            issues.add(file, raw.line, f"intent `{intent.name}` has no response; add `{intent.name}:` with a reply text (or mark the intent `handoff: true`)")
+    return responses
+
+
+def _parse_faq(doc: LineDict, intent_names: set[str], issues: _Issues) -> list[FAQEntry]:
+    file = "faq.yml"
+    if not doc:
+        return []
+    raw = doc.get("faq")
+    if not isinstance(raw, LineList):
+        issues.add(file, doc.line_of("faq") if "faq" in doc else 1, "`faq` must be a list of entries with `question` and `answer`")
+        return []
+    entries: list[FAQEntry] = []
+    for index, item in enumerate(raw):
+        line = raw.line_of(index)
+        if not isinstance(item, LineDict):
+            issues.add(file, line, "each FAQ entry must be a mapping with `question` and `answer`")
+            continue
+        question, answer = _text(item.get("question")), _text(item.get("answer"))
+        if question is None:
+            issues.add(file, item.line, "FAQ entry needs a non-empty `question`")
+        if answer is None:
+            issues.add(file, item.line, "FAQ entry needs a non-empty `answer`")
+        intent = item.get("intent")
+        if intent is not None and intent not in intent_names:
+            issues.add(file, item.line_of("intent"), f"FAQ entry names unknown intent `{intent}`; use one from intents.yml or remove `intent`")
+            intent = None
+        if question and answer:
+            entries.append(FAQEntry(question=question, answer=answer, intent=intent))
+    return entries
+
+
+def _parse_dialogues(path: Path, issues: _Issues) -> list[Dialogue]:
+    file = path.name
+    if not path.is_file():
+        return []
+    dialogues: list[Dialogue] = []
+    seen: dict[str, int] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        issues.add(file, None, "file is not UTF-8; save it as UTF-8")
+        return []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            issues.add(file, number, f"invalid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object")
+            continue
+        dialogue = _parse_dialogue(obj, file, number, issues)
+        if dialogue is None:
+            continue
+        if dialogue.id in seen:
+            issues.add(file, number, f"dialogue id `{dialogue.id}` is used twice (first on line {seen[dialogue.id]}); ids must be unique")
+            continue
+        seen[dialogue.id] = number
+        dialogues.append(dialogue)
+    return dialogues
+
+
+def _parse_dialogue(obj: Any, file: str, number: int, issues: _Issues) -> Dialogue | None:
+    if not isinstance(obj, dict):
+        issues.add(file, number, 'each line must be a JSON object like {"id": "d1", "turns": [...]}')
+        return None
+    dialogue_id = obj.get("id")
+    if not isinstance(dialogue_id, (str, int)) or str(dialogue_id).strip() == "":
+        issues.add(file, number, "dialogue needs an `id` (string)")
+        return None
+    turns_raw = obj.get("turns")
+    if not isinstance(turns_raw, list) or not turns_raw:
+        issues.add(file, number, "dialogue needs `turns`: a non-empty list of {speaker, text}")
+        return None
+    turns: list[Turn] = []
+    for index, turn in enumerate(turns_raw, start=1):
+        if not isinstance(turn, dict):
+            issues.add(file, number, f"turn {index} must be an object with `speaker` and `text`")
+            return None
+        speaker, text = turn.get("speaker"), _text(turn.get("text"))
+        if speaker not in SPEAKERS:
+            issues.add(file, number, f"turn {index} has speaker {speaker!r}; use \"customer\" or \"agent\"")
+            return None
+        if text is None:
+            issues.add(file, number, f"turn {index} needs a non-empty `text`")
+            return None
+        turns.append(Turn(speaker=str(speaker), text=text))
+    return Dialogue(id=str(dialogue_id), turns=tuple(turns))

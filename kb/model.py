@@ -1,0 +1,97 @@
+"""The knowledge base as plain values, after loading and validation (see docs/kb-format.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+SYSTEM_DEFAULTS: dict[str, str] = {
+    "greeting": "Hi! How can I help you today?",
+    "clarify": "I'm not sure I understood. Did you mean one of these?",
+    "handoff": "I'm connecting you to a person from our team. They will reply here.",
+    "fallback": "Sorry, I didn't get that. Could you say it another way?",
+}
+
+
+@dataclass(frozen=True)
+class Intent:
+    name: str
+    label: str
+    examples: tuple[str, ...]
+    handoff: bool = False
+
+
+@dataclass(frozen=True)
+class FAQEntry:
+    question: str
+    answer: str
+    intent: str | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: str  # "customer" | "agent"
+    text: str
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    id: str
+    turns: tuple[Turn, ...]
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    name: str
+    description: str
+    language: str
+    system: dict[str, str]
+    intents: tuple[Intent, ...]
+    responses: dict[str, tuple[str, ...]]
+    faq: tuple[FAQEntry, ...]
+    dialogues: tuple[Dialogue, ...]
+    root: Path | None = field(default=None, compare=False)
+
+    def intent(self, name: str) -> Intent:
+        for intent in self.intents:
+            if intent.name == name:
+                return intent
+        raise KeyError(name)
+
+    @property
+    def intent_names(self) -> list[str]:
+        return [intent.name for intent in self.intents]
+
+    def training_examples(self) -> tuple[list[str], list[str]]:
+        """(texts, intent names) for training the classifier."""
+        texts: list[str] = []
+        labels: list[str] = []
+        for intent in self.intents:
+            for example in intent.examples:
+                texts.append(example)
+                labels.append(intent.name)
+        return texts, labels
+
+    def training_hash(self) -> str:
+        """A hash of what the classifier learns from: changes only when the intents change."""
+        payload = [(i.name, list(i.examples)) for i in self.intents]
+        return _hash(payload)
+
+    def content_hash(self) -> str:
+        """A hash of the whole KB content (not of file layout or comments)."""
+        payload = {
+            "name": self.name,
+            "system": self.system,
+            "intents": [asdict(i) for i in self.intents],
+            "responses": {k: list(v) for k, v in sorted(self.responses.items())},
+            "faq": [asdict(f) for f in self.faq],
+            "dialogues": [asdict(d) for d in self.dialogues],
+        }
+        return _hash(payload)
+
+
+def _hash(payload: object) -> str:
+    data = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()

