@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.composer import Composer
-from bot.conversation import Understanding
-from bot.policy import Policy, PolicyConfig
+from bot.policy import Policy, PolicyConfig, Understanding
 from kb.build import BuildInfo
 from kb.loader import load_kb
 from kb.model import KnowledgeBase
 from retrieval.embedder import Embedder
+from retrieval.examples import ExampleMemory
 from retrieval.retriever import Retriever
 from training.prediction import IntentClassifier
 from training.transformer import TransformerIntentClassifier
@@ -29,6 +29,7 @@ class Brain:
     policy: Policy
     composer: Composer
     build_id: str
+    examples: ExampleMemory | None = None
     top_k: int = 5
 
     @classmethod
@@ -38,11 +39,12 @@ class Brain:
         classifier: IntentClassifier,
         retriever: Retriever,
         *,
+        examples: ExampleMemory | None = None,
         policy_config: PolicyConfig | None = None,
         build_id: str = "in-memory",
     ) -> Brain:
         policy = Policy(policy_config, handoff_intents=[i.name for i in kb.intents if i.handoff])
-        return cls(kb, classifier, retriever, policy, Composer(kb), build_id)
+        return cls(kb, classifier, retriever, policy, Composer(kb), build_id, examples)
 
     @classmethod
     def load(cls, build: BuildInfo, embedder: Embedder, *, policy_config: PolicyConfig | None = None) -> Brain:
@@ -50,11 +52,21 @@ class Brain:
         kb = load_kb(folder / "kb")
         classifier = TransformerIntentClassifier.load(folder / "classifier")
         retriever = Retriever.load(folder / "retriever", embedder)
+        examples = ExampleMemory.load(folder / "examples")
         logger.info("loaded build %s (%d intents, %d past replies)", build.id, len(kb.intents), len(retriever.pairs))
-        return cls.assemble(kb, classifier, retriever, policy_config=policy_config, build_id=build.id)
+        return cls.assemble(
+            kb, classifier, retriever, examples=examples, policy_config=policy_config, build_id=build.id
+        )
 
     def understand(self, texts: Sequence[str]) -> list[Understanding]:
         """Run the intent model and the retriever over a batch of messages (CPU-bound; call off the loop)."""
+        if not texts:
+            return []
         predictions = self.classifier.predict(texts)
-        retrieved = self.retriever.search_many(texts, top_k=self.top_k)
-        return [Understanding(p, tuple(r)) for p, r in zip(predictions, retrieved, strict=True)]
+        vectors = self.retriever.embedder.encode(texts)  # embedded once for both searches below
+        retrieved = self.retriever.search_vectors(vectors, top_k=self.top_k)
+        nearest = self.examples.nearest(vectors) if self.examples is not None else [None] * len(texts)
+        return [
+            Understanding(p, tuple(r), n.similarity if n is not None else None)
+            for p, r, n in zip(predictions, retrieved, nearest, strict=True)
+        ]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,8 +17,9 @@ logger = logging.getLogger("deskmate")
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     for noisy in ("websockets", "sentence_transformers", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -27,10 +30,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(host=args.host, port=args.port, kb_path=args.kb, data_dir=args.data_dir)
     _configure_logging(settings.log_level)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(settings))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
@@ -61,8 +62,10 @@ def _kb_validate(args: argparse.Namespace) -> int:
 
     kb = load_kb(args.path)
     examples = sum(len(i.examples) for i in kb.intents)
-    print(f"{kb.name}: OK - {len(kb.intents)} intents, {examples} examples, {len(kb.faq)} FAQ entries, "
-          f"{len(kb.dialogues)} dialogues ({len(kb_pairs(kb))} retrieval pairs)")
+    print(
+        f"{kb.name}: OK - {len(kb.intents)} intents, {examples} examples, {len(kb.faq)} FAQ entries, "
+        f"{len(kb.dialogues)} dialogues ({len(kb_pairs(kb))} retrieval pairs)"
+    )
     return 0
 
 
@@ -129,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Weights come from pip packages; never reach for a model hub at run time.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))

@@ -6,6 +6,7 @@ Every setting has an embedded default, so ``deskmate serve`` runs with none set.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -15,6 +16,7 @@ from bot.errors import ConfigError
 from bot.policy import PolicyConfig
 
 PREFIX = "DESKMATE_"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEMO_KB = Path(__file__).resolve().parent.parent / "kb" / "demo"
 
 
@@ -66,7 +68,10 @@ def _cast(key: str, raw: str, name: str, owner: type = Settings) -> Any:
                 raise ValueError(raw)
             return raw.lower() in ("1", "true", "yes")
         if isinstance(default, int):
-            return int(raw)
+            number = int(raw)
+            if name == "port" and not 0 <= number <= 65535:
+                raise ValueError(raw)
+            return number
         if isinstance(default, float):
             value = float(raw)
             if name != "max_failures" and not 0.0 <= value <= 1.0:
@@ -74,6 +79,13 @@ def _cast(key: str, raw: str, name: str, owner: type = Settings) -> Any:
             return value
         if name.endswith("_path") or name.endswith("_dir"):
             return Path(raw)
+        if name == "log_level" and raw.upper() not in LOG_LEVELS:
+            raise ValueError(raw)
+        if name == "explicit_handoff_pattern":
+            try:
+                re.compile(raw)
+            except re.error as exc:
+                raise ValueError(raw) from exc
         return raw
     except ValueError as exc:
         kind = type(default).__name__ if default is not None else "path"

@@ -13,32 +13,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from bot.composer import Composer
 from bot.errors import ConversationError
 from bot.events import BOT_REPLY, CLARIFY, CUSTOMER_MESSAGE, HANDOFF, STATE_CHANGED, NewEvent, StoredEvent
-from bot.policy import Action, Policy, TurnContext
-from retrieval.retriever import RetrievedReply
-from training.prediction import IntentPrediction
+from bot.policy import Action, Policy, TurnContext, Understanding
 
 logger = logging.getLogger(__name__)
 
 
-class State(str, Enum):
+class State(StrEnum):
     BOT = "BOT"
     WAITING_FOR_AGENT = "WAITING_FOR_AGENT"
     WITH_AGENT = "WITH_AGENT"
     CLOSED = "CLOSED"
-
-
-@dataclass(frozen=True)
-class Understanding:
-    """What the models made of one customer message."""
-
-    prediction: IntentPrediction
-    retrieved: tuple[RetrievedReply, ...] = ()
 
 
 class Conversation:
@@ -123,17 +112,20 @@ class Conversation:
         if understanding is None:
             raise ConversationError("the bot holds this conversation: pass what the models understood")
         context = TurnContext(self.failures_in_a_row, self.last_was_clarify, self.offered_options)
-        decision = policy.decide(text, understanding.prediction, understanding.retrieved, context,
-                                 chosen_intent=chosen_intent)
+        decision = policy.decide(text, understanding, context, chosen_intent=chosen_intent)
         reply = composer.compose(decision, turn=self.bot_turns)
-        data = {"text": reply.text, "reply_to": client_id, **reply.data}
+        data: dict[str, object] = {"text": reply.text, "reply_to": client_id, **reply.data}
         data["ranking"] = [
             {"intent": s.intent, "p": round(s.probability, 4)} for s in understanding.prediction.ranking[:3]
         ]
         events = [NewEvent(reply.kind, data)]
         if decision.action is Action.HANDOFF:
-            events.append(NewEvent(STATE_CHANGED, {"from": self._state.value, "to": State.WAITING_FOR_AGENT.value,
-                                                   "reason": data.get("reason")}))
+            events.append(
+                NewEvent(
+                    STATE_CHANGED,
+                    {"from": self._state.value, "to": State.WAITING_FOR_AGENT.value, "reason": data.get("reason")},
+                )
+            )
         return self._emit(events)
 
     def _emit(self, events: list[NewEvent]) -> list[NewEvent]:

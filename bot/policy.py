@@ -5,16 +5,18 @@ replies and the conversation's recent history, and returns a :class:`Decision`.
 
 Order of the rules (the first that applies wins):
 
-1. **explicit request** - the message asks for a person (an intent marked ``handoff: true``
+1. **chosen option** - the customer clicked a clarification button -> answer that intent.
+2. **explicit request** - the message asks for a person (an intent marked ``handoff: true``
    ranks first with at least ``handoff_below`` confidence, or the text matches
    ``explicit_handoff_pattern``) -> hand off.
-2. **chosen option** - the customer clicked a clarification button -> answer that intent.
-3. **confident intent** - top probability >= ``answer_threshold`` and at least ``clarify_margin``
-   above the second -> answer with the intent's template.
+3. **confident intent** - top probability >= ``answer_threshold``, at least ``clarify_margin``
+   above the second, and the message is in scope: its nearest training example has cosine
+   similarity >= ``min_example_similarity`` (fine-tuned classifiers are confident about
+   anything; distance to what they learnt from is not fooled) -> answer with the template.
 4. **good retrieval** - the best past reply scores >= ``retrieval_threshold`` -> send it.
-5. **ambiguous** - the top two intents together hold >= ``clarify_mass`` and the top is within
-   ``clarify_margin`` of the second -> ask which one; if the previous bot turn already was a
-   clarification -> hand off (``ambiguous``).
+5. **ambiguous** - in scope, the top two intents together hold >= ``clarify_mass`` and the
+   second has at least ``clarify_ratio`` of the top's probability -> ask which one; if the
+   previous bot turn already was a clarification -> hand off (``ambiguous``).
 6. **low confidence** - top probability < ``handoff_below`` -> hand off (``low_confidence``).
 7. otherwise a failure: ask to rephrase; the ``max_failures``-th failure in a row hands off
    (``repeated_failure``).
@@ -25,18 +27,19 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
+from typing import Any
 
 from retrieval.retriever import RetrievedReply
 from training.prediction import IntentPrediction
 
 DEFAULT_EXPLICIT_HANDOFF = (
-    r"\b(real|live|actual)\s+(person|human|agent)\b|\b(talk|speak|chat)\s+(to|with)\s+(a\s+|an\s+|some)?"
+    r"\b(real|live|actual)\s+(person|human|agent)\b|\b(talk|speak|chat)\s+(to|with)\s+(a\s+|an\s+|some\s+)?"
     r"(person|human|agent|someone|somebody|representative|operator)\b|\bhuman\s+agent\b"
 )
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     ANSWER = "answer"
     RETRIEVED = "retrieved"
     CLARIFY = "clarify"
@@ -44,7 +47,7 @@ class Action(str, Enum):
     HANDOFF = "handoff"
 
 
-class HandoffReason(str, Enum):
+class HandoffReason(StrEnum):
     LOW_CONFIDENCE = "low_confidence"
     EXPLICIT_REQUEST = "explicit_request"
     REPEATED_FAILURE = "repeated_failure"
@@ -56,10 +59,21 @@ class PolicyConfig:
     answer_threshold: float = 0.6
     clarify_margin: float = 0.2
     clarify_mass: float = 0.6
+    clarify_ratio: float = 0.3
+    min_example_similarity: float = 0.5
     handoff_below: float = 0.25
     retrieval_threshold: float = 0.8
     max_failures: int = 2
     explicit_handoff_pattern: str = DEFAULT_EXPLICIT_HANDOFF
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the models made of one customer message."""
+
+    prediction: IntentPrediction
+    retrieved: tuple[RetrievedReply, ...] = ()
+    example_similarity: float | None = None  # cosine to the nearest intent example; None: unknown
 
 
 @dataclass(frozen=True)
@@ -92,43 +106,54 @@ class Policy:
     def decide(
         self,
         text: str,
-        prediction: IntentPrediction,
-        retrieved: Sequence[RetrievedReply],
+        understanding: Understanding,
         context: TurnContext,
         *,
         chosen_intent: str | None = None,
     ) -> Decision:
         c = self.config
+        prediction, retrieved = understanding.prediction, understanding.retrieved
         top, second = prediction.top, prediction.second
         second_p = second.probability if second else 0.0
         notes = {"top": top.probability, "second": second_p}
         best = retrieved[0] if retrieved else None
         if best is not None:
             notes["retrieval"] = best.score
+        in_scope = True
+        if understanding.example_similarity is not None:
+            notes["example_similarity"] = understanding.example_similarity
+            in_scope = understanding.example_similarity >= c.min_example_similarity
 
-        if (top.intent in self.handoff_intents and top.probability >= c.handoff_below) or self._explicit.search(text):
-            return Decision(Action.HANDOFF, "explicit_request", intent=top.intent, confidence=top.probability,
-                            reason=HandoffReason.EXPLICIT_REQUEST, notes=notes)
+        def decision(action: Action, rule: str, **fields: Any) -> Decision:
+            fields.setdefault("intent", top.intent)
+            fields.setdefault("confidence", top.probability)
+            return Decision(action, rule, notes=notes, **fields)
+
         if chosen_intent is not None and chosen_intent in context.offered_options:
             if chosen_intent in self.handoff_intents:
-                return Decision(Action.HANDOFF, "explicit_request", intent=chosen_intent, confidence=1.0,
-                                reason=HandoffReason.EXPLICIT_REQUEST, notes=notes)
-            return Decision(Action.ANSWER, "chosen_option", intent=chosen_intent, confidence=1.0, notes=notes)
-        if top.probability >= c.answer_threshold and top.probability - second_p >= c.clarify_margin:
-            return Decision(Action.ANSWER, "confident_intent", intent=top.intent, confidence=top.probability, notes=notes)
+                return decision(
+                    Action.HANDOFF,
+                    "explicit_request",
+                    intent=chosen_intent,
+                    confidence=1.0,
+                    reason=HandoffReason.EXPLICIT_REQUEST,
+                )
+            return decision(Action.ANSWER, "chosen_option", intent=chosen_intent, confidence=1.0)
+        explicit = top.intent in self.handoff_intents and top.probability >= c.handoff_below and in_scope
+        if explicit or self._explicit.search(text):
+            return decision(Action.HANDOFF, "explicit_request", reason=HandoffReason.EXPLICIT_REQUEST)
+        if in_scope and top.probability >= c.answer_threshold and top.probability - second_p >= c.clarify_margin - 1e-9:
+            return decision(Action.ANSWER, "confident_intent")
         if best is not None and best.score >= c.retrieval_threshold:
-            return Decision(Action.RETRIEVED, "good_retrieval", intent=top.intent, confidence=top.probability,
-                            retrieved=best, notes=notes)
-        if second is not None and top.probability + second_p >= c.clarify_mass and top.probability - second_p < c.clarify_margin:
+            return decision(Action.RETRIEVED, "good_retrieval", retrieved=best)
+        close = second is not None and second_p >= c.clarify_ratio * top.probability
+        if in_scope and close and top.probability + second_p >= c.clarify_mass:
             if context.last_was_clarify:
-                return Decision(Action.HANDOFF, "ambiguous_again", intent=top.intent, confidence=top.probability,
-                                reason=HandoffReason.AMBIGUOUS, notes=notes)
-            return Decision(Action.CLARIFY, "ambiguous", intent=top.intent, confidence=top.probability,
-                            options=(top.intent, second.intent), notes=notes)
+                return decision(Action.HANDOFF, "ambiguous_again", reason=HandoffReason.AMBIGUOUS)
+            assert second is not None
+            return decision(Action.CLARIFY, "ambiguous", options=(top.intent, second.intent))
         if top.probability < c.handoff_below:
-            return Decision(Action.HANDOFF, "low_confidence", intent=top.intent, confidence=top.probability,
-                            reason=HandoffReason.LOW_CONFIDENCE, notes=notes)
+            return decision(Action.HANDOFF, "low_confidence", reason=HandoffReason.LOW_CONFIDENCE)
         if context.failures_in_a_row + 1 >= c.max_failures:
-            return Decision(Action.HANDOFF, "repeated_failure", intent=top.intent, confidence=top.probability,
-                            reason=HandoffReason.REPEATED_FAILURE, notes=notes)
-        return Decision(Action.FALLBACK, "unsure", intent=top.intent, confidence=top.probability, notes=notes)
+            return decision(Action.HANDOFF, "repeated_failure", reason=HandoffReason.REPEATED_FAILURE)
+        return decision(Action.FALLBACK, "out_of_scope" if not in_scope else "unsure")

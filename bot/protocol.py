@@ -6,7 +6,7 @@ Parsing raises :class:`ProtocolError` with the wire error code and a message say
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
 from bot.errors import ProtocolError
@@ -61,8 +61,9 @@ def _parse_message(frame: dict[str, Any]) -> Message:
     if not isinstance(text, str) or not text.strip():
         raise ProtocolError("bad_frame", 'a message needs a non-empty "text"', ref=message_id)
     if len(text) > MAX_TEXT:
-        raise ProtocolError("too_long", f"the message is {len(text)} characters; the limit is {MAX_TEXT}",
-                            ref=message_id)
+        raise ProtocolError(
+            "too_long", f"the message is {len(text)} characters; the limit is {MAX_TEXT}", ref=message_id
+        )
     message = Message(type="message", id=message_id, text=text.strip())
     intent = frame.get("intent")
     if intent is not None:
@@ -77,21 +78,38 @@ def error_frame(error: ProtocolError) -> dict[str, Any]:
 
 
 def iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="seconds")
 
 
 def event_frame(event: StoredEvent) -> dict[str, Any] | None:
     """The frame that shows ``event`` to the customer, or None if customers don't see it."""
     data = event.data
     if event.kind == BOT_REPLY:
-        return {"type": "reply", "id": event.id, "reply_to": data.get("reply_to"), "text": data["text"],
-                "source": data.get("source"), "intent": data.get("intent"), "confidence": data.get("confidence")}
+        return {
+            "type": "reply",
+            "id": event.id,
+            "reply_to": data.get("reply_to"),
+            "text": data["text"],
+            "source": data.get("source"),
+            "intent": data.get("intent"),
+            "confidence": data.get("confidence"),
+        }
     if event.kind == CLARIFY:
-        return {"type": "clarify", "id": event.id, "reply_to": data.get("reply_to"), "text": data["text"],
-                "options": data.get("options", [])}
+        return {
+            "type": "clarify",
+            "id": event.id,
+            "reply_to": data.get("reply_to"),
+            "text": data["text"],
+            "options": data.get("options", []),
+        }
     if event.kind == HANDOFF:
-        return {"type": "handoff", "id": event.id, "reply_to": data.get("reply_to"), "text": data["text"],
-                "reason": data.get("reason")}
+        return {
+            "type": "handoff",
+            "id": event.id,
+            "reply_to": data.get("reply_to"),
+            "text": data["text"],
+            "reason": data.get("reason"),
+        }
     if event.kind == STATE_CHANGED:
         return {"type": "state", "state": data["to"]}
     return None

@@ -62,8 +62,9 @@ class DeskmateServer:
             return _response(HTTPStatus.OK, body.encode(), "application/json")
         name = STATIC.get(path)
         if name is None:
-            return _response(HTTPStatus.NOT_FOUND, b"Not found. The chat widget is at /widget.js.\n",
-                             "text/plain; charset=utf-8")
+            return _response(
+                HTTPStatus.NOT_FOUND, b"Not found. The chat widget is at /widget.js.\n", "text/plain; charset=utf-8"
+            )
         file = WEB_DIR / name
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         if content_type.startswith("text/") or name.endswith(".js"):
@@ -78,8 +79,13 @@ class DeskmateServer:
     @contextlib.asynccontextmanager
     async def running(self, host: str, port: int) -> AsyncIterator[Server]:
         async with serve(
-            self.handle, host, port, process_request=self.process_request, max_size=MAX_FRAME,
-            ping_interval=20, ping_timeout=20,
+            self.handle,
+            host,
+            port,
+            process_request=self.process_request,
+            max_size=MAX_FRAME,
+            ping_interval=20,
+            ping_timeout=20,
         ) as server:
             yield server
 
@@ -131,8 +137,14 @@ class CustomerConnection:
                 await self.send(error_frame(exc))
             except DeskmateError as exc:
                 logger.error("cannot open a session: %s", exc)
-                await self.send({"type": "error", "code": "internal", "ref": None,
-                                 "message": "the chat is unavailable right now; please try again in a minute"})
+                await self.send(
+                    {
+                        "type": "error",
+                        "code": "internal",
+                        "ref": None,
+                        "message": "the chat is unavailable right now; please try again in a minute",
+                    }
+                )
 
     async def _open(self, token: str | None) -> None:
         session = await self.service.open_session(token)
@@ -142,8 +154,15 @@ class CustomerConnection:
         self.session, self.subscription = session, subscription
         self._last_seq = events[-1].seq if events else 0
         history = [item for item in map(history_item, events) if item is not None]
-        await self.send({"type": "welcome", "session": session.token, "conversation_id": session.conversation_id,
-                         "state": session.state, "history": history})
+        await self.send(
+            {
+                "type": "welcome",
+                "session": session.token,
+                "conversation_id": session.conversation_id,
+                "state": session.state,
+                "history": history,
+            }
+        )
 
     async def _forward(self) -> None:
         assert self.subscription is not None
@@ -171,8 +190,9 @@ class CustomerConnection:
                 raise ProtocolError("bad_frame", "this connection already has a session; send messages")
             ref = frame["id"]
             if not self.bucket.allow():
-                raise ProtocolError("rate_limited", "you are sending messages too fast; wait a moment and resend",
-                                    ref=ref)
+                raise ProtocolError(
+                    "rate_limited", "you are sending messages too fast; wait a moment and resend", ref=ref
+                )
             duplicate, events = await self.service.customer_message(
                 self.session.conversation_id, client_id=frame["id"], text=frame["text"], intent=frame.get("intent")
             )
@@ -184,12 +204,24 @@ class CustomerConnection:
         except StoreError as exc:
             logger.error("conversation %s: store failed: %s", self.session.conversation_id, exc)
             # ref stays null: the client keeps the message queued and resends it after reconnecting.
-            await self.send({"type": "error", "code": "internal", "ref": None,
-                             "message": "your message could not be saved yet; it will be resent when you reconnect"})
+            await self.send(
+                {
+                    "type": "error",
+                    "code": "internal",
+                    "ref": None,
+                    "message": "your message could not be saved yet; it will be resent when you reconnect",
+                }
+            )
         except DeskmateError as exc:
             logger.error("conversation %s: %s", self.session.conversation_id, exc)
             await self.send({"type": "error", "code": "internal", "ref": ref, "message": str(exc)})
         except Exception:
             logger.exception("conversation %s: unexpected error", self.session.conversation_id)
-            await self.send({"type": "error", "code": "internal", "ref": ref,
-                             "message": "something went wrong on our side; please resend your message"})
+            await self.send(
+                {
+                    "type": "error",
+                    "code": "internal",
+                    "ref": ref,
+                    "message": "something went wrong on our side; please resend your message",
+                }
+            )

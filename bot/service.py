@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 from bot.brain import Brain
 from bot.bus import Bus
-from bot.conversation import Conversation, Understanding
+from bot.conversation import Conversation
 from bot.errors import ProtocolError
 from bot.events import StoredEvent
+from bot.policy import Understanding
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -51,7 +52,9 @@ class ChatService:
         if token is not None:
             conversation_id = await self.store.conversation_for_token(token_hash(token))
             if conversation_id is None:
-                raise ProtocolError("session_unknown", "this session is unknown or expired; send hello with session null")
+                raise ProtocolError(
+                    "session_unknown", "this session is unknown or expired; send hello with session null"
+                )
             events = await self.store.events(conversation_id)
             conversation = await self._conversation(conversation_id)
             return Session(token, conversation_id, conversation.state.value, events)
@@ -87,21 +90,33 @@ class ChatService:
         self, conversation_id: str, client_id: str, text: str, intent: str | None
     ) -> tuple[bool, list[StoredEvent]]:
         conversation = await self._conversation(conversation_id)
-        received = await self.store.append(conversation_id, conversation.receive(text, client_id=client_id,
-                                                                                   chosen_intent=intent))
+        received = await self.store.append(
+            conversation_id, conversation.receive(text, client_id=client_id, chosen_intent=intent)
+        )
         await self.bus.publish(conversation_id, received)
         understanding = None
         if conversation.bot_is_answering:
             understanding = (await self._understand([text]))[0]
-        answer = conversation.answer(text, client_id=client_id, understanding=understanding,
-                                     policy=self.brain.policy, composer=self.brain.composer,
-                                     chosen_intent=intent)
+        answer = conversation.answer(
+            text,
+            client_id=client_id,
+            understanding=understanding,
+            policy=self.brain.policy,
+            composer=self.brain.composer,
+            chosen_intent=intent,
+        )
         stored = await self.store.append(conversation_id, answer) if answer else []
         await self.bus.publish(conversation_id, stored)
         kinds = ",".join(e.kind for e in stored) or "none"
         top = understanding.prediction.top if understanding else None
-        logger.info("conversation %s: turn handled (reply=%s intent=%s p=%.2f state=%s)", conversation_id, kinds,
-                    top.intent if top else "-", top.probability if top else 0.0, conversation.state.value)
+        logger.info(
+            "conversation %s: turn handled (reply=%s intent=%s p=%.2f state=%s)",
+            conversation_id,
+            kinds,
+            top.intent if top else "-",
+            top.probability if top else 0.0,
+            conversation.state.value,
+        )
         return False, [*received, *stored]
 
     async def _understand(self, texts: list[str]) -> list[Understanding]:

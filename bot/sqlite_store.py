@@ -126,7 +126,9 @@ class SQLiteStore:
                         " VALUES (?, ?, ?, ?, ?, ?)",
                         (conversation_id, last, event.kind, json.dumps(event.data), now, event.client_id),
                     )
-                    stored.append(StoredEvent(conversation_id, last, event.kind, dict(event.data), now, event.client_id))
+                    stored.append(
+                        StoredEvent(conversation_id, last, event.kind, dict(event.data), now, event.client_id)
+                    )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")

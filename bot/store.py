@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
+from bot.errors import StoreError
 from bot.events import NewEvent, StoredEvent
 
 
@@ -43,6 +44,8 @@ class InMemoryStore:
     async def create_conversation(self, token_hash: str) -> str:
         conversation_id = new_conversation_id()
         async with self._lock:
+            if token_hash in self._tokens:
+                raise StoreError("a conversation with this session token already exists")
             self._tokens[token_hash] = conversation_id
             self._events[conversation_id] = []
         return conversation_id
@@ -52,7 +55,9 @@ class InMemoryStore:
 
     async def append(self, conversation_id: str, events: Sequence[NewEvent]) -> list[StoredEvent]:
         async with self._lock:
-            log = self._events[conversation_id]
+            log = self._events.get(conversation_id)
+            if log is None:
+                raise StoreError(f"no conversation {conversation_id}; create it first")
             stored: list[StoredEvent] = []
             for event in events:
                 if event.client_id is not None:
@@ -60,8 +65,9 @@ class InMemoryStore:
                     if existing is not None:
                         stored.append(existing)
                         continue
-                item = StoredEvent(conversation_id, len(log) + 1, event.kind, dict(event.data), time.time(),
-                                   event.client_id)
+                item = StoredEvent(
+                    conversation_id, len(log) + 1, event.kind, dict(event.data), time.time(), event.client_id
+                )
                 log.append(item)
                 stored.append(item)
             return stored

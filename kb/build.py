@@ -5,6 +5,7 @@ A build folder holds::
     manifest.json   id, KB name, hashes, creation time, training options
     kb/             a copy of the KB source files it was built from
     classifier/     the fine-tuned intent model (see training/transformer.py)
+    examples/       the intents' examples in embedding space (see retrieval/examples.py)
     retriever/      FAISS index and the (customer turn -> agent reply) pairs
 
 Builds are written to a temporary folder and renamed into place, so a half-written build is
@@ -27,6 +28,7 @@ from bot.errors import BuildNotFoundError
 from kb.loader import FILES, load_kb
 from kb.model import KnowledgeBase
 from retrieval.embedder import Embedder
+from retrieval.examples import ExampleMemory
 from retrieval.pairs import Pair, deduplicate, dialogue_pairs
 from retrieval.retriever import Retriever
 from training.config import TrainingConfig
@@ -36,6 +38,7 @@ from training.finetune import fine_tune
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
+BUILD_FORMAT = 2  # bump when the build layout changes, so old builds are not reused
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,8 @@ def kb_pairs(kb: KnowledgeBase, *, context_turns: int = 2) -> list[Pair]:
 
 def build_id(kb: KnowledgeBase, config: TrainingConfig) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", kb.name.lower()).strip("-") or "kb"
-    config_hash = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()
+    options = {"format": BUILD_FORMAT, "training": config.to_dict()}
+    config_hash = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()
     return f"{slug}-{kb.content_hash()[:10]}{config_hash[:4]}"
 
 
@@ -142,6 +146,8 @@ def build_kb(
             classifier.save(temp / "classifier")
 
         Retriever.build(embedder, kb_pairs(kb)).save(temp / "retriever")
+        texts, labels = kb.training_examples()
+        ExampleMemory.build(embedder, texts, labels).save(temp / "examples")
         manifest = {
             "id": identifier,
             "kb_name": kb.name,
@@ -149,6 +155,7 @@ def build_kb(
             "training_hash": training_hash,
             "created_at": time.time(),
             "training": config.to_dict(),
+            "format": BUILD_FORMAT,
         }
         (temp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         final = builds / identifier

@@ -105,7 +105,9 @@ def _text(value: Any) -> str | None:
 def _parse_meta(doc: LineDict, issues: _Issues) -> tuple[str, str, str, dict[str, str]]:
     name = _text(doc.get("name"))
     if name is None:
-        issues.add("kb.yml", doc.line_of("name") if "name" in doc else 1, "`name` is required: add `name: Your Company`")
+        issues.add(
+            "kb.yml", doc.line_of("name") if "name" in doc else 1, "`name` is required: add `name: Your Company`"
+        )
     description = _text(doc.get("description")) or ""
     language = _text(doc.get("language")) or "en"
     system = dict(SYSTEM_DEFAULTS)
@@ -129,7 +131,9 @@ def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
     file = "intents.yml"
     raw = doc.get("intents")
     if not isinstance(raw, LineList) or not raw:
-        issues.add(file, doc.line_of("intents") if "intents" in doc else 1, "`intents` must be a non-empty list of intents")
+        issues.add(
+            file, doc.line_of("intents") if "intents" in doc else 1, "`intents` must be a non-empty list of intents"
+        )
         return []
     intents: list[Intent] = []
     seen: dict[str, int] = {}
@@ -140,10 +144,18 @@ def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
             continue
         name = item.get("name")
         if not isinstance(name, str) or not INTENT_NAME.match(name):
-            issues.add(file, item.line_of("name"), f"intent name {name!r} is invalid: use lowercase letters, digits and underscores, starting with a letter")
+            issues.add(
+                file,
+                item.line_of("name"),
+                f"intent name {name!r} is invalid: use lowercase letters, digits and underscores, starting with a letter",
+            )
             continue
         if name in seen:
-            issues.add(file, item.line_of("name"), f"intent `{name}` is defined twice (first on line {seen[name]}); merge the two")
+            issues.add(
+                file,
+                item.line_of("name"),
+                f"intent `{name}` is defined twice (first on line {seen[name]}); merge the two",
+            )
             continue
         seen[name] = item.line
         examples = _parse_examples(item, name, issues)
@@ -162,7 +174,11 @@ def _parse_examples(item: LineDict, name: str, issues: _Issues) -> list[str]:
     file = "intents.yml"
     raw = item.get("examples")
     if not isinstance(raw, LineList):
-        issues.add(file, item.line_of("examples") if "examples" in item else item.line, f"intent `{name}` needs `examples`: a list of customer messages")
+        issues.add(
+            file,
+            item.line_of("examples") if "examples" in item else item.line,
+            f"intent `{name}` needs `examples`: a list of customer messages",
+        )
         return []
     examples: list[str] = []
     seen: dict[str, int] = {}
@@ -170,16 +186,26 @@ def _parse_examples(item: LineDict, name: str, issues: _Issues) -> list[str]:
         line = raw.line_of(index)
         text = _text(example) if isinstance(example, str) else None
         if text is None:
-            issues.add(file, line, f"example of intent `{name}` must be a non-empty string (quote it if it starts with a special character)")
+            issues.add(
+                file,
+                line,
+                f"example of intent `{name}` must be a non-empty string (quote it if it starts with a special character)",
+            )
             continue
         key = text.casefold()
         if key in seen:
-            issues.add(file, line, f"duplicate example {text!r} in intent `{name}` (also on line {seen[key]}); remove one")
+            issues.add(
+                file, line, f"duplicate example {text!r} in intent `{name}` (also on line {seen[key]}); remove one"
+            )
             continue
         seen[key] = line
         examples.append(text)
-    if len(examples) < MIN_EXAMPLES and len(raw) >= 0:
-        issues.add(file, raw.line, f"intent `{name}` has {len(examples)} examples; add at least {MIN_EXAMPLES} (15 or more works best)")
+    if len(examples) < MIN_EXAMPLES:
+        issues.add(
+            file,
+            raw.line,
+            f"intent `{name}` has {len(examples)} examples; add at least {MIN_EXAMPLES} (15 or more works best)",
+        )
     return examples
 
 
@@ -187,14 +213,20 @@ def _parse_responses(doc: LineDict, intents: list[Intent], issues: _Issues) -> d
     file = "responses.yml"
     raw = doc.get("responses")
     if not isinstance(raw, LineDict):
-        issues.add(file, doc.line_of("responses") if "responses" in doc else 1, "`responses` must be a mapping of intent name to reply text(s)")
+        issues.add(
+            file,
+            doc.line_of("responses") if "responses" in doc else 1,
+            "`responses` must be a mapping of intent name to reply text(s)",
+        )
         return {}
     names = {intent.name for intent in intents}
     responses: dict[str, tuple[str, ...]] = {}
     for key, value in raw.items():
         line = raw.line_of(key)
         if key not in names:
-            issues.add(file, line, f"response for unknown intent `{key}`; add the intent to intents.yml or fix the name")
+            issues.add(
+                file, line, f"response for unknown intent `{key}`; add the intent to intents.yml or fix the name"
+            )
             continue
         variations = [value] if isinstance(value, str) else value
         if not isinstance(variations, list) or not variations:
@@ -211,7 +243,11 @@ def _parse_responses(doc: LineDict, intents: list[Intent], issues: _Issues) -> d
         responses[key] = tuple(texts)
     for intent in intents:
         if not intent.handoff and intent.name not in responses:
-            issues.add(file, raw.line, f"intent `{intent.name}` has no response; add `{intent.name}:` with a reply text (or mark the intent `handoff: true`)")
+            issues.add(
+                file,
+                raw.line,
+                f"intent `{intent.name}` has no response; add `{intent.name}:` with a reply text (or mark the intent `handoff: true`)",
+            )
     return responses
 
 
@@ -221,7 +257,11 @@ def _parse_faq(doc: LineDict, intent_names: set[str], issues: _Issues) -> list[F
         return []
     raw = doc.get("faq")
     if not isinstance(raw, LineList):
-        issues.add(file, doc.line_of("faq") if "faq" in doc else 1, "`faq` must be a list of entries with `question` and `answer`")
+        issues.add(
+            file,
+            doc.line_of("faq") if "faq" in doc else 1,
+            "`faq` must be a list of entries with `question` and `answer`",
+        )
         return []
     entries: list[FAQEntry] = []
     for index, item in enumerate(raw):
@@ -235,8 +275,12 @@ def _parse_faq(doc: LineDict, intent_names: set[str], issues: _Issues) -> list[F
         if answer is None:
             issues.add(file, item.line, "FAQ entry needs a non-empty `answer`")
         intent = item.get("intent")
-        if intent is not None and intent not in intent_names:
-            issues.add(file, item.line_of("intent"), f"FAQ entry names unknown intent `{intent}`; use one from intents.yml or remove `intent`")
+        if intent is not None and (not isinstance(intent, str) or intent not in intent_names):
+            issues.add(
+                file,
+                item.line_of("intent"),
+                f"FAQ entry names unknown intent `{intent}`; use one from intents.yml or remove `intent`",
+            )
             intent = None
         if question and answer:
             entries.append(FAQEntry(question=question, answer=answer, intent=intent))
@@ -260,13 +304,19 @@ def _parse_dialogues(path: Path, issues: _Issues) -> list[Dialogue]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            issues.add(file, number, f"invalid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object")
+            issues.add(
+                file, number, f"invalid JSON ({exc.msg} at column {exc.colno}); each line must be one JSON object"
+            )
             continue
         dialogue = _parse_dialogue(obj, file, number, issues)
         if dialogue is None:
             continue
         if dialogue.id in seen:
-            issues.add(file, number, f"dialogue id `{dialogue.id}` is used twice (first on line {seen[dialogue.id]}); ids must be unique")
+            issues.add(
+                file,
+                number,
+                f"dialogue id `{dialogue.id}` is used twice (first on line {seen[dialogue.id]}); ids must be unique",
+            )
             continue
         seen[dialogue.id] = number
         dialogues.append(dialogue)
@@ -292,7 +342,7 @@ def _parse_dialogue(obj: Any, file: str, number: int, issues: _Issues) -> Dialog
             return None
         speaker, text = turn.get("speaker"), _text(turn.get("text"))
         if speaker not in SPEAKERS:
-            issues.add(file, number, f"turn {index} has speaker {speaker!r}; use \"customer\" or \"agent\"")
+            issues.add(file, number, f'turn {index} has speaker {speaker!r}; use "customer" or "agent"')
             return None
         if text is None:
             issues.add(file, number, f"turn {index} needs a non-empty `text`")

@@ -74,7 +74,7 @@ def load_yaml(path: Path) -> Any:
     """Load one YAML document with line numbers; raise :class:`YAMLSyntaxError` if malformed."""
     text = path.read_text(encoding="utf-8")
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

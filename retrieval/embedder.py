@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
 from typing import Protocol
@@ -62,7 +63,7 @@ class HashingEmbedder:
         matrix = np.zeros((len(texts), self._dim), dtype=np.float32)
         for row, text in enumerate(texts):
             words = _TOKEN.findall(text.lower())
-            for feature in words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]:
+            for feature in words + [f"{a} {b}" for a, b in itertools.pairwise(words)]:
                 digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
                 matrix[row, int.from_bytes(digest, "little") % self._dim] += 1.0
         return normalize(matrix)

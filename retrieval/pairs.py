@@ -19,9 +19,7 @@ def join_context(context: Sequence[str], turn: str) -> str:
     return " | ".join([*context, turn])
 
 
-def dialogue_pairs(
-    dialogue_id: str, turns: Sequence[tuple[str, str]], *, context_turns: int = 2
-) -> list[Pair]:
+def dialogue_pairs(dialogue_id: str, turns: Sequence[tuple[str, str]], *, context_turns: int = 2) -> list[Pair]:
     """Pairs from one dialogue given as (speaker, text); speakers "customer" and "agent"."""
     pairs: list[Pair] = []
     for index in range(len(turns) - 1):

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy.typing as npt
+
 from bot.errors import ModelNotFoundError
 from retrieval.embedder import Embedder
 from retrieval.index import FaissIndex, VectorIndex
@@ -46,7 +48,11 @@ class Retriever:
     def search_many(self, texts: Sequence[str], *, top_k: int = 5) -> list[list[RetrievedReply]]:
         if not texts:
             return []
-        hits = self.index.search(self.embedder.encode(texts), top_k)
+        return self.search_vectors(self.embedder.encode(texts), top_k=top_k)
+
+    def search_vectors(self, vectors: npt.ArrayLike, *, top_k: int = 5) -> list[list[RetrievedReply]]:
+        """Search with query vectors already embedded by this retriever's embedder."""
+        hits = self.index.search(vectors, top_k)
         return [
             [
                 RetrievedReply(

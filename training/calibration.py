@@ -5,6 +5,8 @@ Arrays in, numbers out: no model is loaded here.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -52,7 +54,7 @@ def expected_calibration_error(probs: FloatArray, labels: npt.NDArray[np.int64],
     correct = (probs.argmax(axis=1) == labels).astype(np.float64)
     edges = np.linspace(0.0, 1.0, bins + 1)
     total = 0.0
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in itertools.pairwise(edges):
         mask = (confidence > low) & (confidence <= high)
         if mask.any():
             total += abs(correct[mask].mean() - confidence[mask].mean()) * mask.mean()

@@ -59,17 +59,19 @@ def fine_tune(
         train_data, calibration = stratified_split(data, config.calibration_fraction, seed=config.seed)
 
     model, tokenizer = load_base(len(labels), labels)
-    model.to(device)
+    model.to(device)  # type: ignore[arg-type]
     label_index = {label: i for i, label in enumerate(labels)}
     targets = [label_index[label] for label in train_data.labels]
 
     head = [p for n, p in model.named_parameters() if n.startswith("classifier.")]
     body_decay = [
-        p for n, p in model.named_parameters()
+        p
+        for n, p in model.named_parameters()
         if not n.startswith("classifier.") and not n.endswith("bias") and "LayerNorm" not in n
     ]
     body_no_decay = [
-        p for n, p in model.named_parameters()
+        p
+        for n, p in model.named_parameters()
         if not n.startswith("classifier.") and (n.endswith("bias") or "LayerNorm" in n)
     ]
     optimizer = torch.optim.AdamW(
@@ -81,9 +83,8 @@ def fine_tune(
     )
     steps_per_epoch = (len(train_data) + config.batch_size - 1) // config.batch_size
     total_steps = steps_per_epoch * config.epochs
-    scheduler = get_linear_schedule_with_warmup(
-        optimizer, int(total_steps * config.warmup_fraction), total_steps
-    )
+    warmup = int(total_steps * config.warmup_fraction)
+    scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total_steps)  # type: ignore[no-untyped-call]
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     use_amp = device.type == "cuda"
     rng = random.Random(config.seed)
@@ -116,7 +117,7 @@ def fine_tune(
             bar.set_postfix(epoch=epoch + 1, loss=f"{running:.3f}")
             bar.update(1)
     bar.close()
-    model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
     classifier = TransformerIntentClassifier(
         model,
         tokenizer,

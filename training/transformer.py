@@ -43,7 +43,9 @@ def load_base(num_labels: int, labels: Sequence[str]) -> tuple[PreTrainedModel, 
     """A fresh classification model on top of MiniLM, and its tokenizer."""
     path = base_model_path()
     previous = transformers_logging.get_verbosity()
-    transformers_logging.set_verbosity_error()  # the "classifier newly initialised" report is expected
+    transformers_logging.set_verbosity(
+        transformers_logging.ERROR
+    )  # the "classifier newly initialised" report is expected
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
             str(path),
@@ -70,7 +72,7 @@ class TransformerIntentClassifier:
         max_length: int = 64,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        self.model = model.eval()
+        self.model = model.eval()  # type: ignore[no-untyped-call]
         self.tokenizer = tokenizer
         self._labels = list(labels)
         self.temperature = float(temperature)
@@ -83,7 +85,8 @@ class TransformerIntentClassifier:
 
     @property
     def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+        device: torch.device = next(self.model.parameters()).device
+        return device
 
     def logits(self, texts: Sequence[str], *, batch_size: int = 64) -> FloatArray:
         """Raw (uncalibrated) logits, one row per text."""
@@ -130,7 +133,7 @@ class TransformerIntentClassifier:
             )
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         previous = transformers_logging.get_verbosity()
-        transformers_logging.set_verbosity_error()
+        transformers_logging.set_verbosity(logging.ERROR)
         try:
             model = AutoModelForSequenceClassification.from_pretrained(str(folder))
             tokenizer = AutoTokenizer.from_pretrained(str(folder))

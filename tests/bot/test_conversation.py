@@ -1,0 +1,362 @@
+"""bot.conversation: the state machine with plain calls, and replay from stored events."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from bot.composer import Composer
+from bot.conversation import Conversation, State
+from bot.errors import ConversationError
+from bot.events import BOT_REPLY, CLARIFY, CUSTOMER_MESSAGE, HANDOFF, STATE_CHANGED, NewEvent, StoredEvent
+from bot.policy import Policy, Understanding
+from kb.loader import load_kb
+from kb.model import SYSTEM_DEFAULTS, Intent, KnowledgeBase
+from retrieval.retriever import RetrievedReply
+from training.prediction import rank
+
+DEMO = Path(__file__).resolve().parents[2] / "kb" / "demo"
+HUMAN = "talk_to_human"
+LEAK_REPLIES = ("Sorry! We will send a new kettle.", "That should not happen; a replacement is on its way.")
+
+
+def make_kb() -> KnowledgeBase:
+    return KnowledgeBase(
+        name="Kettle Co",
+        description="Kettles.",
+        language="en",
+        system=dict(SYSTEM_DEFAULTS),
+        intents=(
+            Intent("kettle_leak", "Report a leak", ("my kettle leaks", "water everywhere")),
+            Intent("opening_hours", "Opening hours", ("when are you open", "hours")),
+            Intent(HUMAN, "Talk to a person", ("a person please", "human"), handoff=True),
+        ),
+        responses={"kettle_leak": LEAK_REPLIES, "opening_hours": ("We are open 9 to 5.",)},
+        faq=(),
+        dialogues=(),
+    )
+
+
+def understanding(probs: dict[str, float], *, retrieval: float | None = None) -> Understanding:
+    retrieved = ()
+    if retrieval is not None:
+        retrieved = (RetrievedReply("Check the seal under the lid.", "kettle drips", retrieval, "dialogue:k1#0"),)
+    return Understanding(rank(list(probs), list(probs.values())), retrieved)
+
+
+CONFIDENT = {"kettle_leak": 0.9, "opening_hours": 0.05, HUMAN: 0.05}
+AMBIGUOUS = {"kettle_leak": 0.5, "opening_hours": 0.45, HUMAN: 0.05}
+LOW = {"kettle_leak": 0.2, "opening_hours": 0.2, HUMAN: 0.2, "a": 0.2, "b": 0.2}
+UNSURE = {"kettle_leak": 0.4, "opening_hours": 0.15, HUMAN: 0.15, "a": 0.15, "b": 0.15}
+
+
+class Harness:
+    """A conversation with its policy and composer, keeping every event it produced."""
+
+    def __init__(self, kb: KnowledgeBase | None = None) -> None:
+        self.kb = kb or make_kb()
+        self.policy = Policy(handoff_intents=[i.name for i in self.kb.intents if i.handoff])
+        self.composer = Composer(self.kb)
+        self.conversation = Conversation("c_test")
+        self.log: list[NewEvent] = []
+        self._ids = itertools.count(1)
+
+    def start(self) -> list[NewEvent]:
+        return self._keep(self.conversation.start(self.composer))
+
+    def say(
+        self,
+        text: str,
+        probs: dict[str, float] | None = None,
+        *,
+        chosen: str | None = None,
+        retrieval: float | None = None,
+    ) -> list[NewEvent]:
+        client_id = f"m{next(self._ids)}"
+        received = self.conversation.receive(text, client_id=client_id, chosen_intent=chosen)
+        assert [e.kind for e in received] == [CUSTOMER_MESSAGE]
+        self._keep(received)
+        answer = self.conversation.answer(
+            text,
+            client_id=client_id,
+            understanding=understanding(probs, retrieval=retrieval) if probs is not None else None,
+            policy=self.policy,
+            composer=self.composer,
+            chosen_intent=chosen,
+        )
+        return self._keep(answer)
+
+    def _keep(self, events: list[NewEvent]) -> list[NewEvent]:
+        self.log.extend(events)
+        return events
+
+
+def stored(conversation_id: str, events: Iterable[NewEvent]) -> list[StoredEvent]:
+    return [
+        StoredEvent(conversation_id, seq, e.kind, dict(e.data), 1_700_000_000.0 + seq, e.client_id)
+        for seq, e in enumerate(events, start=1)
+    ]
+
+
+def snapshot(conversation: Conversation) -> tuple[object, ...]:
+    return (
+        conversation.state,
+        conversation.failures_in_a_row,
+        conversation.last_was_clarify,
+        conversation.offered_options,
+        conversation.bot_turns,
+    )
+
+
+def test_new_conversation_is_with_the_bot() -> None:
+    conversation = Conversation("c1")
+
+    assert conversation.state is State.BOT
+    assert conversation.bot_is_answering
+    assert snapshot(conversation) == (State.BOT, 0, False, (), 0)
+
+
+def test_start_greets() -> None:
+    h = Harness()
+
+    (greeting,) = h.start()
+
+    assert greeting.kind == BOT_REPLY
+    assert greeting.data == {"text": SYSTEM_DEFAULTS["greeting"], "source": "system"}
+    assert h.conversation.bot_turns == 1
+
+
+def test_receive_records_the_message() -> None:
+    conversation = Conversation("c1")
+
+    (event,) = conversation.receive("my kettle leaks", client_id="m1")
+    (clicked,) = conversation.receive("Report a leak", client_id="m2", chosen_intent="kettle_leak")
+
+    assert event == NewEvent(CUSTOMER_MESSAGE, {"text": "my kettle leaks"}, client_id="m1")
+    assert clicked.data == {"text": "Report a leak", "chosen_intent": "kettle_leak"}
+    assert conversation.state is State.BOT
+
+
+def test_confident_answer_uses_the_template() -> None:
+    h = Harness()
+    h.start()
+
+    (reply,) = h.say("my kettle leaks", CONFIDENT)
+
+    assert reply.kind == BOT_REPLY
+    assert reply.data["text"] in LEAK_REPLIES
+    assert reply.data["reply_to"] == "m1"
+    assert reply.data["source"] == "template"
+    assert reply.data["intent"] == "kettle_leak"
+    assert reply.data["rule"] == "confident_intent"
+    assert reply.data["ranking"] == [
+        {"intent": "kettle_leak", "p": 0.9},
+        {"intent": "opening_hours", "p": 0.05},
+        {"intent": HUMAN, "p": 0.05},
+    ]
+    assert h.conversation.state is State.BOT
+
+
+def test_variations_rotate_over_turns() -> None:
+    h = Harness()
+
+    texts = [h.say("my kettle leaks", CONFIDENT)[0].data["text"] for _ in range(3)]
+
+    assert texts == [LEAK_REPLIES[0], LEAK_REPLIES[1], LEAK_REPLIES[0]]
+
+
+def test_retrieved_answer() -> None:
+    h = Harness()
+
+    (reply,) = h.say("kettle drips a bit", AMBIGUOUS, retrieval=0.93)
+
+    assert reply.data["source"] == "retrieved"
+    assert reply.data["text"] == "Check the seal under the lid."
+    assert reply.data["match"] == "dialogue:k1#0"
+
+
+def test_handoff_moves_to_waiting_for_agent() -> None:
+    h = Harness()
+    h.start()
+
+    handoff, change = h.say("??", LOW)
+
+    assert handoff.kind == HANDOFF
+    assert handoff.data["reason"] == "low_confidence"
+    assert handoff.data["text"] == SYSTEM_DEFAULTS["handoff"]
+    assert handoff.data["reply_to"] == "m1"
+    assert change == NewEvent(STATE_CHANGED, {"from": "BOT", "to": "WAITING_FOR_AGENT", "reason": "low_confidence"})
+    assert h.conversation.state is State.WAITING_FOR_AGENT
+    assert not h.conversation.bot_is_answering
+
+
+def test_explicit_request_hands_off() -> None:
+    h = Harness()
+
+    events = h.say("can I talk to a human", CONFIDENT)
+
+    assert [e.kind for e in events] == [HANDOFF, STATE_CHANGED]
+    assert events[0].data["reason"] == "explicit_request"
+    assert h.conversation.state is State.WAITING_FOR_AGENT
+
+
+def test_no_bot_answer_while_waiting_for_an_agent() -> None:
+    h = Harness()
+    h.say("talk to a person", CONFIDENT)
+
+    assert h.say("hello? anyone?", None) == []  # the models are not even needed
+    assert h.say("my kettle leaks", CONFIDENT) == []
+    assert [e.kind for e in h.log][-2:] == [CUSTOMER_MESSAGE, CUSTOMER_MESSAGE]  # still recorded
+    assert h.conversation.state is State.WAITING_FOR_AGENT
+
+
+def test_bot_needs_an_understanding_while_it_holds_the_conversation() -> None:
+    h = Harness()
+
+    with pytest.raises(ConversationError, match="understood"):
+        h.say("hello", None)
+
+
+def test_clarify_then_chosen_option() -> None:
+    h = Harness()
+
+    (clarify,) = h.say("kettle question", AMBIGUOUS)
+
+    assert clarify.kind == CLARIFY
+    assert clarify.data["options"] == [
+        {"intent": "kettle_leak", "label": "Report a leak"},
+        {"intent": "opening_hours", "label": "Opening hours"},
+    ]
+    assert h.conversation.last_was_clarify
+    assert h.conversation.offered_options == ("kettle_leak", "opening_hours")
+
+    (reply,) = h.say("Opening hours", AMBIGUOUS, chosen="opening_hours")
+
+    assert reply.data["rule"] == "chosen_option"
+    assert reply.data["text"] == "We are open 9 to 5."
+    assert not h.conversation.last_was_clarify
+    assert h.conversation.offered_options == ()
+
+
+def test_ambiguous_twice_hands_off() -> None:
+    h = Harness()
+    h.say("kettle question", AMBIGUOUS)
+
+    events = h.say("still not sure", AMBIGUOUS)
+
+    assert [e.kind for e in events] == [HANDOFF, STATE_CHANGED]
+    assert events[0].data["reason"] == "ambiguous"
+    assert h.conversation.state is State.WAITING_FOR_AGENT
+
+
+def test_repeated_failure_hands_off() -> None:
+    h = Harness()
+
+    (first,) = h.say("blorp", UNSURE)
+    assert first.data["source"] == "fallback"
+    assert h.conversation.failures_in_a_row == 1
+
+    second = h.say("blorp again", UNSURE)
+
+    assert [e.kind for e in second] == [HANDOFF, STATE_CHANGED]
+    assert second[0].data["reason"] == "repeated_failure"
+    assert h.conversation.failures_in_a_row == 0
+
+
+def test_a_good_answer_resets_the_failure_count() -> None:
+    h = Harness()
+    h.say("blorp", UNSURE)
+    h.say("my kettle leaks", CONFIDENT)
+
+    assert h.conversation.failures_in_a_row == 0
+    (again,) = h.say("blorp", UNSURE)
+    assert again.data["source"] == "fallback"
+    assert h.conversation.state is State.BOT
+
+
+def test_replay_rebuilds_the_same_state() -> None:
+    h = Harness()
+    h.start()
+    h.say("blorp", UNSURE)
+    h.say("kettle question", AMBIGUOUS)
+    middle = snapshot(h.conversation)
+    assert snapshot(Conversation.replay("c_test", stored("c_test", h.log))) == middle
+
+    h.say("still not sure", AMBIGUOUS)
+    h.say("hello?", None)
+
+    replayed = Conversation.replay("c_test", stored("c_test", h.log))
+
+    assert snapshot(replayed) == snapshot(h.conversation)
+    assert replayed.state is State.WAITING_FOR_AGENT
+    assert replayed.id == "c_test"
+
+
+def test_replayed_conversation_carries_on_where_it_left() -> None:
+    h = Harness()
+    h.say("blorp", UNSURE)
+
+    replayed = Conversation.replay("c_test", stored("c_test", h.log))
+    events = replayed.answer(
+        "blorp", client_id="m9", understanding=understanding(UNSURE), policy=h.policy, composer=h.composer
+    )
+
+    assert events[0].data["reason"] == "repeated_failure"  # the earlier failure was remembered
+
+
+def test_agent_states_and_closing() -> None:
+    conversation = Conversation("c1")
+    conversation.apply(NewEvent(STATE_CHANGED, {"from": "BOT", "to": "WITH_AGENT"}))
+    assert conversation.state is State.WITH_AGENT
+    assert not conversation.bot_is_answering
+
+    conversation.apply(NewEvent(STATE_CHANGED, {"from": "WITH_AGENT", "to": "CLOSED"}))
+
+    assert conversation.state is State.CLOSED
+    with pytest.raises(ConversationError, match="closed"):
+        conversation.receive("hello again", client_id="m5")
+
+
+def test_closed_state_survives_replay() -> None:
+    events = [
+        NewEvent(CUSTOMER_MESSAGE, {"text": "hi"}, client_id="m1"),
+        NewEvent(STATE_CHANGED, {"from": "BOT", "to": "CLOSED"}),
+    ]
+
+    replayed = Conversation.replay("c1", stored("c1", events))
+
+    with pytest.raises(ConversationError):
+        replayed.receive("anyone?", client_id="m2")
+
+
+def test_agent_can_give_the_conversation_back_to_the_bot() -> None:
+    h = Harness()
+    h.say("talk to a person", CONFIDENT)
+    h.conversation.apply(NewEvent(STATE_CHANGED, {"from": "WAITING_FOR_AGENT", "to": "BOT"}))
+
+    (reply,) = h.say("my kettle leaks", CONFIDENT)
+
+    assert reply.data["source"] == "template"
+
+
+def test_with_the_demo_kb() -> None:
+    kb = load_kb(DEMO)
+    h = Harness(kb)
+    h.start()
+    labels = kb.intent_names
+    probs = {name: 0.01 / (len(labels) - 1) for name in labels}
+    probs["order_status"] = 0.99
+
+    (reply,) = h.say("where is my order?", probs)
+    (greeting,) = h.log[:1]
+
+    assert greeting.data["text"] == kb.system["greeting"]
+    assert reply.data["text"] in kb.responses["order_status"]
+    assert reply.data["intent"] == "order_status"
+
+    events = h.say("I want to talk to a real person", probs)
+    assert [e.kind for e in events] == [HANDOFF, STATE_CHANGED]
+    assert events[0].data["text"] == kb.system["handoff"]

@@ -1,0 +1,69 @@
+"""Start the real server on a loopback port for tests, and a small JSON websocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+
+from bot.brain import Brain
+from bot.bus import InProcessBus
+from bot.server import DeskmateServer, bound_port
+from bot.service import ChatService
+from bot.sqlite_store import SQLiteStore
+
+
+@contextlib.asynccontextmanager
+async def running_server(brain: Brain, db_path: Path) -> AsyncIterator[str]:
+    """Yield the base URL ``127.0.0.1:PORT`` of a real server over a real SQLite file."""
+    store = await SQLiteStore(db_path).open()
+    service = ChatService(store=store, bus=InProcessBus(), brain=brain)
+    try:
+        async with DeskmateServer(service, rate=50.0, burst=50).running("127.0.0.1", 0) as server:
+            yield f"127.0.0.1:{bound_port(server)}"
+    finally:
+        await store.close()
+
+
+class Client:
+    """A customer over a real websocket: send frames, wait for frames of a given type."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.seen: list[dict[str, Any]] = []
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(frame))
+
+    async def expect(self, kind: str, *, timeout: float = 30.0) -> dict[str, Any]:
+        """The next frame of type ``kind`` (frames of other types are kept in ``seen``)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = json.loads(await self.ws.recv())
+                self.seen.append(frame)
+                if frame["type"] == kind:
+                    return frame
+
+    async def say(self, message_id: str, text: str, **extra: Any) -> dict[str, Any]:
+        """Send a message; return the bot's answer frame (reply, clarify or handoff) to it."""
+        await self.send({"type": "message", "id": message_id, "text": text, **extra})
+        async with asyncio.timeout(30.0):
+            while True:
+                frame = json.loads(await self.ws.recv())
+                self.seen.append(frame)
+                if frame["type"] in ("reply", "clarify", "handoff") and frame.get("reply_to") == message_id:
+                    return frame
+
+
+@contextlib.asynccontextmanager
+async def customer(base: str, session: str | None = None) -> AsyncIterator[tuple[Client, dict[str, Any]]]:
+    async with connect(f"ws://{base}/ws/customer") as ws:
+        client = Client(ws)
+        await client.send({"type": "hello", "session": session})
+        welcome = await client.expect("welcome")
+        yield client, welcome

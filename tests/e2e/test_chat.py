@@ -1,0 +1,177 @@
+"""End to end: the real server on a loopback port, the really trained demo model, real websockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.brain import Brain
+from bot.policy import Action, TurnContext
+from tests.e2e.server import customer, running_server
+
+pytestmark = pytest.mark.slow
+
+# Messages written to sit between two intents of the demo KB; the test uses the first one that
+# the trained model really finds ambiguous.
+AMBIGUOUS_CANDIDATES = [
+    "return or refund?",
+    "my order",
+    "money back for the return",
+    "delivery",
+    "the parcel and the refund",
+    "payment and discount",
+    "account",
+    "order problem",
+    "I want to send it back and get my money",
+    "cancel or change my order",
+    "code",
+    "card",
+]
+
+
+@pytest.fixture(scope="module")
+async def base(demo_brain: Brain, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    async with running_server(demo_brain, tmp_path_factory.mktemp("db") / "chat.sqlite3") as url:
+        yield url
+
+
+async def test_order_question_gets_the_templated_answer(base: str, demo_brain: Brain) -> None:
+    async with customer(base) as (client, welcome):
+        assert welcome["state"] == "BOT"
+        assert [item["role"] for item in welcome["history"]] == ["bot"]  # the greeting
+        reply = await client.say("m1", "Where is my order?")
+        assert reply["type"] == "reply"
+        assert reply["source"] == "template"
+        assert reply["intent"] == "order_status"
+        assert reply["text"] in demo_brain.kb.responses["order_status"]
+        acks = [f for f in client.seen if f["type"] == "ack"]
+        assert acks == [{"type": "ack", "id": "m1"}]
+        assert client.seen.index(acks[0]) < client.seen.index(reply)
+
+
+async def test_asking_for_a_person_hands_off_and_the_bot_goes_quiet(base: str) -> None:
+    async with customer(base) as (client, _):
+        handoff = await client.say("m1", "I want to talk to a real person")
+        assert handoff["type"] == "handoff"
+        assert handoff["reason"] == "explicit_request"
+        assert (await client.expect("state"))["state"] == "WAITING_FOR_AGENT"
+        # While waiting for an agent the bot must not answer: messages are only acknowledged.
+        await client.send({"type": "message", "id": "m2", "text": "Where is my order?"})
+        await client.send({"type": "message", "id": "m3", "text": "hello?"})
+        start = len(client.seen)
+        while not (client.seen and client.seen[-1] == {"type": "ack", "id": "m3"}):
+            await client.expect("ack")
+        after = client.seen[start:]
+        assert [f["type"] for f in after] == ["ack", "ack"]
+
+
+def _ambiguous_message(brain: Brain) -> str:
+    understood = brain.understand(AMBIGUOUS_CANDIDATES)
+    for text, u in zip(AMBIGUOUS_CANDIDATES, understood, strict=True):
+        decision = brain.policy.decide(text, u, TurnContext())
+        if decision.action is Action.CLARIFY:
+            return text
+    pytest.fail("none of the ambiguous candidates made the demo model hesitate; add candidates")
+
+
+async def test_ambiguous_message_is_clarified_and_the_choice_answered(base: str, demo_brain: Brain) -> None:
+    text = _ambiguous_message(demo_brain)
+    async with customer(base) as (client, _):
+        clarify = await client.say("m1", text)
+        assert clarify["type"] == "clarify"
+        assert len(clarify["options"]) == 2
+        option = clarify["options"][1]
+        assert option["label"] == demo_brain.kb.intent(option["intent"]).label
+        reply = await client.say("m2", option["label"], intent=option["intent"])
+        if demo_brain.kb.intent(option["intent"]).handoff:
+            assert reply["type"] == "handoff"
+        else:
+            assert reply["type"] == "reply"
+            assert reply["intent"] == option["intent"]
+            assert reply["text"] in demo_brain.kb.responses[option["intent"]]
+
+
+async def test_reconnecting_with_the_session_token_returns_the_history(base: str) -> None:
+    async with customer(base) as (client, welcome):
+        await client.say("m1", "Where is my order?")
+        await client.say("m2", "do you deliver to France?")
+        session, conversation = welcome["session"], welcome["conversation_id"]
+    async with customer(base, session) as (_, again):
+        assert again["conversation_id"] == conversation
+        history = again["history"]
+        assert [item["role"] for item in history] == ["bot", "customer", "bot", "customer", "bot"]
+        assert [item["id"] for item in history if item["role"] == "customer"] == ["m1", "m2"]
+        assert history[1]["text"] == "Where is my order?"
+
+
+async def test_resent_message_is_answered_once(base: str) -> None:
+    async with customer(base) as (client, welcome):
+        first = await client.say("m1", "how much is shipping?")
+    async with customer(base, welcome["session"]) as (client, again):
+        assert sum(1 for item in again["history"] if item["id"] == "m1") == 1
+        repeat = await client.say("m1", "how much is shipping?")
+        assert repeat["id"] == first["id"]
+    async with customer(base, welcome["session"]) as (_, last):
+        assert sum(1 for item in last["history"] if item["role"] == "customer") == 1
+
+
+async def test_malformed_frames_get_error_frames_and_the_connection_lives_on(base: str) -> None:
+    async with customer(base) as (client, _):
+        await client.ws.send("{not json")
+        assert (await client.expect("error"))["code"] == "bad_json"
+        await client.send({"type": "dance"})
+        assert (await client.expect("error"))["code"] == "bad_frame"
+        await client.send({"type": "message", "id": "m1", "text": "x" * 2001})
+        error = await client.expect("error")
+        assert (error["code"], error["ref"]) == ("too_long", "m1")
+        reply = await client.say("m2", "Where is my order?")
+        assert reply["type"] == "reply"
+
+
+async def test_unknown_session_is_refused_with_what_to_do(base: str) -> None:
+    from websockets.asyncio.client import connect
+
+    async with connect(f"ws://{base}/ws/customer") as ws:
+        await ws.send(json.dumps({"type": "message", "id": "m1", "text": "hi"}))
+        assert json.loads(await ws.recv())["code"] == "hello_required"
+        await ws.send(json.dumps({"type": "hello", "session": "forged-token"}))
+        error = json.loads(await ws.recv())
+        assert error["code"] == "session_unknown"
+        assert "session null" in error["message"]
+        await ws.send(json.dumps({"type": "hello", "session": None}))
+        assert json.loads(await ws.recv())["type"] == "welcome"
+
+
+def _get(url: str) -> tuple[int, str, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read()
+
+
+async def test_http_routes_serve_the_widget_page_and_health(base: str) -> None:
+    status, kind, body = await asyncio.to_thread(_get, f"http://{base}/healthz")
+    assert status == 200 and kind == "application/json"
+    assert json.loads(body)["kb"] == "Pinecone Outfitters"
+    status, kind, body = await asyncio.to_thread(_get, f"http://{base}/")
+    assert status == 200 and kind.startswith("text/html")
+    assert b'src="/widget.js"' in body
+    status, kind, _ = await asyncio.to_thread(_get, f"http://{base}/widget.js")
+    assert status == 200 and "javascript" in kind
+    status, _, _ = await asyncio.to_thread(_get, f"http://{base}/../pyproject.toml")
+    assert status == 404
+
+
+async def test_conversations_are_stored_in_sqlite(base: str, tmp_path: Path, demo_brain: Brain) -> None:
+    db = tmp_path / "persist.sqlite3"
+    async with running_server(demo_brain, db) as url, customer(url) as (client, welcome):
+        await client.say("m1", "Where is my order?")
+    async with running_server(demo_brain, db) as url, customer(url, welcome["session"]) as (_, again):
+        assert [item["id"] for item in again["history"] if item["role"] == "customer"] == ["m1"]

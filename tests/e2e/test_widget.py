@@ -1,0 +1,106 @@
+"""The widget page in headless Chromium (Debian's chromium, driven by Playwright) against the real server."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from bot.brain import Brain
+from tests.e2e.server import running_server
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+async def base(demo_brain: Brain, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    async with running_server(demo_brain, tmp_path_factory.mktemp("db") / "widget.sqlite3") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    assert shutil.which("chromium") or shutil.which(CHROMIUM), "install Debian's chromium (tests/ci.sh does)"
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+async def _send(page: Page, text: str) -> None:
+    await page.fill("#deskmate-input", text)
+    await page.press("#deskmate-input", "Enter")
+
+
+async def test_customer_chats_in_the_widget_is_handed_off_and_keeps_history(
+    base: str, browser: Browser, tmp_path: Path
+) -> None:
+    context = await browser.new_context()
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"http://{base}/")
+    await page.click("#deskmate-launcher")
+    await expect(page.locator("#deskmate-status")).to_have_text("Online")
+    bot = page.locator(".deskmate-msg.deskmate-bot")
+    await expect(bot).to_have_count(1)  # the greeting
+
+    await _send(page, "Where is my order?")
+    await expect(bot).to_have_count(2)
+    await expect(bot.nth(1)).to_contain_text("Account > Orders")
+    await expect(page.locator(".deskmate-pending")).to_have_count(0)
+
+    # Markup typed by a customer is shown as text, never rendered.
+    await _send(page, "<img src=x onerror=alert(1)><b>bold</b>")
+    await expect(page.locator(".deskmate-customer").last).to_have_text("<img src=x onerror=alert(1)><b>bold</b>")
+    assert await page.locator("#deskmate-messages img, #deskmate-messages b").count() == 0
+
+    await _send(page, "I want to talk to a real person")
+    await expect(page.locator(".deskmate-handoff")).to_have_count(1)
+    await expect(page.locator("#deskmate-panel")).to_have_attribute("data-state", "WAITING_FOR_AGENT")
+
+    await page.reload()
+    await page.click("#deskmate-launcher")
+    await expect(page.locator(".deskmate-customer")).to_have_count(3)
+    await expect(page.locator(".deskmate-handoff")).to_have_count(1)
+    await expect(page.locator("#deskmate-panel")).to_have_attribute("data-state", "WAITING_FOR_AGENT")
+    await page.screenshot(path=str(tmp_path / "widget.png"))
+    assert errors == []
+    await context.close()
+
+
+async def test_clarification_buttons_answer_the_chosen_topic(base: str, browser: Browser, demo_brain: Brain) -> None:
+    from tests.e2e.test_chat import _ambiguous_message
+
+    text = _ambiguous_message(demo_brain)
+    context = await browser.new_context()
+    page = await context.new_page()
+    await page.goto(f"http://{base}/")
+    await page.click("#deskmate-launcher")
+    await expect(page.locator("#deskmate-status")).to_have_text("Online")
+    await _send(page, text)
+    options = page.locator(".deskmate-option")
+    await expect(options).to_have_count(2)
+    intent = await options.first.get_attribute("data-intent")
+    assert intent is not None
+    await options.first.click()
+    bot = page.locator(".deskmate-msg.deskmate-bot")
+    await expect(bot).to_have_count(3)
+    if not demo_brain.kb.intent(intent).handoff:
+        assert (await bot.nth(2).text_content()) in demo_brain.kb.responses[intent]
+    await context.close()
