@@ -43,9 +43,8 @@ def load_base(num_labels: int, labels: Sequence[str]) -> tuple[PreTrainedModel, 
     """A fresh classification model on top of MiniLM, and its tokenizer."""
     path = base_model_path()
     previous = transformers_logging.get_verbosity()
-    transformers_logging.set_verbosity(
-        transformers_logging.ERROR
-    )  # the "classifier newly initialised" report is expected
+    # The "classifier newly initialised" load report is expected here: keep it quiet.
+    transformers_logging.set_verbosity(logging.ERROR)
     try:
         model = AutoModelForSequenceClassification.from_pretrained(
             str(path),
