@@ -142,4 +142,6 @@ class ChatService:
         self._cache[conversation.id] = conversation
         while len(self._cache) > self._cache_size:
             old, _ = self._cache.popitem(last=False)
-            self._locks.pop(old, None)
+            lock = self._locks.get(old)
+            if lock is not None and not lock.locked():
+                del self._locks[old]
