@@ -43,5 +43,6 @@ async def serve(settings: Settings) -> None:
             print(f"Deskmate is running: open http://{settings.host}:{port}/ (Ctrl+C to stop)", flush=True)
             await stop.wait()
     finally:
+        await service.close()
         await store.close()
         logger.info("stopped")

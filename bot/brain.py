@@ -15,8 +15,8 @@ from kb.model import KnowledgeBase
 from retrieval.embedder import Embedder
 from retrieval.examples import ExampleMemory
 from retrieval.retriever import Retriever
+from training.intent_model import IntentModel
 from training.prediction import IntentClassifier
-from training.transformer import TransformerIntentClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +43,17 @@ class Brain:
         policy_config: PolicyConfig | None = None,
         build_id: str = "in-memory",
     ) -> Brain:
-        policy = Policy(policy_config, handoff_intents=[i.name for i in kb.intents if i.handoff])
+        threshold = getattr(classifier, "threshold", None)
+        policy = Policy(
+            policy_config, handoff_intents=[i.name for i in kb.intents if i.handoff], model_threshold=threshold
+        )
         return cls(kb, classifier, retriever, policy, Composer(kb), build_id, examples)
 
     @classmethod
     def load(cls, build: BuildInfo, embedder: Embedder, *, policy_config: PolicyConfig | None = None) -> Brain:
         folder = Path(build.path)
         kb = load_kb(folder / "kb")
-        classifier = TransformerIntentClassifier.load(folder / "classifier")
+        classifier = IntentModel.load(folder / "classifier", embedder)
         retriever = Retriever.load(folder / "retriever", embedder)
         examples = ExampleMemory.load(folder / "examples")
         logger.info("loaded build %s (%d intents, %d past replies)", build.id, len(kb.intents), len(retriever.pairs))
@@ -62,8 +65,8 @@ class Brain:
         """Run the intent model and the retriever over a batch of messages (CPU-bound; call off the loop)."""
         if not texts:
             return []
-        predictions = self.classifier.predict(texts)
-        vectors = self.retriever.embedder.encode(texts)  # embedded once for both searches below
+        vectors = self.retriever.embedder.encode(texts)  # embedded once: intent head and both searches
+        predictions = self.classifier.predict(texts, embeddings=vectors)
         retrieved = self.retriever.search_vectors(vectors, top_k=self.top_k)
         nearest = self.examples.nearest(vectors) if self.examples is not None else [None] * len(texts)
         return [

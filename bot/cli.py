@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.errors import DeskmateError, KBValidationError
+from bot.errors import DeskmateError, KBValidationError, ModelError
 
 logger = logging.getLogger("deskmate")
 
@@ -36,9 +36,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from retrieval.embedder import MiniLMEmbedder
     from training.config import TrainingConfig
     from training.data import IntentData, load_csv
-    from training.finetune import fine_tune
+    from training.intent_model import train_intent_model
 
     _configure_logging("INFO")
     config = TrainingConfig(**({"epochs": args.epochs} if args.epochs else {}))
@@ -50,9 +51,14 @@ def _train(args: argparse.Namespace) -> int:
         texts, labels = load_kb(args.kb).training_examples()
         data = IntentData(texts, labels)
     print(f"Training on {len(data)} examples of {len(data.label_names)} intents", file=sys.stderr)
-    classifier = fine_tune(data, config=config)
-    classifier.save(args.out)
-    print(f"Saved the intent model to {args.out} (temperature {classifier.temperature:.2f})")
+    model = train_intent_model(data, MiniLMEmbedder(), config=config)
+    model.save(args.out)
+    metrics = model.metrics
+    print(
+        f"Saved the intent model to {args.out}: temperature {model.temperature:.2f}, answer threshold "
+        f"{model.threshold:.2f} (answers {100 * metrics.get('answered_coverage', 0):.0f}% of validation messages), "
+        f"ECE {100 * metrics.get('ece_before', 0):.1f}% -> {100 * metrics.get('ece_after', 0):.1f}%"
+    )
     return 0
 
 
@@ -81,11 +87,65 @@ def _kb_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from bot.config import Settings
+    from kb.build import build_kb
+    from retrieval.embedder import MiniLMEmbedder
+    from training.data import load_csv
+    from training.intent_model import META, IntentModel
+    from training.report import Evaluation, write_report
+
+    _configure_logging("WARNING")
+    embedder = MiniLMEmbedder()
+    folder = Path(args.model)
+    if (folder / "intents.yml").is_file():  # a KB folder: evaluate its (built or reused) model
+        folder = build_kb(folder, Settings.from_env().builds, embedder=embedder).path
+    if not (folder / META).is_file() and (folder / "classifier" / META).is_file():  # a KB build
+        folder = folder / "classifier"
+    model = IntentModel.load(folder, embedder)
+    test = load_csv(args.test)
+    unknown = sorted(set(test.labels) - set(model.labels) - {"out_of_scope"})
+    if unknown:
+        raise ModelError(f"{args.test} has intents the model does not know: {', '.join(unknown)}; fix the file")
+    probabilities = model.probabilities(test.texts)
+    evaluation = Evaluation(model.labels, test.texts, test.labels, probabilities, model.threshold)
+    metrics = write_report(evaluation, args.out, title=f"Intent model {folder}")
+    print(
+        f"accuracy {100 * metrics['accuracy']:.2f}%  macro-F1 {100 * metrics['macro_f1']:.2f}%  "
+        f"ECE {100 * metrics['ece']:.2f}%  answered {100 * metrics['answered_coverage']:.1f}% at threshold "
+        f"{metrics['threshold']:.2f}"
+    )
+    if "out_of_scope" in metrics:
+        oos = metrics["out_of_scope"]
+        print(f"out of scope: recall {100 * oos['recall']:.1f}%  AUROC {oos['auroc']:.3f}")
+    print(f"report: {Path(args.out) / 'index.html'}")
+    return 0
+
+
 def _bench_intents(args: argparse.Namespace) -> int:
     from training.bench import run_intent_benchmark
 
     _configure_logging("WARNING")
-    run_intent_benchmark(args.train, args.test, epochs=args.epochs, out=args.out, latency_samples=args.latency_samples)
+    run_intent_benchmark(
+        args.train,
+        args.test,
+        epochs=args.epochs,
+        out=args.out,
+        latency_samples=args.latency_samples,
+        save=args.save_model,
+        load=args.load_model,
+    )
+    return 0
+
+
+def _bench_oos(args: argparse.Namespace) -> int:
+    from retrieval.embedder import MiniLMEmbedder
+    from training.oos import frozen_fitter, full_fitter, run_oos_benchmark
+
+    _configure_logging("INFO")
+    embedder = MiniLMEmbedder()
+    fitter = frozen_fitter(embedder) if args.model == "frozen" else full_fitter(embedder, epochs=args.epochs)
+    run_oos_benchmark(args.train, args.test, embedder=embedder, fitter=fitter, seeds=range(args.seeds), out=args.out)
     return 0
 
 
@@ -119,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--data-dir", type=Path)
     build.set_defaults(run=_kb_build)
 
+    evaluate = commands.add_parser("eval", help="evaluation report of an intent model on a labelled CSV")
+    evaluate.add_argument("model", type=Path, help="an intent model folder, a KB build, or a KB folder")
+    evaluate.add_argument("--test", type=Path, required=True, help="text,intent CSV (intent may be out_of_scope)")
+    evaluate.add_argument("--out", type=Path, required=True, help="folder for metrics.json, plots and index.html")
+    evaluate.set_defaults(run=_eval)
+
     bench = commands.add_parser("bench", help="benchmarks")
     bench_commands = bench.add_subparsers(dest="bench_command", required=True)
     intents = bench_commands.add_parser("intents", help="intent accuracy, macro-F1, training time, latency")
@@ -127,7 +193,22 @@ def build_parser() -> argparse.ArgumentParser:
     intents.add_argument("--epochs", type=int, default=None)
     intents.add_argument("--latency-samples", type=int, default=200)
     intents.add_argument("--out", type=Path, help="also write the results as JSON here")
+    intents.add_argument("--save-model", type=Path, help="save the trained intent model to this folder")
+    intents.add_argument("--load-model", type=Path, help="score this saved intent model instead of training one")
     intents.set_defaults(run=_bench_intents)
+    oos = bench_commands.add_parser("oos", help="out-of-scope detection with 25%% of the intents held out")
+    oos.add_argument("--train", type=Path, required=True)
+    oos.add_argument("--test", type=Path, required=True)
+    oos.add_argument("--seeds", type=int, default=3, help="number of seeds (held-out intent draws)")
+    oos.add_argument(
+        "--model",
+        choices=["full", "frozen"],
+        default="full",
+        help="full: the shipped model (slow on CPU); frozen: the frozen-embedding head alone",
+    )
+    oos.add_argument("--epochs", type=int, default=None)
+    oos.add_argument("--out", type=Path, help="also write the results as JSON here")
+    oos.set_defaults(run=_bench_oos)
     return parser
 
 

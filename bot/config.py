@@ -62,6 +62,8 @@ class Settings:
 
 def _cast(key: str, raw: str, name: str, owner: type = Settings) -> Any:
     default = getattr(owner(), name)
+    if default is None and name.endswith("_threshold"):
+        default = 0.0  # an optional probability: cast like one
     try:
         if isinstance(default, bool):
             if raw.lower() not in ("1", "0", "true", "false", "yes", "no"):
@@ -88,5 +90,7 @@ def _cast(key: str, raw: str, name: str, owner: type = Settings) -> Any:
                 raise ValueError(raw) from exc
         return raw
     except ValueError as exc:
-        kind = type(default).__name__ if default is not None else "path"
+        kind = {"float": "number between 0 and 1"}.get(type(default).__name__, type(default).__name__)
+        if default is None:
+            kind = "path"
         raise ConfigError(f"{key}={raw!r} is not a valid {kind}; fix or unset it") from exc

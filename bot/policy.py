@@ -9,7 +9,8 @@ Order of the rules (the first that applies wins):
 2. **explicit request** - the message asks for a person (an intent marked ``handoff: true``
    ranks first with at least ``handoff_below`` confidence, or the text matches
    ``explicit_handoff_pattern``) -> hand off.
-3. **confident intent** - top probability >= ``answer_threshold``, at least ``clarify_margin``
+3. **confident intent** - top probability >= the answer threshold (``answer_threshold`` when set,
+   else the one chosen on validation and saved with the model, else 0.6), at least ``clarify_margin``
    above the second, and the message is in scope: its nearest training example has cosine
    similarity >= ``min_example_similarity`` (fine-tuned classifiers are confident about
    anything; distance to what they learnt from is not fooled) -> answer with the template.
@@ -39,6 +40,9 @@ DEFAULT_EXPLICIT_HANDOFF = (
 )
 
 
+DEFAULT_ANSWER_THRESHOLD = 0.6
+
+
 class Action(StrEnum):
     ANSWER = "answer"
     RETRIEVED = "retrieved"
@@ -56,7 +60,7 @@ class HandoffReason(StrEnum):
 
 @dataclass(frozen=True)
 class PolicyConfig:
-    answer_threshold: float = 0.6
+    answer_threshold: float | None = None  # None: the threshold chosen on validation with the model
     clarify_margin: float = 0.2
     clarify_mass: float = 0.6
     clarify_ratio: float = 0.3
@@ -98,8 +102,16 @@ class TurnContext:
 
 
 class Policy:
-    def __init__(self, config: PolicyConfig | None = None, *, handoff_intents: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        config: PolicyConfig | None = None,
+        *,
+        handoff_intents: Sequence[str] = (),
+        model_threshold: float | None = None,
+    ) -> None:
         self.config = config or PolicyConfig()
+        chosen = self.config.answer_threshold
+        self.answer_threshold = chosen if chosen is not None else model_threshold or DEFAULT_ANSWER_THRESHOLD
         self.handoff_intents = frozenset(handoff_intents)
         self._explicit = re.compile(self.config.explicit_handoff_pattern, re.IGNORECASE)
 
@@ -142,7 +154,11 @@ class Policy:
         explicit = top.intent in self.handoff_intents and top.probability >= c.handoff_below and in_scope
         if explicit or self._explicit.search(text):
             return decision(Action.HANDOFF, "explicit_request", reason=HandoffReason.EXPLICIT_REQUEST)
-        if in_scope and top.probability >= c.answer_threshold and top.probability - second_p >= c.clarify_margin - 1e-9:
+        if (
+            in_scope
+            and top.probability >= self.answer_threshold
+            and top.probability - second_p >= c.clarify_margin - 1e-9
+        ):
             return decision(Action.ANSWER, "confident_intent")
         if best is not None and best.score >= c.retrieval_threshold:
             return decision(Action.RETRIEVED, "good_retrieval", retrieved=best)

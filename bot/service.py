@@ -14,6 +14,7 @@ import secrets
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from bot.batcher import MicroBatcher
 from bot.brain import Brain
 from bot.bus import Bus
 from bot.conversation import Conversation
@@ -45,7 +46,8 @@ class ChatService:
         self._locks: dict[str, asyncio.Lock] = {}
         self._cache: OrderedDict[str, Conversation] = OrderedDict()
         self._cache_size = cache_size
-        self._models = asyncio.Lock()  # one model call at a time: torch already uses every core
+        # Concurrent messages share one forward pass; one batch at a time (torch uses every core).
+        self._batcher: MicroBatcher[str, Understanding] = MicroBatcher(lambda texts: self.brain.understand(texts))
 
     async def open_session(self, token: str | None) -> Session:
         """Resume the conversation of ``token``, or start a new one when ``token`` is None."""
@@ -96,7 +98,7 @@ class ChatService:
         await self.bus.publish(conversation_id, received)
         understanding = None
         if conversation.bot_is_answering:
-            understanding = (await self._understand([text]))[0]
+            understanding = await self._batcher.submit(text)
         answer = conversation.answer(
             text,
             client_id=client_id,
@@ -119,9 +121,8 @@ class ChatService:
         )
         return False, [*received, *stored]
 
-    async def _understand(self, texts: list[str]) -> list[Understanding]:
-        async with self._models:
-            return await asyncio.to_thread(self.brain.understand, texts)
+    async def close(self) -> None:
+        await self._batcher.close()
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)

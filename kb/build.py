@@ -4,7 +4,7 @@ A build folder holds::
 
     manifest.json   id, KB name, hashes, creation time, training options
     kb/             a copy of the KB source files it was built from
-    classifier/     the fine-tuned intent model (see training/transformer.py)
+    classifier/     the intent model (see training/intent_model.py)
     examples/       the intents' examples in embedding space (see retrieval/examples.py)
     retriever/      FAISS index and the (customer turn -> agent reply) pairs
 
@@ -33,12 +33,12 @@ from retrieval.pairs import Pair, deduplicate, dialogue_pairs
 from retrieval.retriever import Retriever
 from training.config import TrainingConfig
 from training.data import IntentData
-from training.finetune import fine_tune
+from training.intent_model import train_intent_model
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-BUILD_FORMAT = 2  # bump when the build layout changes, so old builds are not reused
+BUILD_FORMAT = 3  # bump when the build layout changes, so old builds are not reused
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,8 @@ def list_builds(builds_dir: Path) -> list[BuildInfo]:
 def _reusable_classifier(builds_dir: Path, training_hash: str, config: TrainingConfig) -> Path | None:
     for info in reversed(list_builds(builds_dir)):
         manifest = json.loads((info.path / MANIFEST).read_text(encoding="utf-8"))
-        if info.training_hash == training_hash and manifest.get("training") == config.to_dict():
+        same = manifest.get("training") == config.to_dict() and manifest.get("format") == BUILD_FORMAT
+        if info.training_hash == training_hash and same:
             return info.path / "classifier"
     return None
 
@@ -140,10 +141,14 @@ def build_kb(
             shutil.copytree(reuse, temp / "classifier")
         else:
             texts, labels = kb.training_examples()
-            classifier = fine_tune(
-                IntentData(texts, labels), config=config, progress=progress, metadata={"training_hash": training_hash}
+            model = train_intent_model(
+                IntentData(texts, labels),
+                embedder,
+                config=config,
+                progress=progress,
+                metadata={"training_hash": training_hash},
             )
-            classifier.save(temp / "classifier")
+            model.save(temp / "classifier")
 
         Retriever.build(embedder, kb_pairs(kb)).save(temp / "retriever")
         texts, labels = kb.training_examples()

@@ -33,16 +33,22 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.errors import TrainingError
+from retrieval.embedder import Embedder
 from training.calibration import FloatArray, expected_calibration_error
 from training.data import IntentData, load_csv
+from training.embedding_head import EmbeddingHead
 from training.prediction import IntentPrediction, rank
 
 logger = logging.getLogger(__name__)
 
-OURS = "ours (MiniLM fine-tuned)"
+OURS = "ours (fine-tuned + frozen head)"
+OURS_TRANSFORMER = "ours: fine-tuned MiniLM alone"
+OURS_INT8 = "ours, int8 dynamic quantisation"
+FROZEN = "baseline (frozen MiniLM + LogReg)"
 BASELINE = "baseline (TF-IDF + LogReg)"
 WARMUP_CALLS = 5
 LATENCY_SEED = 7
+THROUGHPUT_BATCH = 32
 
 
 class ScoredClassifier(Protocol):
@@ -70,6 +76,7 @@ class ModelResult:
     latency_median_ms: float | None
     latency_p90_ms: float | None
     latency_samples: int
+    throughput_per_s: float | None = None  # messages per second in batches of 32
 
 
 class TfidfLogRegBaseline:
@@ -104,6 +111,32 @@ class TfidfLogRegBaseline:
 
     def predict(self, texts: Sequence[str]) -> list[IntentPrediction]:
         return [rank(self._labels, row.tolist()) for row in self.probabilities(texts)]
+
+
+class FrozenEmbeddingBaseline:
+    """Logistic regression (C=20) on frozen all-MiniLM-L6-v2 sentence embeddings."""
+
+    def __init__(self, embedder: Embedder, *, c: float = 20.0) -> None:
+        self.embedder = embedder
+        self.c = c
+        self.head: EmbeddingHead | None = None
+
+    def fit(self, data: IntentData) -> FrozenEmbeddingBaseline:
+        self.head = EmbeddingHead.fit(
+            self.embedder.encode(data.texts), data.labels, label_order=data.label_names, c=self.c
+        )
+        return self
+
+    @property
+    def labels(self) -> list[str]:
+        return self.head.labels if self.head else []
+
+    def probabilities(self, texts: Sequence[str]) -> FloatArray:
+        assert self.head is not None, "fit the baseline first"
+        return self.head.probabilities(self.embedder.encode(texts))
+
+    def predict(self, texts: Sequence[str]) -> list[IntentPrediction]:
+        return [rank(self.labels, row.tolist()) for row in self.probabilities(texts)]
 
 
 def score(model: ScoredClassifier, test: IntentData) -> dict[str, float]:
@@ -150,6 +183,7 @@ def evaluate(
     metrics = score(model, test)
     sample = latency_sample(test.texts, latency_samples)
     latency = measure_latency(model, sample)
+    throughput = measure_throughput(model, latency_sample(test.texts, 16 * THROUGHPUT_BATCH)) if sample else None
     return ModelResult(
         name=name,
         accuracy=metrics["accuracy"],
@@ -159,6 +193,46 @@ def evaluate(
         latency_median_ms=latency[0] if latency else None,
         latency_p90_ms=latency[1] if latency else None,
         latency_samples=len(sample),
+        throughput_per_s=throughput,
+    )
+
+
+def measure_throughput(model: ScoredClassifier, texts: Sequence[str], *, batch: int = 32) -> float | None:
+    """Messages per second when predicting in batches of ``batch`` (after one warm-up batch)."""
+    if not texts:
+        return None
+    model.predict(list(texts[:batch]))
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        model.predict(list(texts[start : start + batch]))
+    return len(texts) / (time.perf_counter() - started)
+
+
+def quantized(model: Any) -> Any:
+    """A copy of the intent model whose transformer's linear layers run in int8 (dynamic quantisation)."""
+    import copy
+
+    import torch
+
+    from training.intent_model import IntentModel
+    from training.transformer import TransformerIntentClassifier
+
+    t = model.transformer
+    q = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+        copy.deepcopy(t.model), {torch.nn.Linear}, dtype=torch.qint8
+    )
+    transformer = TransformerIntentClassifier(
+        q, t.tokenizer, labels=t.labels, max_length=t.max_length, metadata=t.metadata
+    )
+    return IntentModel(
+        transformer,
+        model.head,
+        model.embedder,
+        lexical=model.lexical,
+        weights=model.weights,
+        temperature=model.temperature,
+        threshold=model.threshold,
+        metrics=model.metrics,
     )
 
 
@@ -194,7 +268,7 @@ def machine_facts() -> dict[str, Any]:
 
 def format_table(results: Sequence[ModelResult]) -> str:
     """An aligned text table: one row per model."""
-    headers = ["model", "accuracy %", "macro-F1 %", "ECE %", "train s", "median ms", "p90 ms"]
+    headers = ["model", "accuracy %", "macro-F1 %", "ECE %", "train s", "median ms", "p90 ms", "batch32 msg/s"]
 
     def ms(value: float | None) -> str:
         return "-" if value is None else f"{value:.2f}"
@@ -208,6 +282,7 @@ def format_table(results: Sequence[ModelResult]) -> str:
             f"{r.train_seconds:.1f}",
             ms(r.latency_median_ms),
             ms(r.latency_p90_ms),
+            "-" if r.throughput_per_s is None else f"{r.throughput_per_s:.0f}",
         ]
         for r in results
     ]
@@ -245,17 +320,17 @@ def write_json(report: dict[str, Any], out: Path) -> None:
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
 
-def fine_tune_ours(data: IntentData, epochs: int | None) -> ScoredClassifier:
-    """Fine-tune MiniLM as ``deskmate train`` does, then move it to the CPU for scoring."""
+def train_ours(data: IntentData, epochs: int | None, embedder: Embedder) -> ScoredClassifier:
+    """Train the shipped intent model as ``deskmate train`` does, then move it to the CPU for scoring."""
     import torch
 
     from training.config import TrainingConfig
-    from training.finetune import fine_tune
+    from training.intent_model import train_intent_model
 
     config = TrainingConfig(epochs=epochs) if epochs is not None else TrainingConfig()
-    classifier = fine_tune(data, config=config, progress=True)
-    classifier.model.to(torch.device("cpu"))
-    return classifier
+    model = train_intent_model(data, embedder, config=config, progress=True)
+    model.transformer.model.to(torch.device("cpu"))
+    return model
 
 
 def run_intent_benchmark(
@@ -266,10 +341,14 @@ def run_intent_benchmark(
     out: Path | None,
     latency_samples: int,
     trainer: Trainer | None = None,
+    frozen_baseline: bool = True,
+    save: Path | None = None,
+    load: Path | None = None,
 ) -> dict[str, Any]:
     """Train both models on ``train_path``, score them on ``test_path``, print and return the report.
 
-    ``trainer`` replaces the MiniLM fine-tuning (tests pass a cheap one).
+    ``trainer`` replaces the MiniLM training (tests pass a cheap one); ``frozen_baseline`` adds
+    the frozen-MiniLM + logistic-regression baseline (it loads the encoder).
     """
     if epochs is not None and epochs < 1:
         raise TrainingError(f"--epochs must be at least 1, not {epochs}")
@@ -287,16 +366,58 @@ def run_intent_benchmark(
     baseline_seconds = time.perf_counter() - started
     baseline = evaluate(BASELINE, baseline_model, test, train_seconds=baseline_seconds, latency_samples=latency_samples)
 
-    logger.info("fine-tuning MiniLM on %d examples", len(train))
+    embedder: Embedder | None = None
+    frozen: ModelResult | None = None
+    if frozen_baseline or trainer is None:
+        from retrieval.embedder import MiniLMEmbedder
+
+        embedder = MiniLMEmbedder()
+    if frozen_baseline and embedder is not None:
+        logger.info("fitting the frozen-embedding baseline on %d examples", len(train))
+        started = time.perf_counter()
+        frozen_model = FrozenEmbeddingBaseline(embedder).fit(train)
+        frozen = evaluate(
+            FROZEN, frozen_model, test, train_seconds=time.perf_counter() - started, latency_samples=latency_samples
+        )
+
+    logger.info("training our intent model on %d examples", len(train))
     started = time.perf_counter()
-    ours_model = (trainer or fine_tune_ours)(train, epochs)
+    if trainer is not None:
+        ours_model = trainer(train, epochs)
+    elif load is not None:
+        from training.intent_model import IntentModel
+
+        assert embedder is not None
+        ours_model = IntentModel.load(load, embedder)
+    else:
+        assert embedder is not None
+        ours_model = train_ours(train, epochs, embedder)
     ours_seconds = time.perf_counter() - started
+    if load is not None:  # report the training time recorded with the model, not the load time
+        ours_seconds = float(getattr(ours_model, "metrics", {}).get("train_seconds", ours_seconds))
+    if save is not None and hasattr(ours_model, "save"):
+        ours_model.save(save)
     ours = evaluate(OURS, ours_model, test, train_seconds=ours_seconds, latency_samples=latency_samples)
+    rows = [ours]
+    transformer = getattr(ours_model, "transformer", None)
+    if transformer is not None:
+        seconds = float(transformer.metadata.get("train_seconds", 0.0))
+        rows.append(
+            evaluate(OURS_TRANSFORMER, transformer, test, train_seconds=seconds, latency_samples=latency_samples)
+        )
+    int8: ModelResult | None = None
+    if transformer is not None and hasattr(ours_model, "head"):
+        int8 = evaluate(
+            OURS_INT8, quantized(ours_model), test, train_seconds=ours_seconds, latency_samples=latency_samples
+        )
+        rows.append(int8)
+    rows += [r for r in (frozen, baseline) if r is not None]
 
     facts = {**facts_before, "load_average_end": machine_facts()["load_average"]}
     ratio = ratios(ours, baseline)
-    table = format_table([ours, baseline])
-    metadata = getattr(ours_model, "metadata", {})
+    ratio_frozen = ratios(ours, frozen) if frozen is not None else None
+    table = format_table(rows)
+    metadata = getattr(transformer, "metadata", None) or getattr(ours_model, "metadata", {})
     report: dict[str, Any] = {
         "dataset": {
             "train": str(train_path),
@@ -309,16 +430,28 @@ def run_intent_benchmark(
         "ours_training": {
             "epochs": epochs,
             "config": metadata.get("training"),
-            "train_examples": metadata.get("train_examples"),  # the rest fits the temperature
+            "train_examples": metadata.get("train_examples"),  # the rest is the validation split
+            "best_epoch": metadata.get("best_epoch"),
+            "history": metadata.get("history"),
             "temperature": getattr(ours_model, "temperature", None),
+            "calibration": getattr(ours_model, "metrics", None),
         },
-        "models": {"ours": asdict(ours), "baseline": asdict(baseline)},
+        "models": {"ours": asdict(ours), "baseline": asdict(baseline), **{r.name: asdict(r) for r in rows}},
         "ratios": ratio,
+        "ratios_vs_frozen": ratio_frozen,
+        "int8": None
+        if int8 is None
+        else {
+            "accuracy_drop_points": round(100 * (ours.accuracy - int8.accuracy), 2),
+            "kept": 100 * (ours.accuracy - int8.accuracy) < 0.3,
+        },
         "machine": facts,
         "table": table,
     }
     print(table)
     print(format_ratios(ratio))
+    if ratio_frozen is not None:
+        print(format_ratios(ratio_frozen).replace("ours/baseline", "ours/frozen"))
     print(format_machine(facts))
     if out is not None:
         write_json(report, out)

@@ -59,3 +59,27 @@ def expected_calibration_error(probs: FloatArray, labels: npt.NDArray[np.int64],
         if mask.any():
             total += abs(correct[mask].mean() - confidence[mask].mean()) * mask.mean()
     return float(total)
+
+
+def select_threshold(confidence: FloatArray, correct: npt.NDArray[np.bool_], *, target: float) -> tuple[float, float]:
+    """The lowest confidence threshold at which answered messages are at least ``target`` correct.
+
+    Messages with confidence >= threshold are answered. Returns (threshold, coverage): the share of
+    messages answered. When even the most confident message misses the target, returns (1.0, 0.0):
+    the bot answers nothing on its own.
+    """
+    if len(confidence) == 0:
+        return 1.0, 0.0
+    order = np.argsort(-confidence, kind="stable")
+    sorted_conf = confidence[order]
+    hits = np.cumsum(correct[order].astype(np.float64))
+    answered = np.arange(1, len(order) + 1, dtype=np.float64)
+    precision = hits / answered
+    best = -1
+    for i in range(len(order)):
+        # only cut between distinct confidences: ties are answered together
+        if (i + 1 == len(order) or sorted_conf[i + 1] < sorted_conf[i]) and precision[i] >= target:
+            best = i
+    if best < 0:
+        return 1.0, 0.0
+    return float(sorted_conf[best]), float((best + 1) / len(order))

@@ -21,8 +21,11 @@ class TrainingConfig:
     warmup_fraction: float = 0.06
     max_length: int = 64
     label_smoothing: float = 0.0
-    calibration_fraction: float = 0.1
-    min_calibration_examples: int = 40
+    validation_fraction: float = 0.1
+    min_validation_examples: int = 40
+    early_stopping_patience: int = 2
+    head_c: float = 20.0
+    answer_precision_target: float = 0.97
     seed: int = 13
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,6 +10,8 @@ import math
 import re
 from collections.abc import Sequence
 
+import numpy.typing as npt
+
 from training.prediction import IntentPrediction, rank
 
 _WORD = re.compile(r"[a-z0-9']+")
@@ -28,7 +30,7 @@ class InMemoryIntentClassifier:
     def labels(self) -> list[str]:
         return list(self._examples)
 
-    def predict(self, texts: Sequence[str]) -> list[IntentPrediction]:
+    def predict(self, texts: Sequence[str], *, embeddings: npt.ArrayLike | None = None) -> list[IntentPrediction]:
         return [self._predict_one(text) for text in texts]
 
     def _predict_one(self, text: str) -> IntentPrediction:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy.typing as npt
+
 
 @dataclass(frozen=True)
 class IntentScore:
@@ -34,7 +36,9 @@ class IntentClassifier(Protocol):
     @property
     def labels(self) -> list[str]: ...
 
-    def predict(self, texts: Sequence[str]) -> list[IntentPrediction]: ...
+    def predict(self, texts: Sequence[str], *, embeddings: npt.ArrayLike | None = None) -> list[IntentPrediction]:
+        """Predict; ``embeddings`` are the texts' frozen MiniLM vectors when the caller has them."""
+        ...
 
 
 def rank(labels: Sequence[str], probabilities: Sequence[float]) -> IntentPrediction:

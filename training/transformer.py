@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel
 from transformers import logging as transformers_logging
@@ -105,7 +106,7 @@ class TransformerIntentClassifier:
     def probabilities(self, texts: Sequence[str]) -> FloatArray:
         return softmax(self.logits(texts), self.temperature)
 
-    def predict(self, texts: Sequence[str]) -> list[IntentPrediction]:
+    def predict(self, texts: Sequence[str], *, embeddings: npt.ArrayLike | None = None) -> list[IntentPrediction]:
         probs = self.probabilities(texts)
         return [rank(self._labels, row.tolist()) for row in probs]
 

@@ -322,3 +322,11 @@ def test_decide_is_pure() -> None:
     second = policy.decide("x", understanding, TurnContext())
 
     assert first == second
+
+
+def test_the_models_threshold_is_used_unless_config_sets_one() -> None:
+    from bot.policy import DEFAULT_ANSWER_THRESHOLD
+
+    assert Policy(PolicyConfig(), model_threshold=0.83).answer_threshold == 0.83
+    assert Policy(PolicyConfig(answer_threshold=0.7), model_threshold=0.83).answer_threshold == 0.7
+    assert Policy(PolicyConfig()).answer_threshold == DEFAULT_ANSWER_THRESHOLD

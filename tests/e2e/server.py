@@ -27,6 +27,7 @@ async def running_server(brain: Brain, db_path: Path) -> AsyncIterator[str]:
         async with DeskmateServer(service, rate=50.0, burst=50).running("127.0.0.1", 0) as server:
             yield f"127.0.0.1:{bound_port(server)}"
     finally:
+        await service.close()
         await store.close()
 
 

@@ -79,6 +79,7 @@ class FixedModel:
         self._labels = labels
         self.rows = rows
         self.calls = 0
+        self.batch_sizes: list[int] = []
 
     @property
     def labels(self) -> list[str]:
@@ -89,6 +90,7 @@ class FixedModel:
 
     def predict(self, texts: Sequence[str]) -> list[IntentPrediction]:
         self.calls += 1
+        self.batch_sizes.append(len(texts))
         return [rank(self._labels, row.tolist()) for row in self.probabilities(texts)]
 
 
@@ -111,7 +113,10 @@ def test_evaluate_times_single_messages() -> None:
     assert result.latency_samples == 4
     assert result.latency_median_ms is not None and result.latency_p90_ms is not None
     assert 0 <= result.latency_median_ms <= result.latency_p90_ms
-    assert model.calls == 4 + 4  # warm-up then the timed calls, one text each
+    single = [n for n in model.batch_sizes if n == 1]
+    assert len(single) >= 4 + 4  # warm-up then the timed calls, one text each
+    assert result.throughput_per_s is not None and result.throughput_per_s > 0
+    assert max(model.batch_sizes) == 10  # throughput runs whole batches (all 10 texts fit in one)
     none = evaluate("fixed", model, IntentData(texts, ["a"] * 10), train_seconds=1.5, latency_samples=0)
     assert none.latency_median_ms is None and none.latency_samples == 0
 
@@ -162,7 +167,9 @@ def test_run_writes_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         seen.append(epochs)
         return TfidfLogRegBaseline(c=1.0).fit(data)
 
-    report = run_intent_benchmark(train_csv, test_csv, epochs=2, out=out, latency_samples=3, trainer=trainer)
+    report = run_intent_benchmark(
+        train_csv, test_csv, epochs=2, out=out, latency_samples=3, trainer=trainer, frozen_baseline=False
+    )
     assert seen == [2]
     printed = capsys.readouterr().out
     assert OURS in printed and BASELINE in printed

@@ -99,3 +99,31 @@ def test_temperature_scaling_lowers_ece_of_overconfident_logits() -> None:
 
     assert before > 0.1
     assert after < 0.03
+
+
+def test_select_threshold_meets_the_target_on_the_answered_messages() -> None:
+    from training.calibration import select_threshold
+
+    confidence = np.array([0.99, 0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4])
+    correct = np.array([True, True, True, True, False, True, False, False])
+    threshold, coverage = select_threshold(confidence, correct, target=0.97)
+    assert (threshold, coverage) == (0.8, 0.5)  # the 4 most confident are all right
+    threshold, coverage = select_threshold(confidence, correct, target=0.8)
+    assert (threshold, coverage) == (0.6, 0.75)  # 5 of 6 right = 0.83
+    answered = confidence >= threshold
+    assert correct[answered].mean() >= 0.8
+
+
+def test_select_threshold_answers_nothing_when_even_the_best_is_wrong() -> None:
+    from training.calibration import select_threshold
+
+    assert select_threshold(np.array([0.9, 0.8]), np.array([False, True]), target=0.97) == (1.0, 0.0)
+    assert select_threshold(np.array([]), np.array([], dtype=bool), target=0.97) == (1.0, 0.0)
+
+
+def test_select_threshold_never_splits_tied_confidences() -> None:
+    from training.calibration import select_threshold
+
+    confidence = np.array([0.9, 0.9, 0.5])
+    correct = np.array([True, False, True])
+    assert select_threshold(confidence, correct, target=0.97) == (1.0, 0.0)
