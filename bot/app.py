@@ -30,7 +30,7 @@ def prepare_build(settings: Settings, embedder: Embedder, *, progress: bool = Tr
 async def serve(settings: Settings) -> None:
     embedder = MiniLMEmbedder()
     info = await asyncio.to_thread(prepare_build, settings, embedder)
-    brain = await asyncio.to_thread(Brain.load, info, embedder, policy_config=settings.policy)
+    brain = await asyncio.to_thread(Brain.load, info, embedder, policy_config=settings.policy, int8=settings.int8)
     store = await SQLiteStore(settings.database).open()
     service = ChatService(store=store, bus=InProcessBus(), brain=brain)
     stop = asyncio.Event()

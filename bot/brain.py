@@ -50,10 +50,12 @@ class Brain:
         return cls(kb, classifier, retriever, policy, Composer(kb), build_id, examples)
 
     @classmethod
-    def load(cls, build: BuildInfo, embedder: Embedder, *, policy_config: PolicyConfig | None = None) -> Brain:
+    def load(
+        cls, build: BuildInfo, embedder: Embedder, *, policy_config: PolicyConfig | None = None, int8: bool = False
+    ) -> Brain:
         folder = Path(build.path)
         kb = load_kb(folder / "kb")
-        classifier = IntentModel.load(folder / "classifier", embedder)
+        classifier = IntentModel.load(folder / "classifier", embedder, int8=int8)
         retriever = Retriever.load(folder / "retriever", embedder)
         examples = ExampleMemory.load(folder / "examples")
         logger.info("loaded build %s (%d intents, %d past replies)", build.id, len(kb.intents), len(retriever.pairs))

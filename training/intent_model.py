@@ -47,7 +47,7 @@ from training.embedding_head import EmbeddingHead
 from training.finetune import fine_tune
 from training.lexical_head import LexicalHead
 from training.prediction import IntentPrediction, rank
-from training.transformer import TransformerIntentClassifier
+from training.transformer import TransformerIntentClassifier, quantize_int8
 
 logger = logging.getLogger(__name__)
 
@@ -121,13 +121,15 @@ class IntentModel:
         (path / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: str | Path, embedder: Embedder) -> IntentModel:
+    def load(cls, folder: str | Path, embedder: Embedder, *, int8: bool = False) -> IntentModel:
+        """Load a saved model; ``int8`` runs the transformer's linear layers in int8 (CPU)."""
         path = Path(folder)
         if not (path / META).is_file():
             raise ModelNotFoundError(f"no intent model in {path} ({META} is missing); rebuild it with `deskmate train`")
         meta = json.loads((path / META).read_text(encoding="utf-8"))
+        transformer = TransformerIntentClassifier.load(path / "transformer")
         return cls(
-            TransformerIntentClassifier.load(path / "transformer"),
+            quantize_int8(transformer) if int8 else transformer,
             EmbeddingHead.load(path / "head"),
             embedder,
             lexical=LexicalHead.load(path / "lexical") if (path / "lexical").is_dir() else None,

@@ -32,6 +32,22 @@ AMBIGUOUS_CANDIDATES = [
     "cancel or change my order",
     "code",
     "card",
+    "shipping and returns",
+    "voucher or gift card",
+    "delivery or tracking",
+    "payment or discount code",
+    "login or password",
+    "size or stock",
+    "broken or wrong item",
+    "refund or warranty",
+    "delivery cost and time",
+    "gift card payment",
+    "discount on delivery",
+    "returns and exchanges",
+    "my account and my order",
+    "warranty or damaged",
+    "address and delivery",
+    "card declined discount",
 ]
 
 
