@@ -90,7 +90,7 @@ def judge(
     }
 
 
-#: (known training data, known label order) -> function from texts to ScopeInputs
+#: (known training data, label order) -> function from texts to ScopeInputs with logits in that order
 Fitter = Callable[[IntentData, list[str]], Callable[[Sequence[str]], ScopeInputs]]
 
 
@@ -119,9 +119,11 @@ def full_fitter(embedder: Embedder, *, epochs: int | None) -> Fitter:
         config = TrainingConfig(epochs=epochs) if epochs else TrainingConfig()
         model = train_intent_model(data, embedder, config=config, progress=True)
 
+        columns = [model.labels.index(label) for label in order]  # the model keeps first-seen order
+
         def run(texts: Sequence[str]) -> ScopeInputs:
             vectors = np.asarray(embedder.encode(texts), dtype=np.float64)
-            return ScopeInputs(model.logits(texts, embeddings=vectors) / model.temperature, vectors)
+            return ScopeInputs(model.logits(texts, embeddings=vectors)[:, columns] / model.temperature, vectors)
 
         return run
 
