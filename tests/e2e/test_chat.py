@@ -6,7 +6,6 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -49,12 +48,6 @@ AMBIGUOUS_CANDIDATES = [
     "address and delivery",
     "card declined discount",
 ]
-
-
-@pytest.fixture(scope="module")
-async def base(demo_brain: Brain, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    async with running_server(demo_brain, tmp_path_factory.mktemp("db") / "chat.sqlite3") as url:
-        yield url
 
 
 async def test_order_question_gets_the_templated_answer(base: str, demo_brain: Brain) -> None:

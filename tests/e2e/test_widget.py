@@ -10,7 +10,6 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from bot.brain import Brain
-from tests.e2e.server import running_server
 
 pytestmark = pytest.mark.slow
 
@@ -25,12 +24,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@pytest.fixture(scope="module")
-async def base(demo_brain: Brain, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
-    async with running_server(demo_brain, tmp_path_factory.mktemp("db") / "widget.sqlite3") as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
