@@ -32,10 +32,11 @@ def token_hash(token: str) -> str:
 
 @dataclass(frozen=True)
 class Session:
+    """An opened conversation; the adapter reads its history from the store after subscribing."""
+
     token: str
     conversation_id: str
     state: str
-    events: list[StoredEvent]
 
 
 class ChatService:
@@ -57,16 +58,15 @@ class ChatService:
                 raise ProtocolError(
                     "session_unknown", "this session is unknown or expired; send hello with session null"
                 )
-            events = await self.store.events(conversation_id)
             conversation = await self._conversation(conversation_id)
-            return Session(token, conversation_id, conversation.state.value, events)
+            return Session(token, conversation_id, conversation.state.value)
         token = secrets.token_urlsafe(32)
         conversation_id = await self.store.create_conversation(token_hash(token))
         conversation = Conversation(conversation_id)
         self._remember(conversation)
-        events = await self.store.append(conversation_id, conversation.start(self.brain.composer))
+        await self.store.append(conversation_id, conversation.start(self.brain.composer))
         logger.info("conversation %s: started", conversation_id)
-        return Session(token, conversation_id, conversation.state.value, events)
+        return Session(token, conversation_id, conversation.state.value)
 
     async def customer_message(
         self, conversation_id: str, *, client_id: str, text: str, intent: str | None = None
