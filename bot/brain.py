@@ -11,7 +11,7 @@ from bot.composer import Composer
 from bot.policy import Policy, PolicyConfig, Understanding
 from kb.build import BuildInfo
 from kb.loader import load_kb
-from kb.model import KnowledgeBase
+from kb.model import OUT_OF_SCOPE, KnowledgeBase
 from retrieval.embedder import Embedder
 from retrieval.examples import ExampleMemory
 from retrieval.retriever import Retriever
@@ -72,6 +72,11 @@ class Brain:
         retrieved = self.retriever.search_vectors(vectors, top_k=self.top_k)
         nearest = self.examples.nearest(vectors) if self.examples is not None else [None] * len(texts)
         return [
-            Understanding(p, tuple(r), n.similarity if n is not None else None)
+            Understanding(
+                p,
+                tuple(r),
+                n.similarity if n is not None else None,
+                nearest_is_out_of_scope=n is not None and n.intent == OUT_OF_SCOPE,
+            )
             for p, r, n in zip(predictions, retrieved, nearest, strict=True)
         ]

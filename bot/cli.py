@@ -10,8 +10,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.errors import DeskmateError, KBValidationError, ModelError
+
+if TYPE_CHECKING:
+    from retrieval.embedder import Embedder
+    from training.report import Evaluation
 
 logger = logging.getLogger("deskmate")
 
@@ -109,6 +114,8 @@ def _eval(args: argparse.Namespace) -> int:
         raise ModelError(f"{args.test} has intents the model does not know: {', '.join(unknown)}; fix the file")
     probabilities = model.probabilities(test.texts)
     evaluation = Evaluation(model.labels, test.texts, test.labels, probabilities, model.threshold)
+    if (folder.parent / "examples").is_dir():  # a KB build: judge answers as the server does
+        evaluation = _with_scope_gate(evaluation, folder.parent / "examples", embedder)
     metrics = write_report(evaluation, args.out, title=f"Intent model {folder}")
     print(
         f"accuracy {100 * metrics['accuracy']:.2f}%  macro-F1 {100 * metrics['macro_f1']:.2f}%  "
@@ -120,6 +127,25 @@ def _eval(args: argparse.Namespace) -> int:
         print(f"out of scope: recall {100 * oos['recall']:.1f}%  AUROC {oos['auroc']:.3f}")
     print(f"report: {Path(args.out) / 'index.html'}")
     return 0
+
+
+def _with_scope_gate(evaluation: Evaluation, examples: Path, embedder: Embedder) -> Evaluation:
+    """Add the server's in-scope gate (nearest-example vote, see bot/policy.py) to an evaluation."""
+    import dataclasses
+
+    import numpy as np
+
+    from bot.policy import PolicyConfig
+    from kb.model import OUT_OF_SCOPE
+    from retrieval.examples import ExampleMemory
+
+    nearest = ExampleMemory.load(examples).nearest(embedder.encode(evaluation.texts))
+    similarity = np.array([n.similarity if n is not None else 1.0 for n in nearest])
+    out_of_scope = np.array([n is not None and n.intent == OUT_OF_SCOPE for n in nearest])
+    gate = (similarity >= PolicyConfig().min_example_similarity) & ~out_of_scope
+    # nearest-example score: a message nearest to an out-of-scope example ranks below every other one
+    scores = np.where(out_of_scope, similarity - 2.0, similarity)
+    return dataclasses.replace(evaluation, in_scope_gate=gate, scope_scores=scores)
 
 
 def _bench_intents(args: argparse.Namespace) -> int:

@@ -13,7 +13,9 @@ Order of the rules (the first that applies wins):
    else the one chosen on validation and saved with the model, else 0.6), at least ``clarify_margin``
    above the second, and the message is in scope: its nearest training example has cosine
    similarity >= ``min_example_similarity`` (fine-tuned classifiers are confident about
-   anything; distance to what they learnt from is not fooled) -> answer with the template.
+   anything; distance to what they learnt from is not fooled), and that nearest example is not
+   one of the KB's ``out_of_scope`` messages (a nearest-neighbour vote with an out-of-scope
+   class, the score that did best in ``deskmate bench oos``) -> answer with the template.
 4. **good retrieval** - the best past reply scores >= ``retrieval_threshold`` -> send it.
 5. **ambiguous** - in scope, the top two intents together hold >= ``clarify_mass`` and the
    second has at least ``clarify_ratio`` of the top's probability -> ask which one; if the
@@ -78,6 +80,7 @@ class Understanding:
     prediction: IntentPrediction
     retrieved: tuple[RetrievedReply, ...] = ()
     example_similarity: float | None = None  # cosine to the nearest intent example; None: unknown
+    nearest_is_out_of_scope: bool = False  # the nearest example is one of the KB's out-of-scope messages
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,9 @@ class Policy:
         if understanding.example_similarity is not None:
             notes["example_similarity"] = understanding.example_similarity
             in_scope = understanding.example_similarity >= c.min_example_similarity
+        if understanding.nearest_is_out_of_scope:
+            notes["nearest_out_of_scope"] = 1.0
+            in_scope = False
 
         def decision(action: Action, rule: str, **fields: Any) -> Decision:
             fields.setdefault("intent", top.intent)

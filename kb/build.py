@@ -38,7 +38,7 @@ from training.intent_model import train_intent_model
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-BUILD_FORMAT = 3  # bump when the build layout changes, so old builds are not reused
+BUILD_FORMAT = 4  # bump when the build layout changes, so old builds are not reused
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def build_kb(
             model.save(temp / "classifier")
 
         Retriever.build(embedder, kb_pairs(kb)).save(temp / "retriever")
-        texts, labels = kb.training_examples()
+        texts, labels = kb.scope_examples()
         ExampleMemory.build(embedder, texts, labels).save(temp / "examples")
         manifest = {
             "id": identifier,

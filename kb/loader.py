@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.errors import KBIssue, KBValidationError
 from kb.model import (
+    OUT_OF_SCOPE,
     SYSTEM_DEFAULTS,
     Dialogue,
     FAQEntry,
@@ -58,6 +59,7 @@ def load_kb(path: str | Path) -> KnowledgeBase:
 
     name, description, language, system = _parse_meta(meta, issues)
     intents = _parse_intents(intents_doc, issues)
+    out_of_scope = _parse_out_of_scope(intents_doc, intents, issues)
     names = {intent.name for intent in intents}
     responses = _parse_responses(responses_doc, intents, issues)
     faq = _parse_faq(faq_doc, names, issues)
@@ -73,6 +75,7 @@ def load_kb(path: str | Path) -> KnowledgeBase:
         responses=responses,
         faq=tuple(faq),
         dialogues=tuple(dialogues),
+        out_of_scope=tuple(out_of_scope),
         root=root,
     )
 
@@ -150,6 +153,13 @@ def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
                 f"intent name {name!r} is invalid: use lowercase letters, digits and underscores, starting with a letter",
             )
             continue
+        if name == OUT_OF_SCOPE:
+            issues.add(
+                file,
+                item.line_of("name"),
+                "`out_of_scope` is reserved; list such messages under the top-level `out_of_scope:` key instead",
+            )
+            continue
         if name in seen:
             issues.add(
                 file,
@@ -168,6 +178,40 @@ def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
     if len(intents) == 1 and not issues.items:
         issues.add(file, raw.line, "a KB needs at least two intents to tell apart; add another intent")
     return intents
+
+
+def _parse_out_of_scope(doc: LineDict, intents: list[Intent], issues: _Issues) -> list[str]:
+    """The optional top-level ``out_of_scope`` list: messages the bot must not answer."""
+    file = "intents.yml"
+    if "out_of_scope" not in doc:
+        return []
+    raw = doc.get("out_of_scope")
+    if not isinstance(raw, LineList):
+        issues.add(file, doc.line_of("out_of_scope"), "`out_of_scope` must be a list of customer messages")
+        return []
+    owner = {example.casefold(): intent.name for intent in intents for example in intent.examples}
+    texts: list[str] = []
+    seen: dict[str, int] = {}
+    for index, example in enumerate(raw):
+        line = raw.line_of(index)
+        text = _text(example) if isinstance(example, str) else None
+        if text is None:
+            issues.add(file, line, "each `out_of_scope` example must be a non-empty string (quote it if needed)")
+            continue
+        key = text.casefold()
+        if key in seen:
+            issues.add(file, line, f"duplicate out-of-scope example {text!r} (also on line {seen[key]}); remove one")
+            continue
+        if key in owner:
+            issues.add(
+                file,
+                line,
+                f"{text!r} is both an example of intent `{owner[key]}` and out of scope; keep it in one place",
+            )
+            continue
+        seen[key] = line
+        texts.append(text)
+    return texts
 
 
 def _parse_examples(item: LineDict, name: str, issues: _Issues) -> list[str]:

@@ -7,6 +7,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+OUT_OF_SCOPE = "out_of_scope"  # reserved: not an intent name; the label of messages no intent covers
+
 SYSTEM_DEFAULTS: dict[str, str] = {
     "greeting": "Hi! How can I help you today?",
     "clarify": "I'm not sure I understood. Did you mean one of these?",
@@ -52,6 +54,7 @@ class KnowledgeBase:
     responses: dict[str, tuple[str, ...]]
     faq: tuple[FAQEntry, ...]
     dialogues: tuple[Dialogue, ...]
+    out_of_scope: tuple[str, ...] = ()  # messages no intent covers: the in-scope gate learns from them
     root: Path | None = field(default=None, compare=False)
 
     def intent(self, name: str) -> Intent:
@@ -74,6 +77,13 @@ class KnowledgeBase:
                 labels.append(intent.name)
         return texts, labels
 
+    def scope_examples(self) -> tuple[list[str], list[str]]:
+        """The intents' examples plus the out-of-scope ones, labelled ``OUT_OF_SCOPE``, for the in-scope gate."""
+        texts, labels = self.training_examples()
+        texts.extend(self.out_of_scope)
+        labels.extend([OUT_OF_SCOPE] * len(self.out_of_scope))
+        return texts, labels
+
     def training_hash(self) -> str:
         """A hash of what the classifier learns from: changes only when the intents change."""
         payload = [(i.name, list(i.examples)) for i in self.intents]
@@ -88,6 +98,7 @@ class KnowledgeBase:
             "responses": {k: list(v) for k, v in sorted(self.responses.items())},
             "faq": [asdict(f) for f in self.faq],
             "dialogues": [asdict(d) for d in self.dialogues],
+            "out_of_scope": list(self.out_of_scope),
         }
         return _hash(payload)
 

@@ -40,6 +40,7 @@ class Evaluation:
     probabilities: FloatArray  # rows over ``labels``
     threshold: float
     scope_scores: npt.NDArray[np.float64] | None = None  # higher = more in scope (e.g. max probability)
+    in_scope_gate: npt.NDArray[np.bool_] | None = None  # messages the server's in-scope gate lets through
 
 
 def auroc(positive: npt.ArrayLike, negative: npt.ArrayLike) -> float:
@@ -71,6 +72,8 @@ def compute_metrics(ev: Evaluation) -> dict[str, Any]:
     confidence = ev.probabilities.max(axis=1)
     correct = predicted == gold
     answered = confidence >= ev.threshold
+    if ev.in_scope_gate is not None:
+        answered &= ev.in_scope_gate
     probs_in, gold_in = ev.probabilities[in_scope], gold[in_scope]
     picked = probs_in[np.arange(len(gold_in)), np.clip(gold_in, 0, None)]
     metrics: dict[str, Any] = {

@@ -303,6 +303,17 @@ def test_thresholds_are_configurable() -> None:
     assert decide(understand(CONFIDENT), config=strict).action is not Action.ANSWER
 
 
+def test_a_message_nearest_to_an_out_of_scope_example_is_never_answered() -> None:
+    from dataclasses import replace
+
+    near_oos = replace(understand(CONFIDENT, similarity=0.9), nearest_is_out_of_scope=True)
+    decision = decide(near_oos)
+
+    assert decision.action is Action.FALLBACK
+    assert decision.rule == "out_of_scope"
+    assert decision.notes["nearest_out_of_scope"] == 1.0
+
+
 def test_notes_record_the_numbers() -> None:
     decision = decide(understand(AMBIGUOUS, retrieval=0.5, similarity=0.7))
 

@@ -478,3 +478,43 @@ def test_issue_text_names_file_and_line() -> None:
     assert str(KBIssue("intents.yml", 7, "fix it")) == "intents.yml:7: fix it"
     assert str(KBIssue("kb.yml", None, "create it")) == "kb.yml: create it"
     assert str(KBValidationError([KBIssue("kb.yml", None, "x")])).startswith("the knowledge base has 1 problem:")
+
+
+# --- out-of-scope examples --------------------------------------------------------------------
+
+OUT_OF_SCOPE_YML = """\
+out_of_scope:
+  - will it rain tomorrow
+  - tell me a joke
+"""
+
+
+def test_out_of_scope_examples_load_and_join_the_scope_examples(tmp_path: Path) -> None:
+    kb = load_kb(write_kb(tmp_path, intents_yml=INTENTS_YML + OUT_OF_SCOPE_YML))
+
+    assert kb.out_of_scope == ("will it rain tomorrow", "tell me a joke")
+    texts, labels = kb.scope_examples()
+    assert texts[-2:] == ["will it rain tomorrow", "tell me a joke"]
+    assert labels[-2:] == ["out_of_scope", "out_of_scope"]
+    assert "out_of_scope" not in kb.intent_names
+    assert kb.training_hash() == load_kb(write_kb(tmp_path / "plain")).training_hash()
+    assert kb.content_hash() != load_kb(write_kb(tmp_path / "plain")).content_hash()
+
+
+def test_out_of_scope_example_that_is_also_an_intent_example(tmp_path: Path) -> None:
+    broken = INTENTS_YML + OUT_OF_SCOPE_YML + "  - Operator\n"
+    issue = only_issue(write_kb(tmp_path, intents_yml=broken))
+
+    assert issue.file == "intents.yml"
+    assert issue.line == 30
+    assert "ask_person" in issue.message and "keep it in one place" in issue.message
+
+
+def test_out_of_scope_must_be_a_list_and_is_not_an_intent_name(tmp_path: Path) -> None:
+    not_a_list = only_issue(write_kb(tmp_path / "a", intents_yml=INTENTS_YML + "out_of_scope: nope\n"))
+    assert not_a_list.line == 27 and "must be a list" in not_a_list.message
+
+    reserved = INTENTS_YML.replace("name: lamp_colour", "name: out_of_scope")
+    first = issues_of(write_kb(tmp_path / "b", intents_yml=reserved))[0]
+    assert first.line == 10
+    assert "reserved" in first.message and "top-level `out_of_scope:`" in first.message

@@ -32,6 +32,17 @@ def test_metrics_cover_accuracy_threshold_and_out_of_scope() -> None:
     assert oos["auroc"] == pytest.approx(1.0)  # every in-scope confidence is above 0.55
 
 
+def test_the_in_scope_gate_holds_back_answers_the_model_was_confident_about() -> None:
+    import dataclasses
+
+    gated = dataclasses.replace(_evaluation(), in_scope_gate=np.array([True, False, True, True]))
+    metrics = compute_metrics(gated)
+
+    assert metrics["answered_coverage"] == pytest.approx(2 / 3)  # "where is my parcel" held back
+    assert metrics["answered_accuracy"] == pytest.approx(1 / 2)
+    assert metrics["accuracy"] == pytest.approx(2 / 3)  # the ranking itself is unchanged
+
+
 def test_auroc_counts_ties_half_and_orders() -> None:
     assert auroc([0.9, 0.8], [0.1, 0.2]) == 1.0
     assert auroc([0.1], [0.9]) == 0.0
