@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import KBIssue, KBValidationError
+from kb.annotations import AnnotationError, parse_annotated
 from kb.model import (
     OUT_OF_SCOPE,
     SYSTEM_DEFAULTS,
     Dialogue,
+    EntitySpan,
     FAQEntry,
     Intent,
     KnowledgeBase,
@@ -168,13 +170,15 @@ def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
             )
             continue
         seen[name] = item.line
-        examples = _parse_examples(item, name, issues)
+        examples, annotations = _parse_examples(item, name, issues)
         label = _text(item.get("label")) or name.replace("_", " ").capitalize()
         handoff = item.get("handoff", False)
         if not isinstance(handoff, bool):
             issues.add(file, item.line_of("handoff"), f"`handoff` of intent `{name}` must be true or false")
             handoff = False
-        intents.append(Intent(name=name, label=label, examples=tuple(examples), handoff=handoff))
+        intents.append(
+            Intent(name=name, label=label, examples=tuple(examples), handoff=handoff, annotations=tuple(annotations))
+        )
     if len(intents) == 1 and not issues.items:
         issues.add(file, raw.line, "a KB needs at least two intents to tell apart; add another intent")
     return intents
@@ -214,7 +218,8 @@ def _parse_out_of_scope(doc: LineDict, intents: list[Intent], issues: _Issues) -
     return texts
 
 
-def _parse_examples(item: LineDict, name: str, issues: _Issues) -> list[str]:
+def _parse_examples(item: LineDict, name: str, issues: _Issues) -> tuple[list[str], list[tuple[EntitySpan, ...]]]:
+    """The plain texts of an intent's examples and, aligned with them, their entity spans."""
     file = "intents.yml"
     raw = item.get("examples")
     if not isinstance(raw, LineList):
@@ -223,19 +228,26 @@ def _parse_examples(item: LineDict, name: str, issues: _Issues) -> list[str]:
             item.line_of("examples") if "examples" in item else item.line,
             f"intent `{name}` needs `examples`: a list of customer messages",
         )
-        return []
+        return [], []
     examples: list[str] = []
+    annotations: list[tuple[EntitySpan, ...]] = []
     seen: dict[str, int] = {}
     for index, example in enumerate(raw):
         line = raw.line_of(index)
-        text = _text(example) if isinstance(example, str) else None
-        if text is None:
+        marked = _text(example) if isinstance(example, str) else None
+        if marked is None:
             issues.add(
                 file,
                 line,
-                f"example of intent `{name}` must be a non-empty string (quote it if it starts with a special character)",
+                f"example of intent `{name}` must be a non-empty string (quote it if it starts with a special character or holds `: `)",
             )
             continue
+        try:
+            parsed = parse_annotated(marked)
+        except AnnotationError as exc:
+            issues.add(file, line, f"entity markup in example {marked!r} of intent `{name}`: {exc}")
+            continue
+        text = parsed.text
         key = text.casefold()
         if key in seen:
             issues.add(
@@ -244,13 +256,14 @@ def _parse_examples(item: LineDict, name: str, issues: _Issues) -> list[str]:
             continue
         seen[key] = line
         examples.append(text)
+        annotations.append(parsed.spans)
     if len(examples) < MIN_EXAMPLES:
         issues.add(
             file,
             raw.line,
             f"intent `{name}` has {len(examples)} examples; add at least {MIN_EXAMPLES} (15 or more works best)",
         )
-    return examples
+    return examples, annotations
 
 
 def _parse_responses(doc: LineDict, intents: list[Intent], issues: _Issues) -> dict[str, tuple[str, ...]]:

@@ -18,11 +18,34 @@ SYSTEM_DEFAULTS: dict[str, str] = {
 
 
 @dataclass(frozen=True)
+class EntitySpan:
+    """An entity annotated in an example: ``text[start:end]`` of the plain example, meaning ``value``."""
+
+    entity: str
+    start: int
+    end: int
+    value: str
+
+
+@dataclass(frozen=True)
 class Intent:
     name: str
     label: str
-    examples: tuple[str, ...]
+    examples: tuple[str, ...]  # plain texts, entity markup stripped: what the classifier trains on
     handoff: bool = False
+    # the entity spans of each example, aligned with ``examples``; empty when built without spans
+    annotations: tuple[tuple[EntitySpan, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.annotations and len(self.annotations) != len(self.examples):
+            raise ValueError(
+                f"intent `{self.name}` has {len(self.examples)} examples but {len(self.annotations)} annotation "
+                "tuples; pass one tuple of spans per example (or none at all)"
+            )
+
+    def spans(self, index: int) -> tuple[EntitySpan, ...]:
+        """The entity spans of ``examples[index]`` (none when the intent carries no annotations)."""
+        return self.annotations[index] if self.annotations else ()
 
 
 @dataclass(frozen=True)
@@ -94,13 +117,22 @@ class KnowledgeBase:
         payload = {
             "name": self.name,
             "system": self.system,
-            "intents": [asdict(i) for i in self.intents],
+            "intents": [_intent_payload(i) for i in self.intents],
             "responses": {k: list(v) for k, v in sorted(self.responses.items())},
             "faq": [asdict(f) for f in self.faq],
             "dialogues": [asdict(d) for d in self.dialogues],
             "out_of_scope": list(self.out_of_scope),
         }
         return _hash(payload)
+
+
+def _intent_payload(intent: Intent) -> dict[str, object]:
+    """An intent for ``content_hash``; spans count only when there are any, so unannotated KBs keep their hash."""
+    payload = asdict(intent)
+    del payload["annotations"]
+    if any(intent.annotations):
+        payload["annotations"] = [[asdict(span) for span in spans] for spans in intent.annotations]
+    return payload
 
 
 def _hash(payload: object) -> str:

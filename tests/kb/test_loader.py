@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.errors import KBIssue, KBValidationError
 from kb.loader import load_kb
-from kb.model import SYSTEM_DEFAULTS, KnowledgeBase
+from kb.model import SYSTEM_DEFAULTS, EntitySpan, KnowledgeBase
 
 DEMO = Path(__file__).resolve().parents[2] / "kb" / "demo"
 
@@ -518,3 +519,79 @@ def test_out_of_scope_must_be_a_list_and_is_not_an_intent_name(tmp_path: Path) -
     first = issues_of(write_kb(tmp_path / "b", intents_yml=reserved))[0]
     assert first.line == 10
     assert "reserved" in first.message and "top-level `out_of_scope:`" in first.message
+
+
+# --- entity annotations -------------------------------------------------------------------------
+
+ANNOTATED_YML = INTENTS_YML.replace("      - my lamp flickers\n", "      - my lamp [L-200](model) flickers\n").replace(
+    "      - is there a green lamp\n", """      - 'is there a [lime]{"entity": "colour", "value": "green"} lamp'\n"""
+)
+PLAIN_YML = INTENTS_YML.replace("my lamp flickers", "my lamp L-200 flickers").replace(
+    "is there a green lamp", "is there a lime lamp"
+)
+
+
+def test_annotations_are_stripped_and_their_spans_kept(tmp_path: Path) -> None:
+    kb = load_kb(write_kb(tmp_path, intents_yml=ANNOTATED_YML))
+
+    broken, colour = kb.intent("lamp_broken"), kb.intent("lamp_colour")
+    assert broken.examples[0] == "my lamp L-200 flickers"
+    assert broken.spans(0) == (EntitySpan("model", 8, 13, "L-200"),)
+    assert broken.examples[0][8:13] == "L-200"
+    assert colour.examples[1] == "is there a lime lamp"
+    assert colour.spans(1) == (EntitySpan("colour", 11, 15, "green"),)
+    assert len(broken.annotations) == len(broken.examples)
+    assert broken.spans(1) == () and kb.intent("ask_person").annotations == ((),) * 5
+    texts, _ = kb.training_examples()
+    assert "my lamp L-200 flickers" in texts
+    assert not any("[" in text for text in texts)
+
+
+def test_annotations_change_the_content_hash_but_not_the_training_hash(tmp_path: Path) -> None:
+    annotated = load_kb(write_kb(tmp_path / "a", intents_yml=ANNOTATED_YML))
+    plain = load_kb(write_kb(tmp_path / "p", intents_yml=PLAIN_YML))
+
+    assert annotated.intent("lamp_broken").examples == plain.intent("lamp_broken").examples
+    assert annotated.training_hash() == plain.training_hash()
+    assert annotated.content_hash() != plain.content_hash()
+    renamed = ANNOTATED_YML.replace("[L-200](model)", "[L-200](lamp_model)")
+    assert load_kb(write_kb(tmp_path / "r", intents_yml=renamed)).content_hash() != annotated.content_hash()
+
+
+def test_unannotated_intents_hash_as_before(tmp_path: Path) -> None:
+    kb = load_kb(write_kb(tmp_path))
+    bare = replace(kb, intents=tuple(replace(i, annotations=()) for i in kb.intents))
+
+    assert kb.intent("lamp_broken").annotations == ((),) * 5
+    assert bare.content_hash() == kb.content_hash()  # without spans the hash has no annotations, as before them
+
+
+@pytest.mark.parametrize(
+    ("example", "fragment"),
+    [
+        ("my lamp [L-200] (model) flickers", "remove the space after `[L-200]`"),
+        ("my lamp [L-200 flickers", "is never closed"),
+        ("my lamp L-200](model) flickers", "closes no `[`"),
+        ("my lamp [L-200](lamp model) flickers", "entity name 'lamp model' after `[L-200]` is invalid"),
+        ("""'my lamp [L-200]{"entity": 5} flickers'""", 'needs "entity" as a string'),
+    ],
+)
+def test_malformed_markup_names_file_line_and_fix(tmp_path: Path, example: str, fragment: str) -> None:
+    broken = INTENTS_YML.replace("      - my lamp flickers\n", f"      - {example}\n")
+    issues = issues_of(write_kb(tmp_path, intents_yml=broken))
+
+    assert (issues[0].file, issues[0].line) == ("intents.yml", 5)
+    assert "entity markup" in issues[0].message and "lamp_broken" in issues[0].message
+    assert fragment in issues[0].message
+    # the example is left out, so the intent is also one example short
+    assert [i.message for i in issues[1:]] == [
+        "intent `lamp_broken` has 4 examples; add at least 5 (15 or more works best)"
+    ]
+
+
+def test_duplicates_are_found_on_the_stripped_text(tmp_path: Path) -> None:
+    broken = INTENTS_YML.replace("is frayed\n", "is frayed\n      - my [lamp](product) flickers\n")
+    issue = only_issue(write_kb(tmp_path, intents_yml=broken))
+
+    assert (issue.file, issue.line) == ("intents.yml", 10)
+    assert "duplicate example 'my lamp flickers'" in issue.message
