@@ -6,23 +6,35 @@ import asyncio
 import logging
 import signal
 import sys
+import time
 
 from bot.brain import Brain
 from bot.bus import InProcessBus
 from bot.config import Settings
+from bot.reloader import KBReloader
+from bot.reloads import ReloadAction, ReloadOutcome, ReloadRecord
 from bot.server import DeskmateServer, bound_port
 from bot.service import ChatService
 from bot.sqlite_store import SQLiteStore
 from kb.build import BuildInfo, build_kb
+from kb.loader import load_kb
+from kb.versions import ActiveBuild, active_build_for, write_active
 from retrieval.embedder import Embedder, MiniLMEmbedder
 
 logger = logging.getLogger(__name__)
 
 
 def prepare_build(settings: Settings, embedder: Embedder, *, progress: bool = True) -> BuildInfo:
-    """The build of the configured KB, trained now if it does not exist yet."""
+    """The build to serve: the active one while the KB folder is unchanged, else the folder built now.
+
+    A rollback made on a running service thus survives a restart, until the KB files change.
+    """
     print(f"Preparing the knowledge base {settings.kb_path} ...", file=sys.stderr, flush=True)
-    info = build_kb(settings.kb_path, settings.builds, embedder=embedder, progress=progress)
+    source_hash = load_kb(settings.kb_path).content_hash()
+    info = active_build_for(settings.builds, source_hash)
+    if info is None:
+        info = build_kb(settings.kb_path, settings.builds, embedder=embedder, progress=progress)
+        write_active(settings.builds, ActiveBuild(info.id, source_hash))
     print(f"Knowledge base ready: build {info.id}", file=sys.stderr, flush=True)
     return info
 
@@ -33,14 +45,30 @@ async def serve(settings: Settings) -> None:
     brain = await asyncio.to_thread(Brain.load, info, embedder, policy_config=settings.policy, int8=settings.int8)
     store = await SQLiteStore(settings.database).open()
     service = ChatService(store=store, bus=InProcessBus(), brain=brain)
+    await store.record_reload(
+        ReloadRecord(time.time(), "startup", ReloadAction.START, ReloadOutcome.SERVING, info.id, info.content_hash)
+    )
+    reloader = KBReloader(
+        service,
+        kb_path=settings.kb_path,
+        builds_dir=settings.builds,
+        embedder=embedder,
+        policy_config=settings.policy,
+        int8=settings.int8,
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with DeskmateServer(service).running(settings.host, settings.port) as server:
+        server_app = DeskmateServer(service, reloader=reloader, admin_token=settings.admin_token)
+        async with server_app.running(settings.host, settings.port) as server:
             port = bound_port(server)
             print(f"Deskmate is running: open http://{settings.host}:{port}/ (Ctrl+C to stop)", flush=True)
+            if settings.admin_token is None:
+                print("Admin (KB reload) is off: set DESKMATE_ADMIN_TOKEN to turn it on.", flush=True)
+            else:
+                print(f"Admin: http://{settings.host}:{port}/admin", flush=True)
             await stop.wait()
     finally:
         await service.close()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.cli_kb_admin import add_commands as add_kb_admin_commands
 from bot.errors import DeskmateError, KBValidationError, ModelError
 
 if TYPE_CHECKING:
@@ -89,6 +90,28 @@ def _kb_build(args: argparse.Namespace) -> int:
     settings = Settings.from_env(data_dir=args.data_dir)
     info = build_kb(args.path, args.out or settings.builds, embedder=MiniLMEmbedder())
     print(f"Built {info.id} in {info.path}")
+    return 0
+
+
+def _kb_import_rasa(args: argparse.Namespace) -> int:
+    from kb.rasa_import import import_rasa
+
+    summary = import_rasa(args.nlu, args.domain, args.out, force=args.force, name=args.name)
+    print("\n".join(summary.describe()))
+    print(f"The KB loads. Next: edit it, then `deskmate kb build {args.out}`")
+    return 0
+
+
+def _kb_import(args: argparse.Namespace) -> int:
+    from bot.config import Settings
+    from kb.importer import import_dialogues
+
+    summary = import_dialogues(args.file, Settings.from_env(kb_path=args.kb).kb_path)
+    masked = ", ".join(f"{count} {kind}" for kind, count in sorted(summary.masked.items())) or "nothing"
+    print(
+        f"Imported {summary.imported} of {summary.read} dialogues into {summary.path} "
+        f"({summary.duplicates} duplicates dropped); masked: {masked}"
+    )
     return 0
 
 
@@ -175,6 +198,31 @@ def _bench_oos(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_index(args: argparse.Namespace) -> int:
+    from retrieval.bench_index import run_index_benchmark
+
+    _configure_logging("INFO")
+    run_index_benchmark(
+        args.sizes,
+        queries=args.queries,
+        threads=args.threads,
+        m=args.m,
+        ef_construction=args.ef_construction,
+        ef_search=args.ef_search,
+        k_factor=args.k_factor,
+        out=args.out,
+    )
+    return 0
+
+
+def _bench_retrieval(args: argparse.Namespace) -> int:
+    from retrieval.bench_star import run_retrieval_benchmark
+
+    _configure_logging("INFO")
+    run_retrieval_benchmark(args.star, seed=args.seed, context_turns=args.context_turns, limit=args.limit, out=args.out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deskmate", description="Deskmate customer-service chatbot")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -204,6 +252,22 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", type=Path, help="builds folder (default ./var/builds)")
     build.add_argument("--data-dir", type=Path)
     build.set_defaults(run=_kb_build)
+    import_rasa = kb_commands.add_parser(
+        "import-rasa", help="write a new KB folder from a Rasa project's nlu.yml and domain.yml"
+    )
+    import_rasa.add_argument("--nlu", type=Path, required=True, help="the Rasa nlu.yml (Rasa 2 or 3 YAML)")
+    import_rasa.add_argument("--domain", type=Path, required=True, help="the Rasa domain.yml (one file)")
+    import_rasa.add_argument("--out", type=Path, required=True, help="the KB folder to write (new or empty)")
+    import_rasa.add_argument("--force", action="store_true", help="overwrite the KB files of a non-empty --out")
+    import_rasa.add_argument("--name", help="the KB's name in kb.yml (default: the --out folder's name)")
+    import_rasa.set_defaults(run=_kb_import_rasa)
+    kb_import = kb_commands.add_parser(
+        "import", help="add past conversations (.jsonl or question,answer .csv) to a KB, masking personal data"
+    )
+    kb_import.add_argument("file", type=Path, help="a .jsonl export (one dialogue per line) or a .csv")
+    kb_import.add_argument("--kb", type=Path, help="KB folder (default: the configured one; env DESKMATE_KB_PATH)")
+    kb_import.set_defaults(run=_kb_import)
+    add_kb_admin_commands(kb_commands)
 
     evaluate = commands.add_parser("eval", help="evaluation report of an intent model on a labelled CSV")
     evaluate.add_argument("model", type=Path, help="an intent model folder, a KB build, or a KB folder")
@@ -235,6 +299,27 @@ def build_parser() -> argparse.ArgumentParser:
     oos.add_argument("--epochs", type=int, default=None)
     oos.add_argument("--out", type=Path, help="also write the results as JSON here")
     oos.set_defaults(run=_bench_oos)
+    index = bench_commands.add_parser(
+        "index", help="vector-index speed: flat vs approximate build time, latency, recall@10, memory"
+    )
+    index.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="corpus sizes")
+    index.add_argument("--queries", type=int, default=500, help="query vectors timed at each size")
+    index.add_argument("--threads", type=int, default=2, help="FAISS OpenMP threads (default 2)")
+    index.add_argument("--m", type=int, default=32, help="HNSW graph degree")
+    index.add_argument("--ef-construction", type=int, default=100, help="HNSW build-time candidate list")
+    index.add_argument("--ef-search", type=int, nargs="+", default=[32, 64, 128], help="HNSW efSearch values to time")
+    index.add_argument("--k-factor", type=int, default=4, help="candidates per hit re-ranked exactly")
+    index.add_argument("--out", type=Path, help="also write the results as JSON here")
+    index.set_defaults(run=_bench_index)
+    retrieval = bench_commands.add_parser(
+        "retrieval", help="reply retrieval on STAR: recall@1/5 and MRR of action labels, ours vs BM25"
+    )
+    retrieval.add_argument("--star", type=Path, required=True, help="STAR dialogues.jsonl.gz")
+    retrieval.add_argument("--seed", type=int, default=13, help="seed of the 80/20 split by dialogue id")
+    retrieval.add_argument("--context-turns", type=int, default=2, help="turns of context before each user turn")
+    retrieval.add_argument("--limit", type=int, help="read only the first N dialogues (quick runs)")
+    retrieval.add_argument("--out", type=Path, help="also write the results as JSON here")
+    retrieval.set_defaults(run=_bench_retrieval)
     return parser
 
 

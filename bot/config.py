@@ -16,6 +16,7 @@ from bot.errors import ConfigError
 from bot.policy import PolicyConfig
 
 PREFIX = "DESKMATE_"
+MIN_TOKEN_LENGTH = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEMO_KB = Path(__file__).resolve().parent.parent / "kb" / "demo"
 
@@ -33,6 +34,9 @@ class Settings:
     # latency on BANKING77, but activations get one scale per batch, so with micro-batching one
     # customer's message would nudge another's probabilities. Off unless asked for.
     int8: bool = False
+    # The admin credential (DESKMATE_ADMIN_TOKEN, 16+ characters). Unset: admin endpoints refuse
+    # every request and say how to set it.
+    admin_token: str | None = field(default=None, repr=False)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
     @property
@@ -87,6 +91,11 @@ def _cast(key: str, raw: str, name: str, owner: type = Settings) -> Any:
             return Path(raw)
         if name == "log_level" and raw.upper() not in LOG_LEVELS:
             raise ValueError(raw)
+        if name == "admin_token" and len(raw) < MIN_TOKEN_LENGTH:
+            raise ConfigError(
+                f"{key} is too short ({len(raw)} characters); use at least {MIN_TOKEN_LENGTH}, for example "
+                "the output of `python -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+            )
         if name == "explicit_handoff_pattern":
             try:
                 re.compile(raw)

@@ -9,7 +9,8 @@ what to do next. Library errors are translated at the boundary with ``raise ... 
     ├── ConfigError              a setting is missing or malformed
     ├── KBError                  a knowledge base cannot be used
     │   ├── KBValidationError    the KB folder has problems (each with file, line and fix)
-    │   └── BuildNotFoundError   no build exists where one was expected
+    │   ├── BuildNotFoundError   no build exists where one was expected
+    │   └── ReloadBusyError      a KB reload or rollback is already running
     ├── ModelError               an intent model or encoder cannot be used
     │   ├── ModelNotFoundError   the model folder is missing or incomplete
     │   └── TrainingError        training could not run on the given data
@@ -60,6 +61,10 @@ class KBValidationError(KBError):
 
 class BuildNotFoundError(KBError):
     """No KB build exists where one was expected."""
+
+
+class ReloadBusyError(KBError):
+    """A KB reload or rollback is already running."""
 
 
 class ModelError(DeskmateError):

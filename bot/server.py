@@ -1,7 +1,7 @@
 """The websocket server: a thin adapter between frames and the chat service.
 
-One port serves the customer websocket (``/ws/customer``), the widget files, the demo page and
-``/healthz``. The adapter only decodes frames, calls the service and writes what comes back.
+One port serves the customer websocket (``/ws/customer``), the admin websocket (``/ws/admin``,
+see bot/admin.py), the widget files, the demo page, the admin page (``/admin``) and ``/healthz``. The adapter only decodes frames, calls the service and writes what comes back.
 """
 
 from __future__ import annotations
@@ -21,18 +21,29 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from bot.admin import AdminConnection
 from bot.bus import Subscription
 from bot.errors import DeskmateError, ProtocolError, StoreError
 from bot.events import CUSTOMER_MESSAGE, StoredEvent
 from bot.limits import TokenBucket
 from bot.protocol import MAX_FRAME, error_frame, event_frame, history_item, parse_client_frame
+from bot.reloader import KBReloader
 from bot.service import ChatService, Session
 
 logger = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent / "web"
-STATIC = {"/": "index.html", "/index.html": "index.html", "/widget.js": "widget.js", "/widget.css": "widget.css"}
+STATIC = {
+    "/": "index.html",
+    "/index.html": "index.html",
+    "/widget.js": "widget.js",
+    "/widget.css": "widget.css",
+    "/admin": "admin.html",
+    "/admin.js": "admin.js",
+    "/admin.css": "admin.css",
+}
 CUSTOMER_PATH = "/ws/customer"
+ADMIN_PATH = "/ws/admin"
 HELLO_TIMEOUT = 30.0
 
 
@@ -46,16 +57,26 @@ def _response(status: HTTPStatus, body: bytes, content_type: str, *, cache: bool
 
 
 class DeskmateServer:
-    def __init__(self, service: ChatService, *, rate: float = 1.0, burst: int = 10) -> None:
+    def __init__(
+        self,
+        service: ChatService,
+        *,
+        rate: float = 1.0,
+        burst: int = 10,
+        reloader: KBReloader | None = None,
+        admin_token: str | None = None,
+    ) -> None:
         self.service = service
         self.rate = rate
         self.burst = burst
+        self.reloader = reloader
+        self.admin_token = admin_token
 
     # HTTP --------------------------------------------------------------------------------------
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
-        if path == CUSTOMER_PATH:
+        if path in (CUSTOMER_PATH, ADMIN_PATH):
             return None  # go on with the websocket handshake
         if path == "/healthz":
             body = json.dumps({"status": "ok", "kb": self.service.brain.kb.name, "build": self.service.brain.build_id})
@@ -74,6 +95,10 @@ class DeskmateServer:
     # Websocket ---------------------------------------------------------------------------------
 
     async def handle(self, ws: ServerConnection) -> None:
+        assert ws.request is not None
+        if ws.request.path.split("?", 1)[0] == ADMIN_PATH:
+            await AdminConnection(ws, self.reloader, self.admin_token).run()
+            return
         await CustomerConnection(ws, self.service, TokenBucket(rate=self.rate, burst=self.burst)).run()
 
     @contextlib.asynccontextmanager

@@ -26,6 +26,19 @@ from bot.store import Store
 logger = logging.getLogger(__name__)
 
 
+def _understand(items: list[tuple[Brain, str]]) -> list[Understanding]:
+    """One forward pass per brain in the batch (two only while a reload swaps builds)."""
+    results: list[Understanding | None] = [None] * len(items)
+    groups: dict[int, list[int]] = {}
+    for position, (brain, _) in enumerate(items):
+        groups.setdefault(id(brain), []).append(position)
+    for positions in groups.values():
+        brain = items[positions[0]][0]
+        for position, understanding in zip(positions, brain.understand([items[p][1] for p in positions]), strict=True):
+            results[position] = understanding
+    return [r for r in results if r is not None]
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -48,7 +61,16 @@ class ChatService:
         self._cache: OrderedDict[str, Conversation] = OrderedDict()
         self._cache_size = cache_size
         # Concurrent messages share one forward pass; one batch at a time (torch uses every core).
-        self._batcher: MicroBatcher[str, Understanding] = MicroBatcher(lambda texts: self.brain.understand(texts))
+        self._batcher: MicroBatcher[tuple[Brain, str], Understanding] = MicroBatcher(_understand)
+
+    def swap_brain(self, brain: Brain) -> Brain:
+        """Serve ``brain`` from the next message on; returns the one it replaces.
+
+        A message already being handled finishes on the brain it started with (see ``_handle``).
+        """
+        old, self.brain = self.brain, brain
+        logger.info("now serving build %s (was %s)", brain.build_id, old.build_id)
+        return old
 
     async def open_session(self, token: str | None) -> Session:
         """Resume the conversation of ``token``, or start a new one when ``token`` is None."""
@@ -91,6 +113,7 @@ class ChatService:
     async def _handle(
         self, conversation_id: str, client_id: str, text: str, intent: str | None
     ) -> tuple[bool, list[StoredEvent]]:
+        brain = self.brain  # one build for the whole turn, even if a reload swaps it meanwhile
         conversation = await self._conversation(conversation_id)
         received = await self.store.append(
             conversation_id, conversation.receive(text, client_id=client_id, chosen_intent=intent)
@@ -98,13 +121,13 @@ class ChatService:
         await self.bus.publish(conversation_id, received)
         understanding = None
         if conversation.bot_is_answering:
-            understanding = await self._batcher.submit(text)
+            understanding = await self._batcher.submit((brain, text))
         answer = conversation.answer(
             text,
             client_id=client_id,
             understanding=understanding,
-            policy=self.brain.policy,
-            composer=self.brain.composer,
+            policy=brain.policy,
+            composer=brain.composer,
             chosen_intent=intent,
         )
         stored = await self.store.append(conversation_id, answer) if answer else []
@@ -112,12 +135,13 @@ class ChatService:
         kinds = ",".join(e.kind for e in stored) or "none"
         top = understanding.prediction.top if understanding else None
         logger.info(
-            "conversation %s: turn handled (reply=%s intent=%s p=%.2f state=%s)",
+            "conversation %s: turn handled (reply=%s intent=%s p=%.2f state=%s build=%s)",
             conversation_id,
             kinds,
             top.intent if top else "-",
             top.probability if top else 0.0,
             conversation.state.value,
+            brain.build_id,
         )
         return False, [*received, *stored]
 

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from bot.errors import StoreError
 from bot.events import NewEvent, StoredEvent
+from bot.reloads import ReloadRecord
 from bot.store import new_conversation_id
 
 T = TypeVar("T")
@@ -38,6 +39,11 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_client_id
     ON events (conversation_id, client_id) WHERE client_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS kb_reloads (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    record TEXT NOT NULL
+);
 """
 
 
@@ -156,6 +162,21 @@ class SQLiteStore:
 
     async def find_customer_message(self, conversation_id: str, client_id: str) -> StoredEvent | None:
         return await self._run(self._guard(lambda: self._find(conversation_id, client_id)))
+
+    async def record_reload(self, record: ReloadRecord) -> None:
+        def insert() -> None:
+            self._db.execute(
+                "INSERT INTO kb_reloads (at, record) VALUES (?, ?)", (record.at, json.dumps(record.to_dict()))
+            )
+
+        await self._run(self._guard(insert))
+
+    async def reloads(self, limit: int = 50) -> list[ReloadRecord]:
+        def select() -> list[ReloadRecord]:
+            rows = self._db.execute("SELECT record FROM kb_reloads ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+            return [ReloadRecord.from_dict(json.loads(row[0])) for row in rows]
+
+        return await self._run(self._guard(select))
 
     async def close(self) -> None:
         if self._conn is not None:

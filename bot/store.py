@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.errors import StoreError
 from bot.events import NewEvent, StoredEvent
+from bot.reloads import ReloadRecord
 
 
 class Store(Protocol):
@@ -28,6 +29,12 @@ class Store(Protocol):
 
     async def find_customer_message(self, conversation_id: str, client_id: str) -> StoredEvent | None: ...
 
+    async def record_reload(self, record: ReloadRecord) -> None: ...
+
+    async def reloads(self, limit: int = 50) -> list[ReloadRecord]:
+        """The most recent KB reloads and rollbacks, newest first."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -39,6 +46,7 @@ class InMemoryStore:
     def __init__(self) -> None:
         self._tokens: dict[str, str] = {}
         self._events: dict[str, list[StoredEvent]] = {}
+        self._reloads: list[ReloadRecord] = []
         self._lock = asyncio.Lock()
 
     async def create_conversation(self, token_hash: str) -> str:
@@ -77,6 +85,12 @@ class InMemoryStore:
 
     async def find_customer_message(self, conversation_id: str, client_id: str) -> StoredEvent | None:
         return next((e for e in self._events.get(conversation_id, []) if e.client_id == client_id), None)
+
+    async def record_reload(self, record: ReloadRecord) -> None:
+        self._reloads.append(record)
+
+    async def reloads(self, limit: int = 50) -> list[ReloadRecord]:
+        return list(reversed(self._reloads))[:limit]
 
     async def close(self) -> None:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
+import threading
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -30,6 +31,9 @@ class MiniLMEmbedder:
 
         self._model = SentenceTransformer(str(base_model_path()), device=device)
         self._batch_size = batch_size
+        # A fast tokenizer must not be entered by two threads at once ("Already borrowed"): the
+        # serving batch and a KB reload building in the background share this embedder.
+        self._lock = threading.Lock()
 
     @property
     def dim(self) -> int:
@@ -40,9 +44,10 @@ class MiniLMEmbedder:
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts), batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False
-        )
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts), batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False
+            )
         return normalize(vectors)
 
 

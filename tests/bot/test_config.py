@@ -102,3 +102,17 @@ def test_bad_values_raise_config_error(key: str, value: str) -> None:
 
     assert key in str(info.value)
     assert "fix or unset it" in str(info.value)
+
+
+def test_admin_token_is_unset_by_default_read_from_env_and_never_printed() -> None:
+    assert Settings.from_env({}).admin_token is None
+    token = "s3cret-admin-token-0123"
+    settings = Settings.from_env({"DESKMATE_ADMIN_TOKEN": token})
+
+    assert settings.admin_token == token
+    assert token not in repr(settings)
+
+
+def test_a_short_admin_token_is_refused_with_how_to_make_one() -> None:
+    with pytest.raises(ConfigError, match=r"at least 16.*secrets.token_urlsafe"):
+        Settings.from_env({"DESKMATE_ADMIN_TOKEN": "hunter2"})

@@ -185,3 +185,17 @@ async def test_sqlite_append_to_unknown_conversation_is_a_store_error(tmp_path: 
             await store.append("c_missing", [reply("hi")])
     finally:
         await store.close()
+
+
+async def test_reload_history_is_kept_newest_first(store: Store) -> None:
+    from bot.reloads import ReloadAction, ReloadOutcome, ReloadRecord
+
+    first = ReloadRecord(1.0, "startup", ReloadAction.START, ReloadOutcome.SERVING, "kb-a", "ha")
+    second = ReloadRecord(
+        2.0, "admin", ReloadAction.RELOAD, ReloadOutcome.REJECTED, None, None, "intents.yml:3: bad", 0.5
+    )
+    await store.record_reload(first)
+    await store.record_reload(second)
+
+    assert await store.reloads() == [second, first]
+    assert await store.reloads(limit=1) == [second]

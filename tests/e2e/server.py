@@ -13,19 +13,41 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bot.brain import Brain
 from bot.bus import InProcessBus
+from bot.reloader import KBReloader
 from bot.server import DeskmateServer, bound_port
 from bot.service import ChatService
 from bot.sqlite_store import SQLiteStore
+from retrieval.embedder import Embedder
 
 
 @contextlib.asynccontextmanager
 async def running_server(brain: Brain, db_path: Path) -> AsyncIterator[str]:
     """Yield the base URL ``127.0.0.1:PORT`` of a real server over a real SQLite file."""
+    async with running_service(brain, db_path) as (base, _):
+        yield base
+
+
+@contextlib.asynccontextmanager
+async def running_service(
+    brain: Brain,
+    db_path: Path,
+    *,
+    kb_path: Path | None = None,
+    builds_dir: Path | None = None,
+    embedder: Embedder | None = None,
+    admin_token: str | None = None,
+) -> AsyncIterator[tuple[str, ChatService]]:
+    """A real server and its service; with ``kb_path`` it can reload that KB live (admin API)."""
     store = await SQLiteStore(db_path).open()
     service = ChatService(store=store, bus=InProcessBus(), brain=brain)
+    reloader = None
+    if kb_path is not None:
+        assert builds_dir is not None and embedder is not None
+        reloader = KBReloader(service, kb_path=kb_path, builds_dir=builds_dir, embedder=embedder)
+    app = DeskmateServer(service, rate=50.0, burst=50, reloader=reloader, admin_token=admin_token)
     try:
-        async with DeskmateServer(service, rate=50.0, burst=50).running("127.0.0.1", 0) as server:
-            yield f"127.0.0.1:{bound_port(server)}"
+        async with app.running("127.0.0.1", 0) as server:
+            yield f"127.0.0.1:{bound_port(server)}", service
     finally:
         await service.close()
         await store.close()
