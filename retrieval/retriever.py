@@ -1,7 +1,9 @@
 """The retriever: embed past customer turns, search them, return the agents' replies with scores.
 
-Save/load contract: a folder with the FAISS index and ``pairs.jsonl`` (one pair per vector, in
-index order) and ``retriever.json`` (embedding dimension, context size).
+Save/load contract: a folder with the FAISS index, ``pairs.jsonl`` (one pair per vector, in index
+order) and ``retriever.json`` (embedding dimension and the index kind, "flat" or "ivf"). The
+index is exact below ``flat_below`` pairs and approximate (IVF, re-ranked exactly) from there on:
+see ``retrieval.ann.choose_index``. Approved answers are appended with ``add``, without a rebuild.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy.typing as npt
 
 from bot.errors import ModelNotFoundError
+from retrieval.ann import DEFAULT_FLAT_BELOW, choose_index, load_index
 from retrieval.embedder import Embedder
 from retrieval.index import FaissIndex, VectorIndex
 from retrieval.pairs import Pair
@@ -36,11 +39,23 @@ class Retriever:
         self.pairs = list(pairs)
 
     @classmethod
-    def build(cls, embedder: Embedder, pairs: Sequence[Pair]) -> Retriever:
-        index = FaissIndex(embedder.dim)
+    def build(cls, embedder: Embedder, pairs: Sequence[Pair], *, flat_below: int = DEFAULT_FLAT_BELOW) -> Retriever:
+        """Embed ``pairs`` into an exact index, or an approximate one from ``flat_below`` pairs on."""
+        index = choose_index(embedder.dim, len(pairs), flat_below=flat_below)
         if pairs:
             index.add(embedder.encode([p.query for p in pairs]))
         return cls(embedder, index, pairs)
+
+    def add(self, pairs: Sequence[Pair]) -> None:
+        """Append ``pairs`` (e.g. newly approved answers): embedded and indexed, no rebuild.
+
+        The index keeps its kind: a flat one that grows past ``flat_below`` stays exact (and slower)
+        until the next ``deskmate kb build``.
+        """
+        if not pairs:
+            return
+        self.index.add(self.embedder.encode([p.query for p in pairs]))
+        self.pairs.extend(pairs)
 
     def search(self, text: str, *, top_k: int = 5) -> list[RetrievedReply]:
         return self.search_many([text], top_k=top_k)[0]
@@ -75,7 +90,8 @@ class Retriever:
         with (path / "pairs.jsonl").open("w", encoding="utf-8") as handle:
             for pair in self.pairs:
                 handle.write(json.dumps(asdict(pair), ensure_ascii=False) + "\n")
-        (path / "retriever.json").write_text(json.dumps({"dim": self.index.dim}), encoding="utf-8")
+        meta = {"dim": self.index.dim, "index": self.index.kind}
+        (path / "retriever.json").write_text(json.dumps(meta), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: str | Path, embedder: Embedder) -> Retriever:
@@ -83,7 +99,14 @@ class Retriever:
         pairs_file = path / "pairs.jsonl"
         if not pairs_file.is_file():
             raise ModelNotFoundError(f"no retriever in {path}; rebuild the KB with `deskmate kb build`")
-        index = FaissIndex.load(path)
+        index = load_index(path)
+        meta_file = path / "retriever.json"
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+        if meta.get("index", index.kind) != index.kind:
+            raise ModelNotFoundError(
+                f"{meta_file} records a {meta['index']} index but {path / FaissIndex.FILE} holds a {index.kind} one; "
+                "rebuild the KB with `deskmate kb build`"
+            )
         if index.dim != embedder.dim:
             raise ModelNotFoundError(
                 f"the index in {path} has dimension {index.dim} but the embedder gives {embedder.dim}; rebuild the KB"

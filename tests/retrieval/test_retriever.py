@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bot.errors import ModelNotFoundError
+from retrieval.ann import ApproximateIndex
 from retrieval.embedder import HashingEmbedder
-from retrieval.index import NumpyIndex
+from retrieval.index import FaissIndex, NumpyIndex
 from retrieval.pairs import Pair
 from retrieval.retriever import RetrievedReply, Retriever
 
@@ -125,3 +127,78 @@ def test_only_faiss_retrievers_can_be_saved(tmp_path: Path) -> None:
     assert retriever.search("paypal", top_k=1)[0].source == "faq:1"
     with pytest.raises(TypeError):
         retriever.save(tmp_path / "n")
+
+
+NEW = [
+    Pair("is there a student discount", "is there a student discount", "Yes, 10% with a student card.", "approved:1"),
+    Pair("can I change my delivery address", "can I change my delivery address", "Yes, until it ships.", "approved:2"),
+]
+
+
+def test_build_picks_the_index_by_size() -> None:
+    assert isinstance(Retriever.build(HashingEmbedder(dim=64), PAIRS).index, FaissIndex)
+    assert not isinstance(Retriever.build(HashingEmbedder(dim=64), PAIRS).index, ApproximateIndex)
+    assert isinstance(Retriever.build(HashingEmbedder(dim=64), PAIRS, flat_below=len(PAIRS)).index, ApproximateIndex)
+
+
+@pytest.mark.parametrize("flat_below", [50_000, 1])
+def test_add_appends_pairs_without_a_rebuild(flat_below: int) -> None:
+    retriever = Retriever.build(HashingEmbedder(dim=512), PAIRS, flat_below=flat_below)
+    before = retriever.search("return boots", top_k=2)
+
+    retriever.add(NEW)
+    retriever.add([])
+
+    assert retriever.index.size == len(retriever.pairs) == len(PAIRS) + len(NEW)
+    assert retriever.pairs == PAIRS + NEW
+    assert retriever.search("student discount", top_k=1)[0].source == "approved:1"
+    assert retriever.search("change delivery address", top_k=1)[0].reply == "Yes, until it ships."
+    assert retriever.search("return boots", top_k=1) == before[:1]
+
+
+def test_add_to_an_empty_retriever() -> None:
+    retriever = Retriever.build(HashingEmbedder(dim=64), [])
+
+    retriever.add(NEW[:1])
+
+    assert retriever.search("student discount", top_k=3)[0].source == "approved:1"
+
+
+def test_add_with_a_failing_index_keeps_pairs_and_index_in_step() -> None:
+    retriever = Retriever(HashingEmbedder(dim=16), FaissIndex(8), [])
+
+    with pytest.raises(ValueError, match="dimension 16"):
+        retriever.add(NEW)
+    assert retriever.pairs == []
+    assert retriever.index.size == 0
+
+
+@pytest.mark.parametrize(("flat_below", "kind"), [(50_000, "flat"), (1, "ivf")])
+def test_save_load_keeps_the_index_kind_and_added_pairs(tmp_path: Path, flat_below: int, kind: str) -> None:
+    retriever = Retriever.build(HashingEmbedder(dim=512), PAIRS, flat_below=flat_below)
+    retriever.add(NEW)
+    retriever.save(tmp_path / "r")
+
+    loaded = Retriever.load(tmp_path / "r", HashingEmbedder(dim=512))
+
+    assert json.loads((tmp_path / "r" / "retriever.json").read_text()) == {"dim": 512, "index": kind}
+    assert type(loaded.index) is type(retriever.index)
+    assert loaded.pairs == PAIRS + NEW
+    assert loaded.search("student discount", top_k=1)[0].source == "approved:1"
+    loaded.add([Pair("q", "q", "r", "approved:3")])
+    assert loaded.index.size == len(PAIRS) + len(NEW) + 1
+
+
+def test_load_refuses_an_index_of_another_kind_than_recorded(tmp_path: Path, retriever: Retriever) -> None:
+    retriever.save(tmp_path / "r")
+    (tmp_path / "r" / "retriever.json").write_text(json.dumps({"dim": 512, "index": "ivf"}))
+
+    with pytest.raises(ModelNotFoundError, match=r"records a ivf index but .* holds a flat one"):
+        Retriever.load(tmp_path / "r", HashingEmbedder(dim=512))
+
+
+def test_load_a_retriever_saved_before_the_kind_was_recorded(tmp_path: Path, retriever: Retriever) -> None:
+    retriever.save(tmp_path / "r")
+    (tmp_path / "r" / "retriever.json").write_text(json.dumps({"dim": 512}))
+
+    assert Retriever.load(tmp_path / "r", HashingEmbedder(dim=512)).pairs == PAIRS
