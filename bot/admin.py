@@ -9,7 +9,10 @@ is refused with how to set one. Then:
   (and the KB's issues when it was rejected);
 - ``{"type": "rollback", "id": "r2", "build": "<build id>"}`` -> the same two frames;
 - ``{"type": "versions", "id": "v1"}`` -> ``versions``: the builds (the served one marked) and
-  the reload history.
+  the reload history;
+- ``{"type": "candidates", "id": "c1"}`` -> ``candidates``: agent replies kept as KB candidates;
+  ``approve`` / ``discard`` (with ``candidate`` and, to approve an edited answer, ``answer``) ->
+  ``decided``, then the pending ``candidates`` again. Approved ones serve after the next reload.
 
 A reload runs in the background: the connection keeps answering ``versions`` meanwhile.
 """
@@ -27,14 +30,16 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from bot.errors import ProtocolError, ReloadBusyError
-from bot.protocol import MAX_ID, error_frame
+from bot.candidates import Candidate, CandidateReview, CandidateStatus
+from bot.errors import DeskmateError, ProtocolError, ReloadBusyError
+from bot.protocol import MAX_ID, MAX_TEXT, error_frame
 from bot.reloader import KBReloader, ReloadResult, issue_dicts
 
 logger = logging.getLogger(__name__)
 
 AUTH_TIMEOUT = 30.0
 FAILED_AUTH_DELAY = 1.0  # slows down guessing; the connection is closed after one wrong token
+KINDS = ("reload", "rollback", "versions", "candidates", "approve", "discard")
 BUILD_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,199}$")
 ADMIN_DISABLED = (
     "admin is disabled: set DESKMATE_ADMIN_TOKEN (16 or more characters, e.g. from "
@@ -47,6 +52,8 @@ class AdminRequest:
     type: str
     id: str
     build: str | None = None
+    candidate: str | None = None
+    answer: str | None = None
 
 
 def parse_admin_frame(raw: str | bytes) -> dict[str, Any]:
@@ -61,11 +68,19 @@ def parse_admin_frame(raw: str | bytes) -> dict[str, Any]:
 
 def parse_admin_request(frame: dict[str, Any]) -> AdminRequest:
     kind = frame["type"]
-    if kind not in ("reload", "rollback", "versions"):
-        raise ProtocolError("bad_frame", f'unknown frame type {kind!r}; expected "reload", "rollback" or "versions"')
+    if kind not in KINDS:
+        raise ProtocolError("bad_frame", f"unknown frame type {kind!r}; expected one of {', '.join(KINDS)}")
     request_id = frame.get("id")
     if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_ID:
         raise ProtocolError("bad_frame", f'a request needs an "id": a string of 1 to {MAX_ID} characters')
+    if kind in ("approve", "discard"):
+        candidate = frame.get("candidate")
+        if not isinstance(candidate, str) or not 0 < len(candidate) <= MAX_ID:
+            raise ProtocolError("bad_frame", f'"{kind}" needs "candidate": an id from "candidates"', ref=request_id)
+        answer = frame.get("answer")
+        if answer is not None and (not isinstance(answer, str) or not answer.strip() or len(answer) > MAX_TEXT):
+            raise ProtocolError("bad_frame", f'"answer" must be 1 to {MAX_TEXT} characters', ref=request_id)
+        return AdminRequest(kind, request_id, candidate=candidate, answer=answer)
     if kind != "rollback":
         return AdminRequest(kind, request_id)
     build = frame.get("build")
@@ -88,10 +103,18 @@ def result_frame(request_id: str, result: ReloadResult) -> dict[str, Any]:
 
 
 class AdminConnection:
-    def __init__(self, ws: ServerConnection, reloader: KBReloader | None, admin_token: str | None) -> None:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        reloader: KBReloader | None,
+        admin_token: str | None,
+        *,
+        review: CandidateReview | None = None,
+    ) -> None:
         self.ws = ws
         self.reloader = reloader
         self.admin_token = admin_token
+        self.review = review
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def send(self, frame: dict[str, Any]) -> None:
@@ -147,6 +170,9 @@ class AdminConnection:
         if request.type == "versions":
             await self.send(await self._versions(request.id))
             return
+        if request.type in ("candidates", "approve", "discard"):
+            await self._candidates(request)
+            return
         if self.reloader.busy:
             message = "a reload or rollback is already running; wait for it to finish and try again"
             await self.send({"type": "error", "code": "busy", "ref": request.id, "message": message})
@@ -191,3 +217,35 @@ class AdminConnection:
             ],
             "history": [record.to_dict() for record in history],
         }
+
+    async def _candidates(self, request: AdminRequest) -> None:
+        """Agent replies kept as KB candidates: list the pending ones, approve or discard one."""
+        if self.review is None:
+            message = "learning from agents is off on this server"
+            await self.send({"type": "error", "code": "unavailable", "ref": request.id, "message": message})
+            return
+        try:
+            if request.type == "approve":
+                assert request.candidate is not None
+                decided = await self.review.approve(request.candidate, by="admin", answer=request.answer)
+                await self.send({"type": "decided", "id": request.id, "candidate": candidate_dict(decided)})
+            elif request.type == "discard":
+                assert request.candidate is not None
+                decided = await self.review.discard(request.candidate, by="admin")
+                await self.send({"type": "decided", "id": request.id, "candidate": candidate_dict(decided)})
+            pending = await self.review.store.list(CandidateStatus.PENDING)
+            await self.send({"type": "candidates", "id": request.id, "items": [candidate_dict(c) for c in pending]})
+        except DeskmateError as exc:
+            await self.send({"type": "error", "code": "refused", "ref": request.id, "message": str(exc)})
+
+
+def candidate_dict(candidate: Candidate) -> dict[str, Any]:
+    return {
+        "id": candidate.id,
+        "conversation_id": candidate.conversation_id,
+        "question": candidate.question,
+        "answer": candidate.answer,
+        "agent": candidate.agent,
+        "created_at": candidate.created_at,
+        "status": candidate.status.value,
+    }

@@ -8,13 +8,17 @@ import signal
 import sys
 import time
 
+from bot.accounts import Accounts
 from bot.brain import Brain
 from bot.bus import InProcessBus
+from bot.candidates import CandidateReview
 from bot.config import Settings
 from bot.reloader import KBReloader
 from bot.reloads import ReloadAction, ReloadOutcome, ReloadRecord
 from bot.server import DeskmateServer, bound_port
 from bot.service import ChatService
+from bot.sqlite_accounts import SQLiteAccountStore
+from bot.sqlite_candidates import SQLiteCandidateStore
 from bot.sqlite_store import SQLiteStore
 from kb.build import BuildInfo, build_kb
 from kb.loader import load_kb
@@ -44,6 +48,10 @@ async def serve(settings: Settings) -> None:
     info = await asyncio.to_thread(prepare_build, settings, embedder)
     brain = await asyncio.to_thread(Brain.load, info, embedder, policy_config=settings.policy, int8=settings.int8)
     store = await SQLiteStore(settings.database).open()
+    account_store = await SQLiteAccountStore(settings.database).open()
+    accounts = Accounts(account_store, session_hours=settings.session_hours)
+    candidate_store = await SQLiteCandidateStore(settings.database).open()
+    review = CandidateReview(candidate_store, settings.kb_path)
     service = ChatService(store=store, bus=InProcessBus(), brain=brain)
     await store.record_reload(
         ReloadRecord(time.time(), "startup", ReloadAction.START, ReloadOutcome.SERVING, info.id, info.content_hash)
@@ -61,10 +69,16 @@ async def serve(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        server_app = DeskmateServer(service, reloader=reloader, admin_token=settings.admin_token)
+        server_app = DeskmateServer(
+            service, reloader=reloader, admin_token=settings.admin_token, accounts=accounts, review=review
+        )
         async with server_app.running(settings.host, settings.port) as server:
             port = bound_port(server)
             print(f"Deskmate is running: open http://{settings.host}:{port}/ (Ctrl+C to stop)", flush=True)
+            if not await accounts.list():
+                print("Agent console: add an agent with `deskmate users add NAME --role agent`, then open /console")
+            else:
+                print(f"Agent console: http://{settings.host}:{port}/console", flush=True)
             if settings.admin_token is None:
                 print("Admin (KB reload) is off: set DESKMATE_ADMIN_TOKEN to turn it on.", flush=True)
             else:
@@ -72,5 +86,7 @@ async def serve(settings: Settings) -> None:
             await stop.wait()
     finally:
         await service.close()
+        await account_store.close()
+        await candidate_store.close()
         await store.close()
         logger.info("stopped")

@@ -1,6 +1,9 @@
 """The message bus seam: conversation events fan out to every connection watching them.
 
-The in-process bus is the embedded default; a Redis bus (several replicas) fits the same seam.
+A topic is a conversation id, or :data:`QUEUE_TOPIC` for agents watching the handoff queue.
+Besides stored events the bus carries :class:`Signal` values: things worth showing live but not
+worth keeping (typing indicators, "the queue changed"). The in-process bus is the embedded
+default; a Redis bus (several replicas) fits the same seam.
 """
 
 from __future__ import annotations
@@ -8,20 +11,31 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from bot.events import StoredEvent
 
+QUEUE_TOPIC = "queue"
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A live, unstored notice: ``typing`` (who, on) or ``queue_changed``."""
+
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
 
 class Subscription:
-    """Events published on one conversation since subscribing, in order."""
+    """Events and signals published on one topic since subscribing, in order."""
 
     def __init__(self, bus: InProcessBus, conversation_id: str) -> None:
         self.conversation_id = conversation_id
         self._bus = bus
-        self.queue: asyncio.Queue[StoredEvent] = asyncio.Queue()
+        self.queue: asyncio.Queue[StoredEvent | Signal] = asyncio.Queue()
 
-    async def get(self) -> StoredEvent:
+    async def get(self) -> StoredEvent | Signal:
         return await self.queue.get()
 
     def close(self) -> None:
@@ -32,6 +46,8 @@ class Bus(Protocol):
     def subscribe(self, conversation_id: str) -> Subscription: ...
 
     async def publish(self, conversation_id: str, events: Sequence[StoredEvent]) -> None: ...
+
+    async def signal(self, topic: str, signal: Signal) -> None: ...
 
 
 class InProcessBus:
@@ -54,3 +70,7 @@ class InProcessBus:
         for subscription in list(self._subscribers.get(conversation_id, ())):
             for event in events:
                 subscription.queue.put_nowait(event)
+
+    async def signal(self, topic: str, signal: Signal) -> None:
+        for subscription in list(self._subscribers.get(topic, ())):
+            subscription.queue.put_nowait(signal)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli_kb_admin import add_commands as add_kb_admin_commands
+from bot.cli_users import add_commands as add_user_commands
 from bot.errors import DeskmateError, KBValidationError, ModelError
 
 if TYPE_CHECKING:
@@ -206,9 +207,8 @@ def _bench_index(args: argparse.Namespace) -> int:
         args.sizes,
         queries=args.queries,
         threads=args.threads,
-        m=args.m,
-        ef_construction=args.ef_construction,
-        ef_search=args.ef_search,
+        nlist=args.nlist,
+        nprobe=args.nprobe,
         k_factor=args.k_factor,
         out=args.out,
     )
@@ -269,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     kb_import.set_defaults(run=_kb_import)
     add_kb_admin_commands(kb_commands)
 
+    add_user_commands(commands)
+
     evaluate = commands.add_parser("eval", help="evaluation report of an intent model on a labelled CSV")
     evaluate.add_argument("model", type=Path, help="an intent model folder, a KB build, or a KB folder")
     evaluate.add_argument("--test", type=Path, required=True, help="text,intent CSV (intent may be out_of_scope)")
@@ -305,9 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000], help="corpus sizes")
     index.add_argument("--queries", type=int, default=500, help="query vectors timed at each size")
     index.add_argument("--threads", type=int, default=2, help="FAISS OpenMP threads (default 2)")
-    index.add_argument("--m", type=int, default=32, help="HNSW graph degree")
-    index.add_argument("--ef-construction", type=int, default=100, help="HNSW build-time candidate list")
-    index.add_argument("--ef-search", type=int, nargs="+", default=[32, 64, 128], help="HNSW efSearch values to time")
+    index.add_argument("--nlist", type=int, help="IVF lists (default 4 * sqrt(size))")
+    index.add_argument("--nprobe", type=int, nargs="+", default=[8, 16, 32, 64], help="IVF nprobe values to time")
     index.add_argument("--k-factor", type=int, default=4, help="candidates per hit re-ranked exactly")
     index.add_argument("--out", type=Path, help="also write the results as JSON here")
     index.set_defaults(run=_bench_index)

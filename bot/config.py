@@ -5,6 +5,7 @@ Every setting has an embedded default, so ``deskmate serve`` runs with none set.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -19,6 +20,8 @@ PREFIX = "DESKMATE_"
 MIN_TOKEN_LENGTH = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEMO_KB = Path(__file__).resolve().parent.parent / "kb" / "demo"
+# Float settings that are not probabilities: any positive, finite number (name -> what it is).
+POSITIVE_FLOATS = {"session_hours": "positive number of hours, such as 12 or 0.5"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class Settings:
     # The admin credential (DESKMATE_ADMIN_TOKEN, 16+ characters). Unset: admin endpoints refuse
     # every request and say how to set it.
     admin_token: str | None = field(default=None, repr=False)
+    # How long an agent or admin stays logged in (DESKMATE_SESSION_HOURS, any positive number).
+    session_hours: float = 12.0
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
     @property
@@ -84,7 +89,10 @@ def _cast(key: str, raw: str, name: str, owner: type = Settings) -> Any:
             return number
         if isinstance(default, float):
             value = float(raw)
-            if name != "max_failures" and not 0.0 <= value <= 1.0:
+            if name in POSITIVE_FLOATS:
+                if not (math.isfinite(value) and value > 0.0):
+                    raise ValueError(raw)
+            elif not 0.0 <= value <= 1.0:
                 raise ValueError(raw)
             return value
         if name.endswith("_path") or name.endswith("_dir"):
@@ -104,6 +112,8 @@ def _cast(key: str, raw: str, name: str, owner: type = Settings) -> Any:
         return raw
     except ValueError as exc:
         kind = {"float": "number between 0 and 1"}.get(type(default).__name__, type(default).__name__)
+        if name in POSITIVE_FLOATS:
+            kind = POSITIVE_FLOATS[name]
         if default is None:
             kind = "path"
         raise ConfigError(f"{key}={raw!r} is not a valid {kind}; fix or unset it") from exc

@@ -6,18 +6,37 @@ so the store holds the only truth. No sockets, no awaits: tested with plain call
 
 States::
 
-    BOT --handoff--> WAITING_FOR_AGENT --agent claims--> WITH_AGENT --> BOT | CLOSED
+    BOT --handoff--> WAITING_FOR_AGENT --agent claims--> WITH_AGENT --hand back--> BOT
+                                                                   --close-----> CLOSED
+
+An agent may also claim a conversation the bot holds (to step in). While an agent holds it the
+bot never answers; the service asks for suggestions for the agent instead. Only the agent who
+holds a conversation can reply in it, hand it back or close it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.composer import Composer
 from bot.errors import ConversationError
-from bot.events import BOT_REPLY, CLARIFY, CUSTOMER_MESSAGE, HANDOFF, STATE_CHANGED, NewEvent, StoredEvent
+from bot.events import (
+    AGENT_JOINED,
+    AGENT_MESSAGE,
+    BOT_REPLY,
+    CLARIFY,
+    CLOSED,
+    CONTACT_REQUEST,
+    CUSTOMER_MESSAGE,
+    HANDED_BACK,
+    HANDOFF,
+    STATE_CHANGED,
+    NewEvent,
+    StoredEvent,
+)
 from bot.policy import Action, Policy, TurnContext, Understanding
 
 logger = logging.getLogger(__name__)
@@ -30,6 +49,14 @@ class State(StrEnum):
     CLOSED = "CLOSED"
 
 
+@dataclass(frozen=True)
+class Agent:
+    """Who acts on a conversation from the console."""
+
+    username: str
+    display_name: str
+
+
 class Conversation:
     def __init__(self, conversation_id: str) -> None:
         self.id = conversation_id
@@ -38,6 +65,8 @@ class Conversation:
         self.last_was_clarify = False
         self.offered_options: tuple[str, ...] = ()
         self.bot_turns = 0
+        self.agent: str | None = None  # username of the agent holding the conversation
+        self.handoff_reason: str | None = None
 
     @property
     def state(self) -> State:
@@ -81,6 +110,15 @@ class Conversation:
             self.offered_options = ()
         elif event.kind == STATE_CHANGED:
             self.state = State(event.data["to"])
+            if self._state is State.WAITING_FOR_AGENT:
+                self.handoff_reason = event.data.get("reason")
+            if self._state is State.BOT:
+                self.failures_in_a_row = 0
+                self.last_was_clarify = False
+        elif event.kind == AGENT_JOINED:
+            self.agent = event.data["agent"]
+        elif event.kind in (HANDED_BACK, CLOSED):
+            self.agent = None
 
     def start(self, composer: Composer) -> list[NewEvent]:
         """The events that open a new conversation (the greeting)."""
@@ -127,6 +165,59 @@ class Conversation:
                 )
             )
         return self._emit(events)
+
+    # Agents ----------------------------------------------------------------------------------
+
+    def claim(self, agent: Agent) -> list[NewEvent]:
+        """``agent`` takes the conversation over (from the queue, or stepping in on the bot)."""
+        if self._state is State.WITH_AGENT:
+            if self.agent == agent.username:
+                return []  # a resent claim: already theirs
+            raise ConversationError(f"conversation {self.id} is already taken by {self.agent}")
+        if self._state is State.CLOSED:
+            raise ConversationError(f"conversation {self.id} is closed")
+        who = {"agent": agent.username, "display_name": agent.display_name}
+        return self._emit(
+            [
+                NewEvent(AGENT_JOINED, who),
+                NewEvent(STATE_CHANGED, {"from": self._state.value, "to": State.WITH_AGENT.value, **who}),
+            ]
+        )
+
+    def agent_reply(self, agent: Agent, text: str, *, client_id: str) -> list[NewEvent]:
+        self._require_holder(agent, "reply")
+        data = {"text": text, "agent": agent.username, "display_name": agent.display_name}
+        return self._emit([NewEvent(AGENT_MESSAGE, data, client_id=client_id)])
+
+    def hand_back(self, agent: Agent) -> list[NewEvent]:
+        """Return the customer to the bot."""
+        self._require_holder(agent, "hand back")
+        return self._emit(
+            [
+                NewEvent(HANDED_BACK, {"agent": agent.username, "display_name": agent.display_name}),
+                NewEvent(STATE_CHANGED, {"from": self._state.value, "to": State.BOT.value}),
+            ]
+        )
+
+    def close(self, agent: Agent) -> list[NewEvent]:
+        self._require_holder(agent, "close")
+        return self._emit(
+            [
+                NewEvent(CLOSED, {"agent": agent.username, "display_name": agent.display_name}),
+                NewEvent(STATE_CHANGED, {"from": self._state.value, "to": State.CLOSED.value}),
+            ]
+        )
+
+    def leave_contact(self, email: str, text: str, *, client_id: str) -> list[NewEvent]:
+        """The customer leaves an email and a message for follow-up (no agent was online)."""
+        if self._state is State.CLOSED:
+            raise ConversationError(f"conversation {self.id} is closed; start a new conversation")
+        return self._emit([NewEvent(CONTACT_REQUEST, {"email": email, "text": text}, client_id=client_id)])
+
+    def _require_holder(self, agent: Agent, what: str) -> None:
+        if self._state is not State.WITH_AGENT or self.agent != agent.username:
+            holder = f"held by {self.agent}" if self.agent else f"in state {self._state.value}"
+            raise ConversationError(f"you cannot {what} in conversation {self.id}: it is {holder}; claim it first")
 
     def _emit(self, events: list[NewEvent]) -> list[NewEvent]:
         for event in events:

@@ -15,6 +15,9 @@ what to do next. Library errors are translated at the boundary with ``raise ... 
     │   ├── ModelNotFoundError   the model folder is missing or incomplete
     │   └── TrainingError        training could not run on the given data
     ├── StoreError               the conversation store failed (database down, disk full...)
+    ├── CandidateError           a learned KB candidate is unknown, or was already decided otherwise
+    ├── AccountError             an agent or admin account cannot be added, found or removed
+    │   └── AuthenticationError  a login was refused (wrong username or password)
     ├── ProtocolError            a client frame was refused; carries a wire error code
     └── ConversationError        an event does not fit the conversation's current state
 """
@@ -81,6 +84,18 @@ class TrainingError(ModelError):
 
 class StoreError(DeskmateError):
     """The conversation store failed."""
+
+
+class AccountError(DeskmateError):
+    """An agent or admin account cannot be added, found or removed."""
+
+
+class AuthenticationError(AccountError):
+    """A login was refused: the username or the password is wrong (never says which)."""
+
+
+class CandidateError(DeskmateError):
+    """A learned KB candidate is unknown, or a decision on it conflicts with an earlier one."""
 
 
 class ProtocolError(DeskmateError):

@@ -14,15 +14,33 @@ BOT_REPLY = "bot_reply"
 CLARIFY = "clarify"
 HANDOFF = "handoff"
 STATE_CHANGED = "state_changed"
+AGENT_JOINED = "agent_joined"  # an agent claimed the conversation
+AGENT_MESSAGE = "agent_message"  # an agent's reply to the customer
+HANDED_BACK = "handed_back"  # the agent returned the customer to the bot
+CLOSED = "closed"  # an agent closed the conversation
+CONTACT_REQUEST = "contact_request"  # no agent online: the customer left an email and a message
+SUGGESTIONS = "suggestions"  # agent assist: replies suggested for a customer message (agents only)
 
-KINDS = (CUSTOMER_MESSAGE, BOT_REPLY, CLARIFY, HANDOFF, STATE_CHANGED)
+KINDS = (
+    CUSTOMER_MESSAGE,
+    BOT_REPLY,
+    CLARIFY,
+    HANDOFF,
+    STATE_CHANGED,
+    AGENT_JOINED,
+    AGENT_MESSAGE,
+    HANDED_BACK,
+    CLOSED,
+    CONTACT_REQUEST,
+    SUGGESTIONS,
+)
 
 
 @dataclass(frozen=True)
 class NewEvent:
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
-    client_id: str | None = None  # the client's message id, for customer messages
+    client_id: str | None = None  # the sender's frame id (customer or agent messages), for deduplication
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -6,15 +6,31 @@ Parsing raises :class:`ProtocolError` with the wire error code and a message say
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
 
+from bot.bus import Signal
 from bot.errors import ProtocolError
-from bot.events import BOT_REPLY, CLARIFY, CUSTOMER_MESSAGE, HANDOFF, STATE_CHANGED, StoredEvent
+from bot.events import (
+    AGENT_JOINED,
+    AGENT_MESSAGE,
+    BOT_REPLY,
+    CLARIFY,
+    CLOSED,
+    CONTACT_REQUEST,
+    CUSTOMER_MESSAGE,
+    HANDED_BACK,
+    HANDOFF,
+    STATE_CHANGED,
+    StoredEvent,
+)
 
 MAX_TEXT = 2000
 MAX_ID = 64
 MAX_FRAME = 64 * 1024
+MAX_EMAIL = 254
+EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
 
 
 class Hello(TypedDict):
@@ -29,7 +45,19 @@ class Message(TypedDict, total=False):
     intent: str
 
 
-def parse_client_frame(raw: str | bytes) -> Hello | Message:
+class Typing(TypedDict):
+    type: Literal["typing"]
+    on: bool
+
+
+class Contact(TypedDict):
+    type: Literal["contact"]
+    id: str
+    email: str
+    text: str
+
+
+def parse_client_frame(raw: str | bytes) -> Hello | Message | Typing | Contact:
     """Decode and validate one client frame."""
     if isinstance(raw, bytes):
         try:
@@ -50,7 +78,31 @@ def parse_client_frame(raw: str | bytes) -> Hello | Message:
         return Hello(type="hello", session=session)
     if kind == "message":
         return _parse_message(frame)
-    raise ProtocolError("bad_frame", f'unknown frame type {kind!r}; expected "hello" or "message"')
+    if kind == "typing":
+        on = frame.get("on")
+        if not isinstance(on, bool):
+            raise ProtocolError("bad_frame", '"on" must be true or false')
+        return Typing(type="typing", on=on)
+    if kind == "contact":
+        return _parse_contact(frame)
+    raise ProtocolError("bad_frame", f'unknown frame type {kind!r}; expected "hello", "message", "typing" or "contact"')
+
+
+def _parse_contact(frame: dict[str, Any]) -> Contact:
+    message_id = frame.get("id")
+    if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_ID:
+        raise ProtocolError("bad_frame", f'a contact request needs an "id": a string of 1 to {MAX_ID} characters')
+    email = frame.get("email")
+    if not isinstance(email, str) or len(email) > MAX_EMAIL or not EMAIL.match(email.strip()):
+        raise ProtocolError("bad_email", "enter an email address like name@example.com", ref=message_id)
+    text = frame.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ProtocolError("bad_frame", "write a short message for the team", ref=message_id)
+    if len(text) > MAX_TEXT:
+        raise ProtocolError(
+            "too_long", f"the message is {len(text)} characters; the limit is {MAX_TEXT}", ref=message_id
+        )
+    return Contact(type="contact", id=message_id, email=email.strip(), text=text.strip())
 
 
 def _parse_message(frame: dict[str, Any]) -> Message:
@@ -112,6 +164,14 @@ def event_frame(event: StoredEvent) -> dict[str, Any] | None:
         }
     if event.kind == STATE_CHANGED:
         return {"type": "state", "state": data["to"]}
+    if event.kind == AGENT_JOINED:
+        return {"type": "agent_joined", "id": event.id, "name": data.get("display_name")}
+    if event.kind == AGENT_MESSAGE:
+        return {"type": "agent_message", "id": event.id, "text": data["text"], "name": data.get("display_name")}
+    if event.kind == HANDED_BACK:
+        return {"type": "handed_back", "id": event.id, "name": data.get("display_name")}
+    if event.kind == CLOSED:
+        return {"type": "closed", "id": event.id, "name": data.get("display_name")}
     return None
 
 
@@ -126,4 +186,19 @@ def history_item(event: StoredEvent) -> dict[str, Any] | None:
         return {**base, "role": "bot", "kind": "clarify", "options": event.data.get("options", [])}
     if event.kind == HANDOFF:
         return {**base, "role": "system", "kind": "handoff"}
+    if event.kind == AGENT_MESSAGE:
+        return {**base, "role": "agent", "kind": "message", "name": event.data.get("display_name")}
+    if event.kind in (AGENT_JOINED, HANDED_BACK, CLOSED):
+        return {**base, "role": "system", "kind": event.kind, "name": event.data.get("display_name")}
+    if event.kind == CONTACT_REQUEST:
+        return {**base, "role": "customer", "kind": "contact", "email": event.data.get("email")}
+    return None
+
+
+def signal_frame(signal: Signal) -> dict[str, Any] | None:
+    """The frame that shows a live signal to the customer (an agent typing, the queue position)."""
+    if signal.kind == "typing" and signal.data.get("role") == "agent":
+        return {"type": "typing", "on": bool(signal.data.get("on")), "name": signal.data.get("who")}
+    if signal.kind == "queue":
+        return {"type": "queue", **signal.data}
     return None

@@ -21,12 +21,17 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from bot.accounts import Accounts
 from bot.admin import AdminConnection
-from bot.bus import Subscription
+from bot.agent_server import AgentConnection
+from bot.bus import Signal, Subscription
+from bot.candidates import CandidateReview
+from bot.conversation import State
+from bot.desk import AgentDesk
 from bot.errors import DeskmateError, ProtocolError, StoreError
-from bot.events import CUSTOMER_MESSAGE, StoredEvent
+from bot.events import CONTACT_REQUEST, CUSTOMER_MESSAGE, STATE_CHANGED, StoredEvent
 from bot.limits import TokenBucket
-from bot.protocol import MAX_FRAME, error_frame, event_frame, history_item, parse_client_frame
+from bot.protocol import MAX_FRAME, error_frame, event_frame, history_item, parse_client_frame, signal_frame
 from bot.reloader import KBReloader
 from bot.service import ChatService, Session
 
@@ -41,9 +46,13 @@ STATIC = {
     "/admin": "admin.html",
     "/admin.js": "admin.js",
     "/admin.css": "admin.css",
+    "/console": "console.html",
+    "/console.js": "console.js",
+    "/console.css": "console.css",
 }
 CUSTOMER_PATH = "/ws/customer"
 ADMIN_PATH = "/ws/admin"
+AGENT_PATH = "/ws/agent"
 HELLO_TIMEOUT = 30.0
 
 
@@ -65,18 +74,22 @@ class DeskmateServer:
         burst: int = 10,
         reloader: KBReloader | None = None,
         admin_token: str | None = None,
+        accounts: Accounts | None = None,
+        review: CandidateReview | None = None,
     ) -> None:
         self.service = service
         self.rate = rate
         self.burst = burst
         self.reloader = reloader
         self.admin_token = admin_token
+        self.accounts = accounts
+        self.desk = AgentDesk(service, review=review)
 
     # HTTP --------------------------------------------------------------------------------------
 
     def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
-        if path in (CUSTOMER_PATH, ADMIN_PATH):
+        if path in (CUSTOMER_PATH, ADMIN_PATH, AGENT_PATH):
             return None  # go on with the websocket handshake
         if path == "/healthz":
             body = json.dumps({"status": "ok", "kb": self.service.brain.kb.name, "build": self.service.brain.build_id})
@@ -96,10 +109,14 @@ class DeskmateServer:
 
     async def handle(self, ws: ServerConnection) -> None:
         assert ws.request is not None
-        if ws.request.path.split("?", 1)[0] == ADMIN_PATH:
-            await AdminConnection(ws, self.reloader, self.admin_token).run()
+        path = ws.request.path.split("?", 1)[0]
+        if path == ADMIN_PATH:
+            await AdminConnection(ws, self.reloader, self.admin_token, review=self.desk.review).run()
             return
-        await CustomerConnection(ws, self.service, TokenBucket(rate=self.rate, burst=self.burst)).run()
+        if path == AGENT_PATH:
+            await AgentConnection(ws, self.desk, self.accounts, TokenBucket(rate=5.0, burst=30)).run()
+            return
+        await CustomerConnection(ws, self.service, self.desk, TokenBucket(rate=self.rate, burst=self.burst)).run()
 
     @contextlib.asynccontextmanager
     async def running(self, host: str, port: int) -> AsyncIterator[Server]:
@@ -124,9 +141,10 @@ def bound_port(server: Server) -> int:
 class CustomerConnection:
     """One customer's websocket: hello, then messages; bus events forwarded as frames."""
 
-    def __init__(self, ws: ServerConnection, service: ChatService, bucket: TokenBucket) -> None:
+    def __init__(self, ws: ServerConnection, service: ChatService, desk: AgentDesk, bucket: TokenBucket) -> None:
         self.ws = ws
         self.service = service
+        self.desk = desk
         self.bucket = bucket
         self.session: Session | None = None
         self.subscription: Subscription | None = None
@@ -188,18 +206,26 @@ class CustomerConnection:
                 "history": history,
             }
         )
+        if session.state == State.WAITING_FOR_AGENT.value:
+            position = await self.desk.position(session.conversation_id)
+            await self.send({"type": "queue", "position": position, "agents_online": self.desk.agents_online})
 
     async def _forward(self) -> None:
         assert self.subscription is not None
         while True:
-            event = await self.subscription.get()
-            if event.seq <= self._last_seq:
+            item = await self.subscription.get()
+            if isinstance(item, Signal):
+                frame = signal_frame(item)
+                if frame is not None:
+                    await self.send(frame)
                 continue
-            self._last_seq = event.seq
-            await self._send_event(event)
+            if item.seq <= self._last_seq:
+                continue
+            self._last_seq = item.seq
+            await self._send_event(item)
 
     async def _send_event(self, event: StoredEvent) -> None:
-        if event.kind == CUSTOMER_MESSAGE:
+        if event.kind in (CUSTOMER_MESSAGE, CONTACT_REQUEST):
             await self.send({"type": "ack", "id": event.client_id})
             return
         frame = event_frame(event)
@@ -213,17 +239,28 @@ class CustomerConnection:
             frame = parse_client_frame(raw)
             if frame["type"] == "hello":
                 raise ProtocolError("bad_frame", "this connection already has a session; send messages")
+            if frame["type"] == "typing":
+                await self.desk.typing(self.session.conversation_id, who="customer", role="customer", on=frame["on"])
+                return
             ref = frame["id"]
             if not self.bucket.allow():
                 raise ProtocolError(
                     "rate_limited", "you are sending messages too fast; wait a moment and resend", ref=ref
                 )
+            if frame["type"] == "contact":
+                email, text, client_id = frame["email"], frame["text"], frame["id"]
+                await self.service.change(
+                    self.session.conversation_id, lambda c: c.leave_contact(email, text, client_id=client_id)
+                )
+                return
             duplicate, events = await self.service.customer_message(
                 self.session.conversation_id, client_id=frame["id"], text=frame["text"], intent=frame.get("intent")
             )
             if duplicate:
                 for event in events:
                     await self._send_event(event)
+            elif any(e.kind == STATE_CHANGED for e in events):
+                await self.desk.notify_queue()  # a handoff: agents see it, the customer their position
         except ProtocolError as exc:
             await self.send(error_frame(exc))
         except StoreError as exc:

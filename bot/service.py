@@ -12,14 +12,16 @@ import hashlib
 import logging
 import secrets
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.assist import suggest
 from bot.batcher import MicroBatcher
 from bot.brain import Brain
 from bot.bus import Bus
-from bot.conversation import Conversation
+from bot.conversation import Conversation, State
 from bot.errors import ProtocolError
-from bot.events import StoredEvent
+from bot.events import SUGGESTIONS, NewEvent, StoredEvent
 from bot.policy import Understanding
 from bot.store import Store
 
@@ -37,6 +39,26 @@ def _understand(items: list[tuple[Brain, str]]) -> list[Understanding]:
         for position, understanding in zip(positions, brain.understand([items[p][1] for p in positions]), strict=True):
             results[position] = understanding
     return [r for r in results if r is not None]
+
+
+AGENT_STATES = (State.WAITING_FOR_AGENT, State.WITH_AGENT)
+
+
+def assist_event(understanding: Understanding, brain: Brain, client_id: str) -> NewEvent:
+    """The suggestions for an agent, with what the models made of the customer's message."""
+    ranking = [{"intent": s.intent, "p": round(s.probability, 4)} for s in understanding.prediction.ranking[:3]]
+    items = [suggestion.to_dict() for suggestion in suggest(understanding, brain.kb)]
+    top = understanding.prediction.top
+    return NewEvent(
+        SUGGESTIONS,
+        {
+            "reply_to": client_id,
+            "intent": top.intent,
+            "confidence": round(top.probability, 4),
+            "ranking": ranking,
+            "items": items,
+        },
+    )
 
 
 def token_hash(token: str) -> str:
@@ -120,8 +142,13 @@ class ChatService:
         )
         await self.bus.publish(conversation_id, received)
         understanding = None
-        if conversation.bot_is_answering:
+        if conversation.bot_is_answering or conversation.state in AGENT_STATES:
             understanding = await self._batcher.submit((brain, text))
+        if understanding is not None and conversation.state in AGENT_STATES:
+            # agent assist: the bot stays silent and suggests replies to the agent instead
+            suggestions = await self.store.append(conversation_id, [assist_event(understanding, brain, client_id)])
+            await self.bus.publish(conversation_id, suggestions)
+            received = [*received, *suggestions]
         answer = conversation.answer(
             text,
             client_id=client_id,
@@ -144,6 +171,27 @@ class ChatService:
             brain.build_id,
         )
         return False, [*received, *stored]
+
+    async def change(self, conversation_id: str, step: Callable[[Conversation], list[NewEvent]]) -> list[StoredEvent]:
+        """Apply ``step`` (a conversation-core call) under the conversation's lock; store and publish.
+
+        Agents' claims, replies, hand-backs and closes go through here, one at a time per
+        conversation: of two agents claiming at once, the second sees the first's claim.
+        """
+        async with self._lock(conversation_id):
+            conversation = await self._conversation(conversation_id)
+            try:
+                new = step(conversation)
+                stored = await self.store.append(conversation_id, new)
+            except BaseException:
+                self._cache.pop(conversation_id, None)  # replay from the store next time
+                raise
+            await self.bus.publish(conversation_id, stored)
+            return stored
+
+    async def state_of(self, conversation_id: str) -> Conversation:
+        async with self._lock(conversation_id):
+            return await self._conversation(conversation_id)
 
     async def close(self) -> None:
         await self._batcher.close()

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.errors import StoreError
-from bot.events import NewEvent, StoredEvent
+from bot.events import STATE_CHANGED, NewEvent, StoredEvent
 from bot.reloads import ReloadRecord
-from bot.store import new_conversation_id
+from bot.store import ConversationSummary, new_conversation_id
 
 T = TypeVar("T")
 
@@ -26,7 +26,10 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
     token_hash TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    state TEXT NOT NULL DEFAULT 'BOT',
+    state_since REAL,
+    state_data TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS events (
     conversation_id TEXT NOT NULL REFERENCES conversations(id),
@@ -39,6 +42,8 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS events_client_id
     ON events (conversation_id, client_id) WHERE client_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_kind ON events (kind, created_at);
+CREATE INDEX IF NOT EXISTS conversations_state ON conversations (state, state_since);
 CREATE TABLE IF NOT EXISTS kb_reloads (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,
@@ -64,6 +69,7 @@ class SQLiteStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            _migrate(conn)
             conn.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(
@@ -93,11 +99,12 @@ class SQLiteStore:
 
     async def create_conversation(self, token_hash: str) -> str:
         conversation_id = new_conversation_id()
+        now = time.time()
 
         def insert() -> str:
             self._db.execute(
-                "INSERT INTO conversations (id, token_hash, created_at) VALUES (?, ?, ?)",
-                (conversation_id, token_hash, time.time()),
+                "INSERT INTO conversations (id, token_hash, created_at, state_since) VALUES (?, ?, ?, ?)",
+                (conversation_id, token_hash, now, now),
             )
             return conversation_id
 
@@ -135,6 +142,11 @@ class SQLiteStore:
                     stored.append(
                         StoredEvent(conversation_id, last, event.kind, dict(event.data), now, event.client_id)
                     )
+                    if event.kind == STATE_CHANGED:
+                        db.execute(
+                            "UPDATE conversations SET state = ?, state_since = ?, state_data = ? WHERE id = ?",
+                            (event.data["to"], now, json.dumps(event.data), conversation_id),
+                        )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -163,6 +175,34 @@ class SQLiteStore:
     async def find_customer_message(self, conversation_id: str, client_id: str) -> StoredEvent | None:
         return await self._run(self._guard(lambda: self._find(conversation_id, client_id)))
 
+    async def conversations(self, states: Sequence[str]) -> list[ConversationSummary]:
+        wanted = list(states)
+
+        def select() -> list[ConversationSummary]:
+            marks = ",".join("?" for _ in wanted)
+            rows = self._db.execute(
+                "SELECT id, state, state_since, created_at, state_data FROM conversations"
+                f" WHERE state IN ({marks}) ORDER BY state_since",
+                wanted,
+            ).fetchall()
+            return [
+                ConversationSummary(str(i), str(st), float(since or created), float(created), json.loads(data))
+                for i, st, since, created, data in rows
+            ]
+
+        return await self._run(self._guard(select)) if wanted else []
+
+    async def events_of_kind(self, kind: str, limit: int = 100) -> list[StoredEvent]:
+        def select() -> list[StoredEvent]:
+            rows = self._db.execute(
+                "SELECT conversation_id, seq, kind, data, created_at, client_id FROM events"
+                " WHERE kind = ? ORDER BY created_at DESC LIMIT ?",
+                (kind, limit),
+            ).fetchall()
+            return [_event(row[0], row[1:]) for row in rows]
+
+        return await self._run(self._guard(select))
+
     async def record_reload(self, record: ReloadRecord) -> None:
         def insert() -> None:
             self._db.execute(
@@ -183,6 +223,30 @@ class SQLiteStore:
             conn, self._conn = self._conn, None
             await self._run(conn.close)
         self._executor.shutdown(wait=False)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to date (columns added since)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(conversations)")}
+    if not columns:
+        return  # a new database: SCHEMA creates everything
+    for name, ddl in (
+        ("state", "TEXT NOT NULL DEFAULT 'BOT'"),
+        ("state_since", "REAL"),
+        ("state_data", "TEXT NOT NULL DEFAULT '{}'"),
+    ):
+        if name not in columns:
+            conn.execute(f"ALTER TABLE conversations ADD COLUMN {name} {ddl}")
+    if "state" not in columns:  # fill the new columns from each conversation's last state change
+        conn.execute(
+            """
+            UPDATE conversations SET
+                state = COALESCE((SELECT json_extract(e.data, '$.to') FROM events e WHERE e.conversation_id = conversations.id
+                                  AND e.kind = 'state_changed' ORDER BY e.seq DESC LIMIT 1), 'BOT'),
+                state_since = COALESCE((SELECT e.created_at FROM events e WHERE e.conversation_id = conversations.id
+                                        AND e.kind = 'state_changed' ORDER BY e.seq DESC LIMIT 1), created_at)
+            """
+        )
 
 
 def _event(conversation_id: str, row: tuple[int, str, str, float, str | None]) -> StoredEvent:

@@ -11,11 +11,23 @@ import asyncio
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from bot.errors import StoreError
-from bot.events import NewEvent, StoredEvent
+from bot.events import STATE_CHANGED, NewEvent, StoredEvent
 from bot.reloads import ReloadRecord
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """A conversation's current state, kept by the store from its ``state_changed`` events."""
+
+    id: str
+    state: str
+    since: float  # when it entered ``state``
+    created_at: float
+    data: dict[str, Any] = field(default_factory=dict)  # the last state_changed event's data
 
 
 class Store(Protocol):
@@ -28,6 +40,14 @@ class Store(Protocol):
     async def events(self, conversation_id: str) -> list[StoredEvent]: ...
 
     async def find_customer_message(self, conversation_id: str, client_id: str) -> StoredEvent | None: ...
+
+    async def conversations(self, states: Sequence[str]) -> list[ConversationSummary]:
+        """Conversations whose current state is one of ``states``, longest in that state first."""
+        ...
+
+    async def events_of_kind(self, kind: str, limit: int = 100) -> list[StoredEvent]:
+        """The latest events of one kind across all conversations, newest first (e.g. the inbox)."""
+        ...
 
     async def record_reload(self, record: ReloadRecord) -> None: ...
 
@@ -47,6 +67,7 @@ class InMemoryStore:
         self._tokens: dict[str, str] = {}
         self._events: dict[str, list[StoredEvent]] = {}
         self._reloads: list[ReloadRecord] = []
+        self._summaries: dict[str, ConversationSummary] = {}
         self._lock = asyncio.Lock()
 
     async def create_conversation(self, token_hash: str) -> str:
@@ -56,6 +77,8 @@ class InMemoryStore:
                 raise StoreError("a conversation with this session token already exists")
             self._tokens[token_hash] = conversation_id
             self._events[conversation_id] = []
+            now = time.time()
+            self._summaries[conversation_id] = ConversationSummary(conversation_id, "BOT", now, now)
         return conversation_id
 
     async def conversation_for_token(self, token_hash: str) -> str | None:
@@ -78,6 +101,11 @@ class InMemoryStore:
                 )
                 log.append(item)
                 stored.append(item)
+                if item.kind == STATE_CHANGED:
+                    old = self._summaries[conversation_id]
+                    self._summaries[conversation_id] = ConversationSummary(
+                        conversation_id, item.data["to"], item.created_at, old.created_at, dict(item.data)
+                    )
             return stored
 
     async def events(self, conversation_id: str) -> list[StoredEvent]:
@@ -85,6 +113,14 @@ class InMemoryStore:
 
     async def find_customer_message(self, conversation_id: str, client_id: str) -> StoredEvent | None:
         return next((e for e in self._events.get(conversation_id, []) if e.client_id == client_id), None)
+
+    async def conversations(self, states: Sequence[str]) -> list[ConversationSummary]:
+        wanted = set(states)
+        return sorted((c for c in self._summaries.values() if c.state in wanted), key=lambda c: c.since)
+
+    async def events_of_kind(self, kind: str, limit: int = 100) -> list[StoredEvent]:
+        found = [e for log in self._events.values() for e in log if e.kind == kind]
+        return sorted(found, key=lambda e: -e.created_at)[:limit]
 
     async def record_reload(self, record: ReloadRecord) -> None:
         self._reloads.append(record)

@@ -67,13 +67,15 @@ class BuildInfo:
 
 
 def kb_pairs(kb: KnowledgeBase, *, context_turns: int = 2) -> list[Pair]:
-    """Retrieval pairs from the KB's historical dialogues and FAQ entries, duplicates collapsed."""
+    """Retrieval pairs from the KB's historical dialogues, FAQ entries and approved pairs, duplicates collapsed."""
     pairs: list[Pair] = []
     for dialogue in kb.dialogues:
         turns = [(t.speaker, t.text) for t in dialogue.turns]
         pairs.extend(dialogue_pairs(dialogue.id, turns, context_turns=context_turns))
     for number, entry in enumerate(kb.faq, start=1):
         pairs.append(Pair(entry.question, entry.question, entry.answer, f"faq:{number}"))
+    for approved in kb.approved:
+        pairs.append(Pair(approved.question, approved.question, approved.answer, f"approved:{approved.id}"))
     return deduplicate(pairs)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.errors import KBIssue, KBValidationError
 from kb.annotations import AnnotationError, parse_annotated
+from kb.approved import APPROVED, parse_approved
 from kb.model import (
     OUT_OF_SCOPE,
     SYSTEM_DEFAULTS,
@@ -24,7 +25,7 @@ from kb.yamlio import LineDict, LineList, YAMLSyntaxError, load_yaml
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MIN_EXAMPLES = 5
 SPEAKERS = ("customer", "agent")
-FILES = ("kb.yml", "intents.yml", "responses.yml", "faq.yml", "dialogues.jsonl")
+FILES = ("kb.yml", "intents.yml", "responses.yml", "faq.yml", "dialogues.jsonl", APPROVED)
 REQUIRED_FILES = ("kb.yml", "intents.yml", "responses.yml")
 
 
@@ -66,6 +67,7 @@ def load_kb(path: str | Path) -> KnowledgeBase:
     responses = _parse_responses(responses_doc, intents, issues)
     faq = _parse_faq(faq_doc, names, issues)
     dialogues = _parse_dialogues(root / "dialogues.jsonl", issues)
+    approved = parse_approved(root / APPROVED, issues.items)
     if issues.items:
         raise KBValidationError(issues.items)
     return KnowledgeBase(
@@ -78,6 +80,7 @@ def load_kb(path: str | Path) -> KnowledgeBase:
         faq=tuple(faq),
         dialogues=tuple(dialogues),
         out_of_scope=tuple(out_of_scope),
+        approved=tuple(approved),
         root=root,
     )
 

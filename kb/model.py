@@ -68,6 +68,18 @@ class Dialogue:
 
 
 @dataclass(frozen=True)
+class ApprovedPair:
+    """A customer question and an agent's answer that an admin approved (a line of approved.jsonl)."""
+
+    id: str  # the candidate id it was approved from (see bot/candidates.py)
+    question: str
+    answer: str
+    agent: str | None = None  # the agent who wrote the answer
+    approved_at: float | None = None  # seconds since 1970
+    conversation_id: str | None = None
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     name: str
     description: str
@@ -78,6 +90,7 @@ class KnowledgeBase:
     faq: tuple[FAQEntry, ...]
     dialogues: tuple[Dialogue, ...]
     out_of_scope: tuple[str, ...] = ()  # messages no intent covers: the in-scope gate learns from them
+    approved: tuple[ApprovedPair, ...] = ()  # pairs learned from agents: retrieval only, never trained on
     root: Path | None = field(default=None, compare=False)
 
     def intent(self, name: str) -> Intent:
@@ -123,6 +136,8 @@ class KnowledgeBase:
             "dialogues": [asdict(d) for d in self.dialogues],
             "out_of_scope": list(self.out_of_scope),
         }
+        if self.approved:  # only when there are any, so KBs without approved.jsonl keep their hash
+            payload["approved"] = [asdict(a) for a in self.approved]
         return _hash(payload)
 
 

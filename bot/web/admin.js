@@ -41,6 +41,44 @@
   }
 
   function refresh() { send({ type: "versions", id: nextId("v") }); }
+  function refreshCandidates() { send({ type: "candidates", id: nextId("c") }); }
+
+  function renderCandidates(items) {
+    var body = $("admin-candidates").querySelector("tbody");
+    body.textContent = "";
+    items.forEach(function (candidate) {
+      var row = document.createElement("tr");
+      row.setAttribute("data-candidate", candidate.id);
+      cell(row, candidate.question, "detail");
+      var answerCell = cell(row, "");
+      var answer = document.createElement("textarea");
+      answer.rows = 3;
+      answer.maxLength = 2000;
+      answer.value = candidate.answer;
+      answer.className = "candidate-answer";
+      answerCell.appendChild(answer);
+      cell(row, candidate.agent);
+      var actions = cell(row, "");
+      var approve = document.createElement("button");
+      approve.type = "button";
+      approve.className = "secondary candidate-approve";
+      approve.textContent = "Approve";
+      approve.addEventListener("click", function () {
+        var frame = { type: "approve", id: nextId("a"), candidate: candidate.id };
+        if (answer.value.trim() !== candidate.answer) frame.answer = answer.value.trim();
+        send(frame);
+      });
+      var discard = document.createElement("button");
+      discard.type = "button";
+      discard.className = "secondary candidate-discard";
+      discard.textContent = "Discard";
+      discard.addEventListener("click", function () { send({ type: "discard", id: nextId("d"), candidate: candidate.id }); });
+      actions.appendChild(approve);
+      actions.appendChild(discard);
+      body.appendChild(row);
+    });
+    $("admin-candidates-empty").hidden = items.length > 0;
+  }
 
   function setBusy(busy) {
     $("admin-reload").disabled = busy;
@@ -128,6 +166,12 @@
       $("admin-main").hidden = false;
       showError("");
       refresh();
+      refreshCandidates();
+    } else if (frame.type === "candidates") {
+      renderCandidates(frame.items);
+    } else if (frame.type === "decided") {
+      status(frame.candidate.status === "approved"
+        ? "Approved; it will be used after the next reload." : "Discarded.", true);
     } else if (frame.type === "versions") {
       renderVersions(frame);
     } else if (frame.type === "reload_done") {

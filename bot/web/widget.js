@@ -16,6 +16,12 @@
  *     clarify {id, reply_to, text, options:[{intent,label}]}
  *     handoff {id, reply_to, text, reason}             a person takes over; the bot stops answering
  *     state   {state}                                  BOT | WAITING_FOR_AGENT | WITH_AGENT | CLOSED
+ *     queue   {position, agents_online}                while waiting for a person
+ *     agent_joined {id, name} / agent_message {id, text, name} / handed_back {id} / closed {id}
+ *     typing  {on, name}                               an agent is typing
+ *   client -> server (also)
+ *     {type:"typing", on}                              while chatting with an agent
+ *     {type:"contact", id, email, text}                nobody online: leave a message (acked by id)
  *     error   {code, message, ref}                     session_unknown => forget token, hello null
  *
  * Test hooks: window.Deskmate = {open(), close(), send(text)}. All text goes in via textContent.
@@ -125,6 +131,7 @@
       if (send(input.value) !== null) input.value = "";
       input.focus();
     });
+    input.addEventListener("input", function () { customerTyping(); });
     panel.addEventListener("keydown", function (ev) { if (ev.key === "Escape") close(); });
 
     ui = { root: root, launcher: launcher, panel: panel, status: status,
@@ -196,12 +203,108 @@
     addMsg("system", text || HANDOFF_DEFAULT, id, "deskmate-handoff");
   }
 
+  // ---------- people ----------
+  function addAgentMsg(id, text, name) {
+    var node = addMsg("agent", text, id);
+    if (node && name) node.insertBefore(el("div", { "class": "deskmate-name" }, name), node.firstChild);
+  }
+
+  function systemText(kind, name) {
+    var who = name || "Someone from our team";
+    if (kind === "agent_joined") return who + " joined the chat.";
+    if (kind === "handed_back") return "You're back with the assistant.";
+    if (kind === "closed") return who + " closed the chat. Thanks for getting in touch!";
+    return "";
+  }
+
+  function addNotice(kind, id, name) {
+    addMsg("system", systemText(kind, name), id, "deskmate-" + kind.replace("_", "-"));
+    if (kind === "agent_joined") setStatus("agent", "Chatting with " + (name || "our team"));
+    if (kind === "handed_back" || kind === "closed") { setStatus("online", "Online"); clearQueue(); }
+  }
+
+  function clearQueue() {
+    var box = document.getElementById("deskmate-queue");
+    if (box) box.parentNode.removeChild(box);
+  }
+
+  // Where the customer stands while waiting; with nobody online, a form to leave an email.
+  function onQueue(f) {
+    if (ui.panel.getAttribute("data-state") !== "WAITING_FOR_AGENT") return;
+    var box = document.getElementById("deskmate-queue");
+    if (!box) {
+      box = el("div", { id: "deskmate-queue", "class": "deskmate-msg deskmate-system", role: "status" });
+      ui.messages.appendChild(box);
+    }
+    box.textContent = "";
+    if (!f.agents_online) {
+      box.appendChild(el("div", { "class": "deskmate-text" },
+        "No one from our team is online right now. Leave your email and a message and we'll get back to you."));
+      if (!contactSent) box.appendChild(contactForm());
+    } else {
+      box.appendChild(el("div", { "class": "deskmate-text" },
+        "Connecting you to a person… You're number " + (f.position || 1) + " in the queue."));
+    }
+    scrollDown();
+  }
+
+  var contactSent = false;
+  function contactForm() {
+    var form = el("form", { id: "deskmate-contact", "class": "deskmate-contact" });
+    var email = el("input", { id: "deskmate-contact-email", type: "email", required: "", maxlength: "254",
+                              placeholder: "you@example.com", "aria-label": "Your email" });
+    var text = el("textarea", { id: "deskmate-contact-text", required: "", maxlength: String(MAX_LEN), rows: "3",
+                                placeholder: "How can we help?", "aria-label": "Your message" });
+    var button = el("button", { type: "submit", id: "deskmate-contact-send" }, "Send");
+    form.appendChild(email);
+    form.appendChild(text);
+    form.appendChild(button);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var m = { id: newId(), contact: true, email: email.value.trim(), text: text.value.trim() };
+      if (!m.email || !m.text) return;
+      pending.push(m);
+      savePending();
+      contactSent = true;
+      form.parentNode.removeChild(form);
+      addMsg("system", "Thanks! We'll reply to " + m.email + " as soon as we can.", m.id, "deskmate-contact-done deskmate-pending");
+      if (ready) transmit(m);
+    });
+    return form;
+  }
+
+  var typingBox = null;
+  function onTyping(f) {
+    if (!typingBox) {
+      typingBox = el("div", { id: "deskmate-typing", "class": "deskmate-typing", "aria-live": "polite" });
+      ui.panel.insertBefore(typingBox, ui.panel.querySelector("#deskmate-form"));
+    }
+    typingBox.textContent = f.on ? (f.name || "Our team") + " is typing…" : "";
+  }
+
+  var typingSent = false;
+  var typingTimer = null;
+  function customerTyping() {
+    if (ui.panel.getAttribute("data-state") !== "WITH_AGENT" || !ready) return;
+    if (!typingSent) { typingSent = true; rawSend({ type: "typing", on: true }); }
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { typingSent = false; rawSend({ type: "typing", on: false }); }, 2500);
+  }
+
   // ---------- connection ----------
   var ws = null;
   var ready = false;           // true between welcome and close: messages may be sent
   var backoff = 500;           // ms, doubles up to 10 s
   var reconnectTimer = null;
-  var pending = [];            // unacknowledged outgoing {id, text, intent?}, oldest first
+  // unacknowledged outgoing {id, text, intent?} or {id, contact, email, text}, oldest first;
+  // kept in localStorage so a reload or a closed laptop lid loses nothing
+  var PENDING_KEY = "deskmate.pending";
+  var pending = loadPending();
+  function loadPending() {
+    try { var p = JSON.parse(localStorage.getItem(PENDING_KEY) || "[]"); return Array.isArray(p) ? p : []; }
+    catch (e) { return []; }
+  }
+  function savePending() { try { localStorage.setItem(PENDING_KEY, JSON.stringify(pending)); } catch (e) { /* ignore */ } }
 
   function isPending(id) { return pending.some(function (m) { return m.id === id; }); }
 
@@ -210,6 +313,7 @@
     return false;
   }
   function transmit(m) {
+    if (m.contact) { rawSend({ type: "contact", id: m.id, email: m.email, text: m.text }); return; }
     var frame = { type: "message", id: m.id, text: m.text };
     if (m.intent) frame.intent = m.intent;
     rawSend(frame);
@@ -252,7 +356,13 @@
       case "reply": addMsg("bot", f.text, f.id); break;
       case "clarify": addClarify(f.id, f.text, f.options, true); break;
       case "handoff": addHandoff(f.id, f.text); break;
-      case "state": setState(f.state); break;
+      case "state": setState(f.state); if (f.state !== "WAITING_FOR_AGENT") clearQueue(); break;
+      case "agent_joined": addNotice("agent_joined", f.id, f.name); break;
+      case "agent_message": addAgentMsg(f.id, f.text, f.name); onTyping({ on: false }); break;
+      case "handed_back": addNotice("handed_back", f.id, f.name); break;
+      case "closed": addNotice("closed", f.id, f.name); break;
+      case "queue": onQueue(f); break;
+      case "typing": onTyping(f); break;
       case "error": onError(f); break;
       default: break; // unknown frame types are ignored (forward compatible)
     }
@@ -268,6 +378,13 @@
       var node;
       if (item.kind === "handoff") {
         addHandoff(item.id, item.text);
+      } else if (item.role === "agent") {
+        addAgentMsg(item.id, item.text, item.name);
+      } else if (item.kind === "agent_joined" || item.kind === "handed_back" || item.kind === "closed") {
+        addNotice(item.kind, item.id, item.name);
+      } else if (item.kind === "contact") {
+        contactSent = true;
+        addMsg("system", "Thanks! We'll reply to " + item.email + " as soon as we can.", item.id, "deskmate-contact-done");
       } else if (item.kind === "clarify") {
         // only the newest clarification, if nothing came after it, stays clickable
         addClarify(item.id, item.text, item.options, i === history.length - 1);
@@ -278,15 +395,17 @@
       if (node && item.at) node.title = item.at;
     });
     // unacked messages the server has not stored yet: show them (once) as pending
-    pending.forEach(function (m) { addMsg("customer", m.text, m.id, "deskmate-pending"); });
+    pending.forEach(function (m) { if (!m.contact) addMsg("customer", m.text, m.id, "deskmate-pending"); });
+    if (f.state === "WITH_AGENT") setStatus("agent", "Chatting with our team");
     ready = true;
     backoff = 500;
-    setStatus("online", "Online");
+    if (f.state !== "WITH_AGENT") setStatus("online", "Online");
     pending.forEach(transmit); // the server dedupes by id, so resending is safe
   }
 
   function onAck(id) {
     pending = pending.filter(function (m) { return m.id !== id; });
+    savePending();
     var node = findMsg(id);
     if (node) node.classList.remove("deskmate-pending");
   }
@@ -300,6 +419,7 @@
     if (f.ref != null && isPending(f.ref)) {
       // refused message (too long, rate limited...): stop resending it, mark it failed
       pending = pending.filter(function (m) { return m.id !== f.ref; });
+      savePending();
       var node = findMsg(f.ref);
       if (node) { node.classList.remove("deskmate-pending"); node.classList.add("deskmate-failed"); }
     }
@@ -319,6 +439,7 @@
     var m = { id: newId(), text: text };
     if (intent) m.intent = String(intent);
     pending.push(m);
+    savePending();
     addMsg("customer", text, m.id, "deskmate-pending");
     if (ready) transmit(m);
     return m.id;

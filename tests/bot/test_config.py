@@ -116,3 +116,19 @@ def test_admin_token_is_unset_by_default_read_from_env_and_never_printed() -> No
 def test_a_short_admin_token_is_refused_with_how_to_make_one() -> None:
     with pytest.raises(ConfigError, match=r"at least 16.*secrets.token_urlsafe"):
         Settings.from_env({"DESKMATE_ADMIN_TOKEN": "hunter2"})
+
+
+def test_session_hours_is_any_positive_number() -> None:
+    assert Settings.from_env({}).session_hours == 12.0
+    assert Settings.from_env({"DESKMATE_SESSION_HOURS": "0.5"}).session_hours == 0.5
+    assert Settings.from_env({"DESKMATE_SESSION_HOURS": "72"}).session_hours == 72.0
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "inf", "nan", "twelve", ""])
+def test_bad_session_hours_say_what_is_expected(value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"DESKMATE_SESSION_HOURS": value})
+
+    assert str(info.value) == (
+        f"DESKMATE_SESSION_HOURS={value!r} is not a valid positive number of hours, such as 12 or 0.5; fix or unset it"
+    )

@@ -9,9 +9,21 @@ from pathlib import Path
 import pytest
 
 from bot.composer import Composer
-from bot.conversation import Conversation, State
+from bot.conversation import Agent, Conversation, State
 from bot.errors import ConversationError
-from bot.events import BOT_REPLY, CLARIFY, CUSTOMER_MESSAGE, HANDOFF, STATE_CHANGED, NewEvent, StoredEvent
+from bot.events import (
+    AGENT_JOINED,
+    AGENT_MESSAGE,
+    BOT_REPLY,
+    CLARIFY,
+    CONTACT_REQUEST,
+    CUSTOMER_MESSAGE,
+    HANDED_BACK,
+    HANDOFF,
+    STATE_CHANGED,
+    NewEvent,
+    StoredEvent,
+)
 from bot.policy import Policy, Understanding
 from kb.loader import load_kb
 from kb.model import SYSTEM_DEFAULTS, Intent, KnowledgeBase
@@ -360,3 +372,88 @@ def test_with_the_demo_kb() -> None:
     events = h.say("I want to talk to a real person", probs)
     assert [e.kind for e in events] == [HANDOFF, STATE_CHANGED]
     assert events[0].data["text"] == kb.system["handoff"]
+
+
+# --- agents ----------------------------------------------------------------------------------
+
+SAM = Agent("sam", "Sam")
+ALEX = Agent("alex", "Alex")
+
+
+def handed_off() -> Harness:
+    harness = Harness()
+    harness.start()
+    harness.say("a person please", {HUMAN: 0.9, "kettle_leak": 0.05, "opening_hours": 0.05})
+    assert harness.conversation.state is State.WAITING_FOR_AGENT
+    return harness
+
+
+def test_an_agent_claims_replies_and_the_bot_stays_silent() -> None:
+    harness = handed_off()
+    conversation = harness.conversation
+
+    joined = harness._keep(conversation.claim(SAM))
+    assert [e.kind for e in joined] == [AGENT_JOINED, STATE_CHANGED]
+    assert conversation.state is State.WITH_AGENT and conversation.agent == "sam"
+    assert harness.say("my kettle leaks", CONFIDENT) == []  # no bot answer while Sam holds it
+    reply = harness._keep(conversation.agent_reply(SAM, "I'll send a new one.", client_id="agent:sam:r1"))
+    assert reply[0].kind == AGENT_MESSAGE and reply[0].data["display_name"] == "Sam"
+    assert reply[0].client_id == "agent:sam:r1"
+
+
+def test_a_second_claim_is_refused_naming_the_holder_and_a_resent_claim_is_a_no_op() -> None:
+    conversation = handed_off().conversation
+    conversation.claim(SAM)
+
+    with pytest.raises(ConversationError, match="already taken by sam"):
+        conversation.claim(ALEX)
+    assert conversation.claim(SAM) == []
+
+
+def test_only_the_holder_replies_hands_back_or_closes() -> None:
+    conversation = handed_off().conversation
+    with pytest.raises(ConversationError, match="claim it first"):
+        conversation.agent_reply(SAM, "hi", client_id="agent:sam:1")
+    conversation.claim(SAM)
+    for act in (
+        lambda: conversation.agent_reply(ALEX, "hi", client_id="agent:alex:1"),
+        lambda: conversation.hand_back(ALEX),
+        lambda: conversation.close(ALEX),
+    ):
+        with pytest.raises(ConversationError, match="held by sam"):
+            act()
+
+
+def test_hand_back_returns_the_customer_to_the_bot_which_answers_again() -> None:
+    harness = handed_off()
+    harness.conversation.claim(SAM)
+    events = harness.conversation.hand_back(SAM)
+
+    assert [e.kind for e in events] == [HANDED_BACK, STATE_CHANGED]
+    assert harness.conversation.state is State.BOT and harness.conversation.agent is None
+    answer = harness.say("my kettle leaks", CONFIDENT)
+    assert answer[0].kind == BOT_REPLY and answer[0].data["text"] in LEAK_REPLIES
+
+
+def test_close_ends_the_conversation_and_replay_rebuilds_the_agent_state() -> None:
+    harness = handed_off()
+    harness._keep(harness.conversation.claim(SAM))
+    replayed = Conversation.replay("c_test", stored("c_test", harness.log))
+    assert replayed.state is State.WITH_AGENT and replayed.agent == "sam"
+    assert replayed.handoff_reason == "explicit_request"
+
+    harness._keep(harness.conversation.close(SAM))
+    assert harness.conversation.state is State.CLOSED
+    with pytest.raises(ConversationError, match="closed"):
+        harness.conversation.receive("hello?", client_id="late")
+    with pytest.raises(ConversationError, match="closed"):
+        harness.conversation.claim(ALEX)
+
+
+def test_a_customer_leaves_an_email_while_waiting() -> None:
+    conversation = handed_off().conversation
+    (event,) = conversation.leave_contact("kim@example.com", "Please call back", client_id="c1")
+
+    assert event.kind == CONTACT_REQUEST and event.client_id == "c1"
+    assert event.data == {"email": "kim@example.com", "text": "Please call back"}
+    assert conversation.state is State.WAITING_FOR_AGENT

@@ -199,3 +199,64 @@ async def test_reload_history_is_kept_newest_first(store: Store) -> None:
 
     assert await store.reloads() == [second, first]
     assert await store.reloads(limit=1) == [second]
+
+
+async def test_conversations_are_listed_by_current_state_longest_waiting_first(store: Store) -> None:
+    from bot.events import STATE_CHANGED
+
+    first = await store.create_conversation("hash-1")
+    second = await store.create_conversation("hash-2")
+    third = await store.create_conversation("hash-3")
+    waiting = {"from": "BOT", "to": "WAITING_FOR_AGENT", "reason": "low_confidence"}
+    await store.append(second, [NewEvent(STATE_CHANGED, waiting)])
+    await store.append(first, [NewEvent(STATE_CHANGED, waiting)])
+    await store.append(third, [NewEvent(STATE_CHANGED, {"from": "BOT", "to": "WITH_AGENT", "agent": "sam"})])
+
+    queue = await store.conversations(["WAITING_FOR_AGENT"])
+    assert [c.id for c in queue] == [second, first]
+    assert queue[0].data["reason"] == "low_confidence"
+    assert [c.id for c in await store.conversations(["WITH_AGENT"])] == [third]
+    assert {c.id for c in await store.conversations(["BOT", "WITH_AGENT"])} == {third}
+    assert await store.conversations([]) == []
+
+
+async def test_an_older_database_gets_the_state_columns_filled_from_its_events(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE conversations (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at REAL NOT NULL);
+        CREATE TABLE events (conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+            data TEXT NOT NULL, created_at REAL NOT NULL, client_id TEXT, PRIMARY KEY (conversation_id, seq));
+        INSERT INTO conversations VALUES ('c_old', 'h', 1.0);
+        INSERT INTO events VALUES ('c_old', 1, 'state_changed', '{"from": "BOT", "to": "WAITING_FOR_AGENT"}', 5.0, NULL);
+        """
+    )
+    conn.commit()
+    conn.close()
+
+    store = await SQLiteStore(path).open()
+    try:
+        (summary,) = await store.conversations(["WAITING_FOR_AGENT"])
+        assert summary.id == "c_old" and summary.since == 5.0
+    finally:
+        await store.close()
+
+
+async def test_events_of_one_kind_across_conversations_newest_first(store: Store) -> None:
+    from bot.events import CONTACT_REQUEST
+
+    first = await store.create_conversation("hash-1")
+    second = await store.create_conversation("hash-2")
+    await store.append(first, [NewEvent(CONTACT_REQUEST, {"email": "a@example.com", "text": "call me"}, "m1")])
+    await store.append(second, [reply("hi")])
+    await store.append(second, [NewEvent(CONTACT_REQUEST, {"email": "b@example.com", "text": "later"}, "m2")])
+
+    inbox = await store.events_of_kind(CONTACT_REQUEST)
+    assert [(e.conversation_id, e.data["email"]) for e in inbox] == [
+        (second, "b@example.com"),
+        (first, "a@example.com"),
+    ]
+    assert len(await store.events_of_kind(CONTACT_REQUEST, limit=1)) == 1

@@ -11,8 +11,10 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
+from bot.accounts import Accounts
 from bot.brain import Brain
 from bot.bus import InProcessBus
+from bot.candidates import CandidateReview
 from bot.reloader import KBReloader
 from bot.server import DeskmateServer, bound_port
 from bot.service import ChatService
@@ -36,6 +38,8 @@ async def running_service(
     builds_dir: Path | None = None,
     embedder: Embedder | None = None,
     admin_token: str | None = None,
+    accounts: Accounts | None = None,
+    review: CandidateReview | None = None,
 ) -> AsyncIterator[tuple[str, ChatService]]:
     """A real server and its service; with ``kb_path`` it can reload that KB live (admin API)."""
     store = await SQLiteStore(db_path).open()
@@ -44,7 +48,9 @@ async def running_service(
     if kb_path is not None:
         assert builds_dir is not None and embedder is not None
         reloader = KBReloader(service, kb_path=kb_path, builds_dir=builds_dir, embedder=embedder)
-    app = DeskmateServer(service, rate=50.0, burst=50, reloader=reloader, admin_token=admin_token)
+    app = DeskmateServer(
+        service, rate=50.0, burst=50, reloader=reloader, admin_token=admin_token, accounts=accounts, review=review
+    )
     try:
         async with app.running("127.0.0.1", 0) as server:
             yield f"127.0.0.1:{bound_port(server)}", service
@@ -72,12 +78,21 @@ class Client:
                 if frame["type"] == kind:
                     return frame
 
+    async def expect_where(self, kind: str, check: Any, *, timeout: float = 30.0) -> dict[str, Any]:
+        """The next frame of type ``kind`` for which ``check(frame)`` is true."""
+        async with asyncio.timeout(timeout):
+            while True:
+                frame: dict[str, Any] = json.loads(await self.ws.recv())
+                self.seen.append(frame)
+                if frame["type"] == kind and check(frame):
+                    return frame
+
     async def say(self, message_id: str, text: str, **extra: Any) -> dict[str, Any]:
         """Send a message; return the bot's answer frame (reply, clarify or handoff) to it."""
         await self.send({"type": "message", "id": message_id, "text": text, **extra})
         async with asyncio.timeout(30.0):
             while True:
-                frame = json.loads(await self.ws.recv())
+                frame: dict[str, Any] = json.loads(await self.ws.recv())
                 self.seen.append(frame)
                 if frame["type"] in ("reply", "clarify", "handoff") and frame.get("reply_to") == message_id:
                     return frame
@@ -90,3 +105,26 @@ async def customer(base: str, session: str | None = None) -> AsyncIterator[tuple
         await client.send({"type": "hello", "session": session})
         welcome = await client.expect("welcome")
         yield client, welcome
+
+
+class AgentClient(Client):
+    """An agent console over a real websocket."""
+
+    async def act(self, kind: str, frame_id: str, conversation_id: str, **extra: Any) -> dict[str, Any]:
+        """Send an action; return its ack or its error frame."""
+        await self.send({"type": kind, "id": frame_id, "conversation_id": conversation_id, **extra})
+        async with asyncio.timeout(30.0):
+            while True:
+                frame: dict[str, Any] = json.loads(await self.ws.recv())
+                self.seen.append(frame)
+                if frame["type"] in ("ack", "error") and (frame.get("id") == frame_id or frame.get("ref") == frame_id):
+                    return frame
+
+
+@contextlib.asynccontextmanager
+async def agent(base: str, username: str, password: str) -> AsyncIterator[tuple[AgentClient, dict[str, Any]]]:
+    async with connect(f"ws://{base}/ws/agent") as ws:
+        client = AgentClient(ws)
+        await client.send({"type": "login", "username": username, "password": password})
+        authed = await client.expect("authed")
+        yield client, authed

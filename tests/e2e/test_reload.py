@@ -14,18 +14,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from websockets.asyncio.client import connect
 
+from bot.accounts import Accounts, InMemoryAccountStore
 from bot.admin_client import admin_change, admin_versions
 from bot.brain import Brain
+from bot.candidates import CandidateReview, InMemoryCandidateStore
 from bot.config import DEMO_KB
 from bot.errors import DeskmateError
 from bot.service import ChatService
-from tests.e2e.server import customer, running_service
+from tests.e2e.server import Client, agent, customer, running_service
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "test-admin-token-0123456789"
+AGENT_PASSWORD = "correct horse battery"
 QUESTION = "Where is my order?"
 NEW_REPLY = "RELOADED: your orders and their tracking links are under Account > Orders."
 CUSTOMERS = 20
@@ -43,8 +47,17 @@ async def live(
     demo_brain: Brain, demo_builds_dir: Path, embedder: Any, kb_copy: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[str, ChatService]]:
     db = tmp_path_factory.mktemp("db") / "reload.sqlite3"
+    accounts = Accounts(InMemoryAccountStore(), hasher=PasswordHasher(time_cost=1, memory_cost=8192))
+    await accounts.add("sam", AGENT_PASSWORD, "agent", "Sam")
     async with running_service(
-        demo_brain, db, kb_path=kb_copy, builds_dir=demo_builds_dir, embedder=embedder, admin_token=TOKEN
+        demo_brain,
+        db,
+        kb_path=kb_copy,
+        builds_dir=demo_builds_dir,
+        embedder=embedder,
+        admin_token=TOKEN,
+        accounts=accounts,
+        review=CandidateReview(InMemoryCandidateStore(), kb_copy),
     ) as running:
         yield running
 
@@ -130,7 +143,8 @@ async def test_reload_under_twenty_concurrent_customers_loses_nothing_and_switch
     old_build = service.brain.build_id
     old_replies = set(service.brain.kb.responses["order_status"])
     set_order_reply(kb_copy, NEW_REPLY)
-    stop, reloading, during = asyncio.Event(), asyncio.Event(), []
+    stop, reloading = asyncio.Event(), asyncio.Event()
+    during: list[int] = []
     chats = [asyncio.create_task(_chat_until(base, stop, during, reloading)) for _ in range(CUSTOMERS)]
     await asyncio.sleep(1.0)  # every customer is mid-conversation before the reload starts
 
@@ -170,3 +184,44 @@ async def test_rollback_serves_the_earlier_build_again(live: tuple[str, ChatServ
     missing = await admin_change(base, TOKEN, {"type": "rollback", "id": "rb2", "build": "no-such-build"})
     assert missing["record"]["outcome"] == "failed" and "known builds" in missing["record"]["detail"]
     assert service.brain.build_id == previous
+
+
+async def _admin(base: str, frame: dict[str, Any], answer: str) -> dict[str, Any]:
+    async with connect(f"ws://{base}/ws/admin") as ws:
+        client = Client(ws)
+        await client.send({"type": "auth", "token": TOKEN})
+        await client.expect("authed")
+        await client.send(frame)
+        try:
+            return await client.expect(answer, timeout=10)
+        except TimeoutError:
+            raise AssertionError(f"no {answer!r} frame; got {client.seen}") from None
+
+
+async def test_an_agents_reply_becomes_a_candidate_and_once_approved_serves_after_a_reload(
+    live: tuple[str, ChatService], kb_copy: Path
+) -> None:
+    base, service = live
+    question = "Do your tents come with a guarantee against leaks?"
+    answer = "Yes: every tent has a two-year guarantee against leaks; email tents@pinecone.example with a photo."
+    async with customer(base) as (client, hello), agent(base, "sam", AGENT_PASSWORD) as (sam, _):
+        conversation = hello["conversation_id"]
+        assert (await client.say("m1", "I want to talk to a real person"))["type"] == "handoff"
+        assert (await sam.act("claim", "k1", conversation))["type"] == "ack"
+        await client.send({"type": "message", "id": "m2", "text": question})
+        await client.expect("ack")
+        assert (await sam.act("reply", "r1", conversation, text=answer))["type"] == "ack"
+        assert (await client.expect("agent_message"))["text"] == answer
+
+    listed = await _admin(base, {"type": "candidates", "id": "c1"}, "candidates")
+    (candidate,) = [c for c in listed["items"] if c["conversation_id"] == conversation]
+    masked = answer.replace("tents@pinecone.example", "[email]")  # personal data never reaches the KB
+    assert candidate["question"] == question and candidate["answer"] == masked and candidate["agent"] == "sam"
+    decided = await _admin(base, {"type": "approve", "id": "a1", "candidate": candidate["id"]}, "decided")
+    assert decided["candidate"]["status"] == "approved"
+    assert (kb_copy / "approved.jsonl").is_file()
+
+    done = await admin_change(base, TOKEN, {"type": "reload", "id": "r-learn"})
+    assert done["record"]["outcome"] == "serving", done
+    learned = [p for p in service.brain.retriever.pairs if p.source.startswith("approved:")]
+    assert [(p.customer, p.reply) for p in learned] == [(question, masked)]

@@ -1,0 +1,282 @@
+/* Deskmate agent console over /ws/agent (docs/protocol.md). Plain JS, no build step.
+   Every text from the server goes in with textContent, never as HTML.
+   Actions (claim, reply, hand_back, close) carry an id and stay in `unacked` until the server
+   acknowledges them; after a reconnect they are sent again (the server stores a reply once). */
+(function () {
+  "use strict";
+
+  var TOKEN_KEY = "deskmate.agent.token";
+  var UNACKED_KEY = "deskmate.agent.unacked";
+  var $ = function (id) { return document.getElementById(id); };
+  var ws = null;
+  var me = null;
+  var current = null; // {id, state, agent}
+  var seen = {}; // event ids shown for the current conversation
+  var unacked = loadUnacked();
+  var retry = 500;
+  var typingTimer = null;
+  var typingOn = false;
+  var counter = 0;
+
+  function loadUnacked() {
+    try { return JSON.parse(sessionStorage.getItem(UNACKED_KEY) || "[]"); } catch (e) { return []; }
+  }
+  function saveUnacked() { sessionStorage.setItem(UNACKED_KEY, JSON.stringify(unacked)); }
+  function newId(prefix) {
+    counter += 1;
+    return prefix + "-" + Date.now().toString(36) + "-" + counter + "-" + Math.random().toString(36).slice(2, 8);
+  }
+  function showError(text) { var box = $("console-error"); box.textContent = text || ""; box.hidden = !text; }
+  function raw(frame) { if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(frame)); return true; } return false; }
+  function act(frame) { frame.id = newId(frame.type); unacked.push(frame); saveUnacked(); raw(frame); }
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = String(text);
+    return node;
+  }
+
+  function reasonLabel(reason) {
+    return {
+      low_confidence: "low confidence", explicit_request: "asked for a person",
+      repeated_failure: "repeated failure", ambiguous: "still ambiguous", action: "action"
+    }[reason] || (reason || "");
+  }
+
+  function wait(seconds) {
+    if (seconds < 60) return Math.round(seconds) + " s";
+    return Math.round(seconds / 60) + " min";
+  }
+
+  // ---------- queue and inbox ----------
+  function renderQueue(frame) {
+    $("console-online").textContent = frame.agents_online + " agent(s) online";
+    $("console-online").hidden = false;
+    var list = $("console-queue");
+    list.textContent = "";
+    frame.items.forEach(function (item) {
+      var li = el("li");
+      li.setAttribute("data-conversation", item.conversation_id);
+      if (current && current.id === item.conversation_id) li.className = "selected";
+      var head = item.state === "WAITING_FOR_AGENT"
+        ? "Waiting " + wait(item.waiting_seconds) + " · " + reasonLabel(item.reason)
+        : "With " + (item.agent || "an agent");
+      li.appendChild(el("span", "reason", head));
+      li.appendChild(el("span", "preview", item.preview || "(no message yet)"));
+      li.addEventListener("click", function () { open(item.conversation_id); });
+      list.appendChild(li);
+    });
+    $("console-queue-empty").hidden = frame.items.length > 0;
+  }
+
+  function renderInbox(frame) {
+    var list = $("console-inbox");
+    list.textContent = "";
+    frame.items.forEach(function (item) {
+      var li = el("li");
+      li.appendChild(el("span", "reason", item.email + " · " + item.at));
+      li.appendChild(el("span", "preview", item.text));
+      li.addEventListener("click", function () { open(item.conversation_id); });
+      list.appendChild(li);
+    });
+  }
+
+  // ---------- one conversation ----------
+  function open(conversationId) {
+    current = { id: conversationId, state: null, agent: null };
+    seen = {};
+    $("console-transcript").textContent = "";
+    $("console-suggestions").textContent = "";
+    $("console-chat").hidden = false;
+    $("console-chat-title").textContent = conversationId;
+    raw({ type: "open", conversation_id: conversationId });
+  }
+
+  function setState(state, agent) {
+    current.state = state;
+    current.agent = agent;
+    var mine = state === "WITH_AGENT" && me && agent === me.username;
+    $("console-chat-state").textContent = state === "WITH_AGENT" ? "with " + agent : state;
+    $("console-claim").disabled = state === "CLOSED" || state === "WITH_AGENT";
+    $("console-hand-back").disabled = !mine;
+    $("console-close").disabled = !mine;
+    $("console-reply").disabled = !mine;
+    $("console-send").disabled = !mine;
+  }
+
+  function addEvent(event) {
+    if (seen[event.id]) return;
+    seen[event.id] = true;
+    var list = $("console-transcript");
+    var item = null;
+    if (event.kind === "customer_message") {
+      item = el("li", "t-customer", event.text);
+      item.setAttribute("data-id", event.id);
+    } else if (event.kind === "bot_reply" || event.kind === "clarify") {
+      item = el("li", "t-bot", event.text);
+      if (event.intent) {
+        item.appendChild(el("span", "meta", "bot · " + event.intent + " " + Math.round((event.confidence || 0) * 100) + "% · " + (event.rule || event.source || "")));
+      }
+      tagCustomerTurn(event);
+    } else if (event.kind === "agent_message") {
+      item = el("li", "t-agent", event.text);
+      item.appendChild(el("span", "meta", event.display_name || event.agent));
+    } else if (event.kind === "handoff") {
+      item = el("li", "t-system", "Handed off: " + reasonLabel(event.reason));
+    } else if (event.kind === "agent_joined") {
+      item = el("li", "t-system", (event.display_name || event.agent) + " joined");
+    } else if (event.kind === "handed_back") {
+      item = el("li", "t-system", "Back with the assistant");
+    } else if (event.kind === "closed") {
+      item = el("li", "t-system", "Closed by " + (event.display_name || event.agent));
+    } else if (event.kind === "contact_request") {
+      item = el("li", "t-system", "Left a message for follow-up: " + event.email + " — " + event.text);
+    } else if (event.kind === "suggestions") {
+      tagCustomerTurn(event);
+      renderSuggestions(event.items || []);
+    } else if (event.kind === "state_changed") {
+      setState(event.to, event.agent || (event.to === "WITH_AGENT" ? current.agent : null));
+    }
+    if (item) { list.appendChild(item); list.scrollTop = list.scrollHeight; }
+  }
+
+  function tagCustomerTurn(event) {
+    if (!event.reply_to || !event.intent) return;
+    var turn = document.querySelector('#console-transcript li[data-id="' + CSS.escape(event.reply_to) + '"]');
+    if (turn && !turn.querySelector(".meta")) {
+      turn.appendChild(el("span", "meta", event.intent + " · " + Math.round((event.confidence || 0) * 100) + "%"));
+    }
+  }
+
+  function renderSuggestions(items) {
+    var box = $("console-suggestions");
+    box.textContent = "";
+    items.forEach(function (suggestion) {
+      var row = el("div", "suggestion");
+      row.appendChild(el("span", "text", suggestion.text));
+      var send = el("button", "use-send", "Send");
+      send.type = "button";
+      send.addEventListener("click", function () { sendReply(suggestion.text); });
+      var edit = el("button", "secondary use-edit", "Edit");
+      edit.type = "button";
+      edit.addEventListener("click", function () { $("console-reply").value = suggestion.text; $("console-reply").focus(); });
+      row.appendChild(send);
+      row.appendChild(edit);
+      box.appendChild(row);
+    });
+  }
+
+  function sendReply(text) {
+    if (!current || !text.trim()) return;
+    act({ type: "reply", conversation_id: current.id, text: text.trim() });
+    $("console-reply").value = "";
+    $("console-suggestions").textContent = "";
+    stopTyping();
+  }
+
+  function stopTyping() {
+    if (typingOn && current) raw({ type: "typing", conversation_id: current.id, on: false });
+    typingOn = false;
+  }
+
+  // ---------- connection ----------
+  function onFrame(frame) {
+    if (frame.type === "authed") {
+      me = frame.agent;
+      retry = 500;
+      sessionStorage.setItem(TOKEN_KEY, frame.token);
+      $("console-signin").hidden = true;
+      $("console-main").hidden = false;
+      $("console-logout").hidden = false;
+      $("console-who").textContent = me.display_name;
+      $("console-who").hidden = false;
+      showError("");
+      unacked.forEach(function (f) { raw(f); });
+      if (current) open(current.id);
+    } else if (frame.type === "queue") {
+      renderQueue(frame);
+    } else if (frame.type === "inbox") {
+      renderInbox(frame);
+    } else if (frame.type === "transcript") {
+      if (!current || frame.conversation_id !== current.id) return;
+      var holder = null;
+      frame.events.forEach(function (event) { if (event.kind === "agent_joined") holder = event.agent; if (event.kind === "handed_back" || event.kind === "closed") holder = null; });
+      current.agent = holder;
+      setState(frame.state, holder);
+      frame.events.forEach(addEvent);
+    } else if (frame.type === "event") {
+      if (current && frame.conversation_id === current.id) addEvent(frame.event);
+    } else if (frame.type === "typing") {
+      if (current && frame.conversation_id === current.id) $("console-typing").hidden = !frame.on;
+    } else if (frame.type === "ack") {
+      unacked = unacked.filter(function (f) { return f.id !== frame.id; });
+      saveUnacked();
+    } else if (frame.type === "export") {
+      var blob = new Blob([JSON.stringify(frame.transcript, null, 2)], { type: "application/json" });
+      var link = document.createElement("a");
+      link.href = URL.createObjectURL(blob);
+      link.download = frame.transcript.conversation_id + ".json";
+      link.id = "console-export-link";
+      document.body.appendChild(link);
+      link.click();
+    } else if (frame.type === "error") {
+      if (frame.ref) { unacked = unacked.filter(function (f) { return f.id !== frame.ref; }); saveUnacked(); }
+      if (frame.code === "session_expired" || frame.code === "unauthorized") {
+        sessionStorage.removeItem(TOKEN_KEY);
+        $("console-signin").hidden = false;
+        $("console-main").hidden = true;
+      }
+      showError(frame.message);
+    }
+  }
+
+  function connect(first) {
+    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    ws = new WebSocket(scheme + location.host + "/ws/agent");
+    ws.onopen = function () { ws.send(JSON.stringify(first)); };
+    ws.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      onFrame(frame);
+    };
+    ws.onclose = function () {
+      var token = sessionStorage.getItem(TOKEN_KEY);
+      if (!token || !me) return;
+      showError("Connection lost; reconnecting…");
+      setTimeout(function () { connect({ type: "auth", token: token }); }, retry);
+      retry = Math.min(retry * 2, 10000);
+    };
+  }
+
+  $("console-signin").addEventListener("submit", function (event) {
+    event.preventDefault();
+    showError("");
+    connect({ type: "login", username: $("console-username").value, password: $("console-password").value });
+    $("console-password").value = "";
+  });
+  $("console-claim").addEventListener("click", function () { if (current) act({ type: "claim", conversation_id: current.id }); });
+  $("console-hand-back").addEventListener("click", function () { if (current) act({ type: "hand_back", conversation_id: current.id }); });
+  $("console-close").addEventListener("click", function () { if (current) act({ type: "close", conversation_id: current.id }); });
+  $("console-export").addEventListener("click", function () { if (current) raw({ type: "export", conversation_id: current.id }); });
+  $("console-inbox-refresh").addEventListener("click", function () { raw({ type: "inbox" }); });
+  $("console-logout").addEventListener("click", function () {
+    raw({ type: "logout" });
+    sessionStorage.removeItem(TOKEN_KEY);
+    me = null;
+    location.reload();
+  });
+  $("console-reply-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    sendReply($("console-reply").value);
+  });
+  $("console-reply").addEventListener("input", function () {
+    if (!current) return;
+    if (!typingOn) { typingOn = true; raw({ type: "typing", conversation_id: current.id, on: true }); }
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(stopTyping, 2500);
+  });
+
+  var saved = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) { me = { username: "", display_name: "" }; connect({ type: "auth", token: saved }); }
+})();
