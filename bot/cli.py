@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.cli_conversations import add_commands as add_conversation_commands
 from bot.cli_kb_admin import add_commands as add_kb_admin_commands
 from bot.cli_users import add_commands as add_user_commands
 from bot.errors import DeskmateError, KBValidationError, ModelError
@@ -270,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_kb_admin_commands(kb_commands)
 
     add_user_commands(commands)
+
+    add_conversation_commands(commands)
 
     evaluate = commands.add_parser("eval", help="evaluation report of an intent model on a labelled CSV")
     evaluate.add_argument("model", type=Path, help="an intent model folder, a KB build, or a KB folder")

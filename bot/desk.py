@@ -17,11 +17,12 @@ from typing import Any
 
 from bot.bus import QUEUE_TOPIC, Signal
 from bot.candidates import CandidateReview, open_question
-from bot.conversation import Agent, State
+from bot.conversation import Agent, Conversation, State
 from bot.errors import ConversationError, DeskmateError
 from bot.events import CONTACT_REQUEST, CUSTOMER_MESSAGE, StoredEvent
 from bot.protocol import iso
 from bot.service import ChatService
+from bot.store import Store
 
 logger = logging.getLogger(__name__)
 
@@ -154,13 +155,19 @@ class AgentDesk:
 
 
 async def export_transcript(service: ChatService, conversation_id: str) -> dict[str, Any]:
-    events = await service.store.events(conversation_id)
+    return await transcript_from_store(service.store, conversation_id)
+
+
+async def transcript_from_store(store: Store, conversation_id: str) -> dict[str, Any]:
+    """A conversation as JSON-ready data: its state and every event (the console's and CLI's export)."""
+    events = await store.events(conversation_id)
     if not events:
         raise ConversationError(f"no conversation {conversation_id}; pick one from the queue")
-    conversation = await service.state_of(conversation_id)
+    conversation = Conversation.replay(conversation_id, events)
     return {
         "conversation_id": conversation_id,
         "state": conversation.state.value,
+        "agent": conversation.agent,
         "exported_at": iso(time.time()),
         "events": [transcript_item(e) for e in events],
     }
