@@ -168,7 +168,10 @@ class AdminConnection:
             await self.send(error_frame(exc))
             return
         if request.type == "versions":
-            await self.send(await self._versions(request.id))
+            try:
+                await self.send(await self._versions(request.id))
+            except DeskmateError as exc:
+                await self.send({"type": "error", "code": "internal", "ref": request.id, "message": str(exc)})
             return
         if request.type in ("candidates", "approve", "discard"):
             await self._candidates(request)
@@ -194,6 +197,11 @@ class AdminConnection:
             result = await asyncio.shield(asyncio.ensure_future(work))
         except ReloadBusyError as exc:
             await self.send({"type": "error", "code": "busy", "ref": request.id, "message": str(exc)})
+            return
+        except Exception as exc:
+            logger.exception("admin %s failed", request.type)
+            message = f"the {request.type} failed: {exc}; the previous version keeps serving; see the server log"
+            await self.send({"type": "error", "code": "internal", "ref": request.id, "message": message})
             return
         await self.send(result_frame(request.id, result))
 

@@ -31,7 +31,9 @@ from bot.protocol import MAX_ID, MAX_TEXT, error_frame
 logger = logging.getLogger(__name__)
 
 AUTH_TIMEOUT = 60.0
-MAX_OPEN = 50  # conversations one console watches at once
+MAX_OPEN = 50  # conversations one console watches at once; the oldest is dropped beyond that
+MAX_LOGIN_FAILURES = 5  # per connection, then it is closed
+LOGINS = asyncio.Semaphore(2)
 ACTIONS = ("claim", "reply", "hand_back", "close")
 
 
@@ -71,6 +73,8 @@ class AgentConnection:
         self.bucket = bucket
         self.account: Account | None = None
         self._token = ""
+        self._present = False  # counted as online (agent_connected ran)
+        self._failures = 0
         self._watching: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
         self._send_lock = asyncio.Lock()
 
@@ -89,6 +93,7 @@ class AgentConnection:
             if not await self._authenticate():
                 return
             await self.desk.agent_connected(self.agent)
+            self._present = True
             queue = self.desk.service.bus.subscribe(QUEUE_TOPIC)
             queue_task = asyncio.create_task(self._forward_queue(queue))
             await self._send_queue()
@@ -102,7 +107,7 @@ class AgentConnection:
             for subscription, task in self._watching.values():
                 task.cancel()
                 subscription.close()
-            if self.account is not None:
+            if self._present:
                 with contextlib.suppress(Exception):
                     await self.desk.agent_disconnected(self.agent)
 
@@ -126,7 +131,8 @@ class AgentConnection:
                     username, password = frame.get("username"), frame.get("password")
                     if not isinstance(username, str) or not isinstance(password, str):
                         raise ProtocolError("bad_frame", 'login needs "username" and "password"')
-                    token, account = await self.accounts.login(username, password)
+                    async with LOGINS:  # argon2 is memory- and CPU-hungry: two at a time
+                        token, account = await self.accounts.login(username, password)
                 elif frame["type"] == "auth":
                     given = frame.get("token")
                     found = await self.accounts.authenticate(given) if isinstance(given, str) else None
@@ -136,8 +142,12 @@ class AgentConnection:
                 else:
                     raise ProtocolError("unauthorized", "sign in first")
             except AuthenticationError as exc:
+                self._failures += 1
                 await asyncio.sleep(0.5)  # slows down guessing
                 await self.send({"type": "error", "code": "unauthorized", "ref": None, "message": str(exc)})
+                if self._failures >= MAX_LOGIN_FAILURES:
+                    await self.ws.close(1008, "too many failed sign-ins")
+                    return False
                 continue
             except ProtocolError as exc:
                 await self.send(error_frame(exc))
@@ -168,7 +178,10 @@ class AgentConnection:
             while True:
                 item = await subscription.get()
                 if isinstance(item, Signal) and item.kind == "queue_changed":
-                    await self._send_queue()
+                    try:
+                        await self._send_queue()
+                    except DeskmateError as exc:  # the next change sends the queue again
+                        logger.warning("agent %s: queue update failed: %s", self.agent.username, exc)
         finally:
             subscription.close()
 
@@ -188,9 +201,16 @@ class AgentConnection:
     async def _open(self, conversation_id: str) -> None:
         if conversation_id not in self._watching:
             if len(self._watching) >= MAX_OPEN:
-                raise ProtocolError("too_many", f"close some of the {MAX_OPEN} open conversations first")
+                oldest = next(iter(self._watching))
+                old_subscription, old_task = self._watching.pop(oldest)
+                old_task.cancel()
+                old_subscription.close()
             subscription = self.desk.service.bus.subscribe(conversation_id)
-            transcript = await self.desk.transcript(conversation_id)
+            try:
+                transcript = await self.desk.transcript(conversation_id)
+            except BaseException:
+                subscription.close()
+                raise
             after = transcript["events"][-1]["seq"] if transcript["events"] else 0
             task = asyncio.create_task(self._forward(conversation_id, subscription, after))
             self._watching[conversation_id] = (subscription, task)
@@ -246,7 +266,17 @@ class AgentConnection:
         except StoreError as exc:
             logger.error("agent %s: store failed: %s", self.agent.username, exc)
             await self.send(
-                {"type": "error", "code": "internal", "ref": None, "message": "could not save; it will be resent"}
+                {
+                    "type": "error",
+                    "code": "internal",
+                    "ref": None,
+                    "message": "the database is busy or down; actions are resent when you reconnect",
+                }
             )
         except DeskmateError as exc:
             await self.send({"type": "error", "code": "internal", "ref": ref, "message": str(exc)})
+        except Exception:
+            logger.exception("agent %s: unexpected error", self.agent.username)
+            await self.send(
+                {"type": "error", "code": "internal", "ref": ref, "message": "something went wrong on our side; retry"}
+            )

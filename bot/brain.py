@@ -14,6 +14,7 @@ from kb.loader import load_kb
 from kb.model import OUT_OF_SCOPE, KnowledgeBase
 from retrieval.embedder import Embedder
 from retrieval.examples import ExampleMemory
+from retrieval.pairs import join_context
 from retrieval.retriever import Retriever
 from training.intent_model import IntentModel
 from training.prediction import IntentClassifier
@@ -63,13 +64,22 @@ class Brain:
             kb, classifier, retriever, examples=examples, policy_config=policy_config, build_id=build.id
         )
 
-    def understand(self, texts: Sequence[str]) -> list[Understanding]:
-        """Run the intent model and the retriever over a batch of messages (CPU-bound; call off the loop)."""
+    def understand(self, texts: Sequence[str], contexts: Sequence[Sequence[str]] | None = None) -> list[Understanding]:
+        """Run the intent model and the retriever over a batch of messages (CPU-bound; call off the loop).
+
+        ``contexts`` holds each message's previous turns (oldest first). The retriever's index
+        embeds each past customer turn with the turns before it, so a query carries its context
+        the same way; the intent model and the in-scope gate see the message alone.
+        """
         if not texts:
             return []
-        vectors = self.retriever.embedder.encode(texts)  # embedded once: intent head and both searches
+        vectors = self.retriever.embedder.encode(texts)  # intent head, example memory, context-free queries
         predictions = self.classifier.predict(texts, embeddings=vectors)
-        retrieved = self.retriever.search_vectors(vectors, top_k=self.top_k)
+        queries = vectors
+        if contexts is not None and any(contexts):
+            joined = [join_context(context, text) for context, text in zip(contexts, texts, strict=True)]
+            queries = self.retriever.embedder.encode(joined)
+        retrieved = self.retriever.search_vectors(queries, top_k=self.top_k)
         nearest = self.examples.nearest(vectors) if self.examples is not None else [None] * len(texts)
         return [
             Understanding(

@@ -17,6 +17,7 @@ holds a conversation can reply in it, hand it back or close it.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,6 +41,8 @@ from bot.events import (
 from bot.policy import Action, Policy, TurnContext, Understanding
 
 logger = logging.getLogger(__name__)
+
+CONTEXT_TURNS = 2  # as many turns before a message as the KB build puts before each past turn
 
 
 class State(StrEnum):
@@ -67,6 +70,19 @@ class Conversation:
         self.bot_turns = 0
         self.agent: str | None = None  # username of the agent holding the conversation
         self.handoff_reason: str | None = None
+        self._turns: deque[str] = deque(maxlen=CONTEXT_TURNS)
+        self._applied = 0
+        self._replaying = False
+
+    @property
+    def is_empty(self) -> bool:
+        """No event was ever applied: the conversation does not exist in the store."""
+        return self._applied == 0
+
+    @property
+    def recent_turns(self) -> tuple[str, ...]:
+        """The last turns said by the customer, the bot or an agent, oldest first (retrieval context)."""
+        return tuple(self._turns)
 
     @property
     def state(self) -> State:
@@ -75,7 +91,8 @@ class Conversation:
     @state.setter
     def state(self, value: State) -> None:
         if value is not self._state:
-            logger.info("conversation %s: %s -> %s", self.id, self._state.value, value.value)
+            if not self._replaying:  # past transitions were logged when they happened
+                logger.info("conversation %s: %s -> %s", self.id, self._state.value, value.value)
             self._state = value
 
     @property
@@ -86,12 +103,20 @@ class Conversation:
     @classmethod
     def replay(cls, conversation_id: str, events: Iterable[StoredEvent]) -> Conversation:
         conversation = cls(conversation_id)
+        conversation._replaying = True  # past transitions were logged when they happened
         for event in events:
             conversation.apply(event)
+        conversation._replaying = False
         return conversation
 
     def apply(self, event: StoredEvent | NewEvent) -> None:
         """Update the state from one event (stored or just produced)."""
+        self._applied += 1
+        said = event.kind in (CUSTOMER_MESSAGE, AGENT_MESSAGE, CLARIFY, HANDOFF) or (
+            event.kind == BOT_REPLY and event.data.get("source") != "system"
+        )
+        if said and isinstance(event.data.get("text"), str):
+            self._turns.append(event.data["text"])
         if event.kind == BOT_REPLY:
             self.bot_turns += 1
             self.last_was_clarify = False

@@ -58,5 +58,9 @@ class StoredEvent:
 
     @property
     def id(self) -> str:
-        """The event's id on the wire: the client's id for customer messages, else ``e<seq>``."""
-        return self.client_id if self.client_id is not None else f"e{self.seq}"
+        """The event's id on the wire: the customer's own id for what they sent, else ``e<seq>``.
+
+        (Agent messages keep their frame id in ``client_id`` for deduplication, never on the wire.)
+        """
+        customer_sent = self.kind in (CUSTOMER_MESSAGE, CONTACT_REQUEST)
+        return self.client_id if customer_sent and self.client_id is not None else f"e{self.seq}"

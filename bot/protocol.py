@@ -30,6 +30,7 @@ MAX_TEXT = 2000
 MAX_ID = 64
 MAX_FRAME = 64 * 1024
 MAX_EMAIL = 254
+RESERVED_ID_PREFIX = "agent:"  # agents' frame ids live in the same per-conversation namespace
 EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
 
 
@@ -92,6 +93,8 @@ def _parse_contact(frame: dict[str, Any]) -> Contact:
     message_id = frame.get("id")
     if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_ID:
         raise ProtocolError("bad_frame", f'a contact request needs an "id": a string of 1 to {MAX_ID} characters')
+    if message_id.startswith(RESERVED_ID_PREFIX):
+        raise ProtocolError("bad_frame", f'message ids must not start with "{RESERVED_ID_PREFIX}"')
     email = frame.get("email")
     if not isinstance(email, str) or len(email) > MAX_EMAIL or not EMAIL.match(email.strip()):
         raise ProtocolError("bad_email", "enter an email address like name@example.com", ref=message_id)
@@ -109,6 +112,8 @@ def _parse_message(frame: dict[str, Any]) -> Message:
     message_id = frame.get("id")
     if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_ID:
         raise ProtocolError("bad_frame", f'a message needs an "id": a string of 1 to {MAX_ID} characters')
+    if message_id.startswith(RESERVED_ID_PREFIX):
+        raise ProtocolError("bad_frame", f'message ids must not start with "{RESERVED_ID_PREFIX}"')
     text = frame.get("text")
     if not isinstance(text, str) or not text.strip():
         raise ProtocolError("bad_frame", 'a message needs a non-empty "text"', ref=message_id)

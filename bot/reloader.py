@@ -101,9 +101,11 @@ class KBReloader:
                     config=self.training,
                     progress=False,
                 )
-            except DeskmateError as exc:
+            except Exception as exc:  # training or disk trouble: the old version keeps serving
+                logger.exception("KB build failed")
+                detail = str(exc) if isinstance(exc, DeskmateError) else f"build failed: {exc}"
                 record = self._record(
-                    actor, ReloadAction.RELOAD, ReloadOutcome.FAILED, None, kb.content_hash(), str(exc), started
+                    actor, ReloadAction.RELOAD, ReloadOutcome.FAILED, None, kb.content_hash(), detail, started
                 )
                 await self.service.store.record_reload(record)
                 return ReloadResult(record)
@@ -141,11 +143,14 @@ class KBReloader:
             await self.service.store.record_reload(record)
             return ReloadResult(record)
         old = self.service.swap_brain(brain)
-        if source_hash is not None:
-            await asyncio.to_thread(write_active, self.builds_dir, ActiveBuild(info.id, source_hash))
         detail = f"was {old.build_id}"
         record = self._record(actor, action, ReloadOutcome.SERVING, info.id, info.content_hash, detail, started)
-        await self.service.store.record_reload(record)
+        try:  # the new version serves already: bookkeeping trouble is logged, not reported as a failure
+            if source_hash is not None:
+                await asyncio.to_thread(write_active, self.builds_dir, ActiveBuild(info.id, source_hash))
+            await self.service.store.record_reload(record)
+        except Exception:
+            logger.exception("serving %s, but recording it failed", info.id)
         logger.info("KB %s by %s: serving %s (%s)", action.value, actor, info.id, detail)
         return ReloadResult(record)
 

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import mimetypes
+import time
 from collections.abc import AsyncIterator
 from http import HTTPStatus
 from pathlib import Path
@@ -28,7 +29,7 @@ from bot.bus import Signal, Subscription
 from bot.candidates import CandidateReview
 from bot.conversation import State
 from bot.desk import AgentDesk
-from bot.errors import DeskmateError, ProtocolError, StoreError
+from bot.errors import ConversationError, DeskmateError, ProtocolError, StoreError
 from bot.events import CONTACT_REQUEST, CUSTOMER_MESSAGE, STATE_CHANGED, StoredEvent
 from bot.limits import TokenBucket
 from bot.protocol import MAX_FRAME, error_frame, event_frame, history_item, parse_client_frame, signal_frame
@@ -54,6 +55,7 @@ CUSTOMER_PATH = "/ws/customer"
 ADMIN_PATH = "/ws/admin"
 AGENT_PATH = "/ws/agent"
 HELLO_TIMEOUT = 30.0
+TYPING_INTERVAL = 1.0
 
 
 def _response(status: HTTPStatus, body: bytes, content_type: str, *, cache: bool = False) -> Response:
@@ -62,6 +64,9 @@ def _response(status: HTTPStatus, body: bytes, content_type: str, *, cache: bool
     headers["Content-Length"] = str(len(body))
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Cache-Control"] = "public, max-age=300" if cache else "no-store"
+    if content_type.startswith("text/html"):  # the pages must not be framed by another site
+        headers["X-Frame-Options"] = "DENY"
+        headers["Content-Security-Policy"] = "frame-ancestors 'none'"
     return Response(status.value, status.phrase, headers, body)
 
 
@@ -149,6 +154,8 @@ class CustomerConnection:
         self.session: Session | None = None
         self.subscription: Subscription | None = None
         self._last_seq = 0
+        self._typing = False
+        self._typing_at = 0.0
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(frame, ensure_ascii=False))
@@ -240,7 +247,12 @@ class CustomerConnection:
             if frame["type"] == "hello":
                 raise ProtocolError("bad_frame", "this connection already has a session; send messages")
             if frame["type"] == "typing":
-                await self.desk.typing(self.session.conversation_id, who="customer", role="customer", on=frame["on"])
+                now = time.monotonic()
+                if frame["on"] != self._typing or now - self._typing_at >= TYPING_INTERVAL:  # at most 1/s
+                    self._typing, self._typing_at = frame["on"], now
+                    await self.desk.typing(
+                        self.session.conversation_id, who="customer", role="customer", on=frame["on"]
+                    )
                 return
             ref = frame["id"]
             if not self.bucket.allow():
@@ -252,6 +264,7 @@ class CustomerConnection:
                 await self.service.change(
                     self.session.conversation_id, lambda c: c.leave_contact(email, text, client_id=client_id)
                 )
+                await self.send({"type": "ack", "id": client_id})  # also for a resend stored before
                 return
             duplicate, events = await self.service.customer_message(
                 self.session.conversation_id, client_id=frame["id"], text=frame["text"], intent=frame.get("intent")
@@ -260,7 +273,10 @@ class CustomerConnection:
                 for event in events:
                     await self._send_event(event)
             elif any(e.kind == STATE_CHANGED for e in events):
-                await self.desk.notify_queue()  # a handoff: agents see it, the customer their position
+                try:
+                    await self.desk.notify_queue()  # a handoff: agents see it, the customer their position
+                except DeskmateError as exc:  # the message and the handoff are stored; agents see it on refresh
+                    logger.warning("conversation %s: queue update failed: %s", self.session.conversation_id, exc)
         except ProtocolError as exc:
             await self.send(error_frame(exc))
         except StoreError as exc:
@@ -272,6 +288,15 @@ class CustomerConnection:
                     "code": "internal",
                     "ref": None,
                     "message": "your message could not be saved yet; it will be resent when you reconnect",
+                }
+            )
+        except ConversationError:  # closed by an agent: the widget starts a new conversation
+            await self.send(
+                {
+                    "type": "error",
+                    "code": "closed",
+                    "ref": None,
+                    "message": "this conversation was closed; your message will start a new one",
                 }
             )
         except DeskmateError as exc:

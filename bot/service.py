@@ -20,7 +20,7 @@ from bot.batcher import MicroBatcher
 from bot.brain import Brain
 from bot.bus import Bus
 from bot.conversation import Conversation, State
-from bot.errors import ProtocolError
+from bot.errors import ConversationError, ProtocolError
 from bot.events import SUGGESTIONS, NewEvent, StoredEvent
 from bot.policy import Understanding
 from bot.store import Store
@@ -28,15 +28,17 @@ from bot.store import Store
 logger = logging.getLogger(__name__)
 
 
-def _understand(items: list[tuple[Brain, str]]) -> list[Understanding]:
+def _understand(items: list[tuple[Brain, str, tuple[str, ...]]]) -> list[Understanding]:
     """One forward pass per brain in the batch (two only while a reload swaps builds)."""
     results: list[Understanding | None] = [None] * len(items)
     groups: dict[int, list[int]] = {}
-    for position, (brain, _) in enumerate(items):
+    for position, (brain, _, _) in enumerate(items):
         groups.setdefault(id(brain), []).append(position)
     for positions in groups.values():
         brain = items[positions[0]][0]
-        for position, understanding in zip(positions, brain.understand([items[p][1] for p in positions]), strict=True):
+        texts = [items[p][1] for p in positions]
+        contexts = [items[p][2] for p in positions]
+        for position, understanding in zip(positions, brain.understand(texts, contexts), strict=True):
             results[position] = understanding
     return [r for r in results if r is not None]
 
@@ -83,7 +85,7 @@ class ChatService:
         self._cache: OrderedDict[str, Conversation] = OrderedDict()
         self._cache_size = cache_size
         # Concurrent messages share one forward pass; one batch at a time (torch uses every core).
-        self._batcher: MicroBatcher[tuple[Brain, str], Understanding] = MicroBatcher(_understand)
+        self._batcher: MicroBatcher[tuple[Brain, str, tuple[str, ...]], Understanding] = MicroBatcher(_understand)
 
     def swap_brain(self, brain: Brain) -> Brain:
         """Serve ``brain`` from the next message on; returns the one it replaces.
@@ -103,7 +105,9 @@ class ChatService:
                     "session_unknown", "this session is unknown or expired; send hello with session null"
                 )
             conversation = await self._conversation(conversation_id)
-            return Session(token, conversation_id, conversation.state.value)
+            if conversation.state is not State.CLOSED:
+                return Session(token, conversation_id, conversation.state.value)
+            # a closed conversation is over: the customer gets a new one (and a new token)
         token = secrets.token_urlsafe(32)
         conversation_id = await self.store.create_conversation(token_hash(token))
         conversation = Conversation(conversation_id)
@@ -137,13 +141,14 @@ class ChatService:
     ) -> tuple[bool, list[StoredEvent]]:
         brain = self.brain  # one build for the whole turn, even if a reload swaps it meanwhile
         conversation = await self._conversation(conversation_id)
+        context = conversation.recent_turns  # before this message: the retriever's query context
         received = await self.store.append(
             conversation_id, conversation.receive(text, client_id=client_id, chosen_intent=intent)
         )
         await self.bus.publish(conversation_id, received)
         understanding = None
         if conversation.bot_is_answering or conversation.state in AGENT_STATES:
-            understanding = await self._batcher.submit((brain, text))
+            understanding = await self._batcher.submit((brain, text, context))
         if understanding is not None and conversation.state in AGENT_STATES:
             # agent assist: the bot stays silent and suggests replies to the agent instead
             suggestions = await self.store.append(conversation_id, [assist_event(understanding, brain, client_id)])
@@ -180,6 +185,9 @@ class ChatService:
         """
         async with self._lock(conversation_id):
             conversation = await self._conversation(conversation_id)
+            if conversation.is_empty:
+                self._cache.pop(conversation_id, None)
+                raise ConversationError(f"no conversation {conversation_id}; pick one from the queue")
             try:
                 new = step(conversation)
                 stored = await self.store.append(conversation_id, new)

@@ -226,18 +226,20 @@ class SQLiteStore:
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring a database made by an earlier version up to date (columns added since)."""
+    """Bring a database made by an earlier version up to date (columns added since), in one transaction."""
     columns = {row[1] for row in conn.execute("PRAGMA table_info(conversations)")}
-    if not columns:
-        return  # a new database: SCHEMA creates everything
-    for name, ddl in (
-        ("state", "TEXT NOT NULL DEFAULT 'BOT'"),
-        ("state_since", "REAL"),
-        ("state_data", "TEXT NOT NULL DEFAULT '{}'"),
-    ):
-        if name not in columns:
-            conn.execute(f"ALTER TABLE conversations ADD COLUMN {name} {ddl}")
-    if "state" not in columns:  # fill the new columns from each conversation's last state change
+    if not columns or "state" in columns:
+        return  # a new database (SCHEMA creates everything) or an up-to-date one
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for name, ddl in (
+            ("state", "TEXT NOT NULL DEFAULT 'BOT'"),
+            ("state_since", "REAL"),
+            ("state_data", "TEXT NOT NULL DEFAULT '{}'"),
+        ):
+            if name not in columns:
+                conn.execute(f"ALTER TABLE conversations ADD COLUMN {name} {ddl}")
+        # fill the new columns from each conversation's last state change
         conn.execute(
             """
             UPDATE conversations SET
@@ -247,6 +249,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
                                         AND e.kind = 'state_changed' ORDER BY e.seq DESC LIMIT 1), created_at)
             """
         )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _event(conversation_id: str, row: tuple[int, str, str, float, str | None]) -> StoredEvent:

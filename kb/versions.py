@@ -9,11 +9,14 @@ The pointer is replaced atomically, never edited in place.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from kb.build import BuildInfo, find_build
+
+logger = logging.getLogger(__name__)
 
 ACTIVE = "ACTIVE.json"
 
@@ -31,8 +34,9 @@ def read_active(builds_dir: Path) -> ActiveBuild | None:
         return ActiveBuild(str(data["build_id"]), str(data["source_hash"]))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # a damaged pointer: the KB folder is built and served, and the pointer rewritten
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.warning("ignoring the damaged %s (%s); the KB folder is built and served instead", path, exc)
+        return None
 
 
 def write_active(builds_dir: Path, active: ActiveBuild) -> None:

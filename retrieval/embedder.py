@@ -44,11 +44,20 @@ class MiniLMEmbedder:
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        with self._lock:
-            vectors = self._model.encode(
-                list(texts), batch_size=self._batch_size, normalize_embeddings=True, show_progress_bar=False
-            )
-        return normalize(vectors)
+        # Locked chunk by chunk, so a KB build embedding thousands of texts lets serving batches in.
+        chunk = self._batch_size * 4
+        parts = []
+        for start in range(0, len(texts), chunk):
+            with self._lock:
+                parts.append(
+                    self._model.encode(
+                        list(texts[start : start + chunk]),
+                        batch_size=self._batch_size,
+                        normalize_embeddings=True,
+                        show_progress_bar=False,
+                    )
+                )
+        return normalize(np.concatenate(parts))
 
 
 _TOKEN = re.compile(r"[a-z0-9]+")

@@ -411,6 +411,12 @@
   }
 
   function onError(f) {
+    if (f.code === "closed") {
+      // the conversation was closed: forget it; the reconnect starts a new one and resends pending messages
+      dropToken();
+      if (ws) ws.close();
+      return;
+    }
     if (f.code === "session_unknown") {
       dropToken();
       hello(); // if the server closed the socket instead, the reconnect sends hello null

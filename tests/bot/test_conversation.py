@@ -457,3 +457,15 @@ def test_a_customer_leaves_an_email_while_waiting() -> None:
     assert event.kind == CONTACT_REQUEST and event.client_id == "c1"
     assert event.data == {"email": "kim@example.com", "text": "Please call back"}
     assert conversation.state is State.WAITING_FOR_AGENT
+
+
+def test_recent_turns_keep_the_last_two_things_said_and_survive_replay() -> None:
+    harness = Harness()
+    harness.start()
+    assert harness.conversation.recent_turns == ()  # the greeting is not part of the dialogue
+    harness.say("my kettle leaks", CONFIDENT)
+    harness.say("when are you open", {"opening_hours": 0.9, "kettle_leak": 0.05, HUMAN: 0.05})
+
+    assert harness.conversation.recent_turns == ("when are you open", "We are open 9 to 5.")
+    replayed = Conversation.replay("c_test", stored("c_test", harness.log))
+    assert replayed.recent_turns == harness.conversation.recent_turns

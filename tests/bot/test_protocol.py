@@ -247,3 +247,40 @@ def test_history_items_are_json_serialisable() -> None:
 
 def test_iso_is_utc_seconds() -> None:
     assert iso(1_700_000_000.75) == "2023-11-14T22:13:20+00:00"
+
+
+def test_customer_ids_cannot_use_the_agents_namespace() -> None:
+    from bot.errors import ProtocolError
+    from bot.protocol import parse_client_frame
+
+    for frame in (
+        '{"type": "message", "id": "agent:sam:r1", "text": "hi"}',
+        '{"type": "contact", "id": "agent:x", "email": "a@example.com", "text": "hi"}',
+    ):
+        try:
+            parse_client_frame(frame)
+        except ProtocolError as exc:
+            assert exc.code == "bad_frame" and "agent:" in str(exc)
+        else:
+            raise AssertionError("an id in the agents' namespace was accepted")
+
+
+def test_contact_and_typing_frames_are_validated() -> None:
+    from bot.errors import ProtocolError
+    from bot.protocol import parse_client_frame
+
+    assert parse_client_frame('{"type": "typing", "on": true}') == {"type": "typing", "on": True}
+    contact = parse_client_frame('{"type": "contact", "id": "c1", "email": " kim@example.com ", "text": " call me "}')
+    assert contact == {"type": "contact", "id": "c1", "email": "kim@example.com", "text": "call me"}
+    for bad, code in (
+        ('{"type": "typing", "on": "yes"}', "bad_frame"),
+        ('{"type": "contact", "id": "c1", "email": "not an email", "text": "x"}', "bad_email"),
+        ('{"type": "contact", "id": "c1", "email": "<script>@x.io", "text": "x"}', "bad_email"),
+        ('{"type": "contact", "id": "c1", "email": "kim@example.com", "text": "  "}', "bad_frame"),
+    ):
+        try:
+            parse_client_frame(bad)
+        except ProtocolError as exc:
+            assert exc.code == code, bad
+        else:
+            raise AssertionError(f"accepted {bad}")

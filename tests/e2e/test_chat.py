@@ -76,7 +76,7 @@ async def test_asking_for_a_person_hands_off_and_the_bot_goes_quiet(base: str) -
         start = len(client.seen)
         while not (client.seen and client.seen[-1] == {"type": "ack", "id": "m3"}):
             await client.expect("ack")
-        after = client.seen[start:]
+        after = [f for f in client.seen[start:] if f["type"] != "queue"]  # queue position updates may come
         assert [f["type"] for f in after] == ["ack", "ack"]
 
 

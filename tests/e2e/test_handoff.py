@@ -81,6 +81,7 @@ async def test_handoff_claims_assist_hand_back_and_a_cut_connection(
             assert (await winner.act("reply", "r1", c1, text=suggestions["event"]["items"][0]["text"]))["type"] == "ack"
             message = await first.expect("agent_message")
             assert message["text"] == suggestions["event"]["items"][0]["text"]
+            assert message["id"].startswith("e") and "sam" not in message["id"]  # no agent login on the wire
 
             # Typing shows on the other side.
             await winner.send({"type": "typing", "conversation_id": c1, "on": True})
@@ -90,6 +91,10 @@ async def test_handoff_claims_assist_hand_back_and_a_cut_connection(
             assert (await other.act("claim", "k2", c2))["type"] == "ack"
             assert (await other.act("close", "x2", c2))["type"] == "ack"
             await second.expect("closed")
+            reopened = await _welcome(base, hello2["session"])  # a closed conversation is over
+            assert reopened["conversation_id"] != c2 and reopened["session"] != hello2["session"]
+            missing = await other.act("claim", "k3", "c_" + "0" * 32)
+            assert missing["type"] == "error" and "no conversation" in missing["message"]
 
             # The customer's connection is cut mid-exchange: a message sent, not yet acknowledged,
             # while the agent answers. After reconnecting, everything is there exactly once.
