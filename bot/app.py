@@ -9,6 +9,7 @@ import sys
 import time
 
 from bot.accounts import Accounts
+from bot.actions import ActionRunner, InProcessActionRunner, RemoteActionRunner
 from bot.brain import Brain
 from bot.bus import InProcessBus
 from bot.candidates import CandidateReview
@@ -52,7 +53,12 @@ async def serve(settings: Settings) -> None:
     accounts = Accounts(account_store, session_hours=settings.session_hours)
     candidate_store = await SQLiteCandidateStore(settings.database).open()
     review = CandidateReview(candidate_store, settings.kb_path)
-    service = ChatService(store=store, bus=InProcessBus(), brain=brain)
+    actions: ActionRunner
+    if settings.action_server_url:
+        actions = RemoteActionRunner(settings.action_server_url)
+    else:
+        actions = await asyncio.to_thread(InProcessActionRunner, settings.actions_package)
+    service = ChatService(store=store, bus=InProcessBus(), brain=brain, actions=actions)
     await store.record_reload(
         ReloadRecord(time.time(), "startup", ReloadAction.START, ReloadOutcome.SERVING, info.id, info.content_hash)
     )
@@ -86,6 +92,7 @@ async def serve(settings: Settings) -> None:
             await stop.wait()
     finally:
         await service.close()
+        await actions.close()
         await account_store.close()
         await candidate_store.close()
         await store.close()

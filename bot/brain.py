@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.composer import Composer
+from bot.entities import EntityExtractor
 from bot.policy import Policy, PolicyConfig, Understanding
 from kb.build import BuildInfo
 from kb.loader import load_kb
@@ -32,6 +33,7 @@ class Brain:
     build_id: str
     examples: ExampleMemory | None = None
     top_k: int = 5
+    extractor: EntityExtractor = field(default_factory=lambda: EntityExtractor(()))
 
     @classmethod
     def assemble(
@@ -48,7 +50,9 @@ class Brain:
         policy = Policy(
             policy_config, handoff_intents=[i.name for i in kb.intents if i.handoff], model_threshold=threshold
         )
-        return cls(kb, classifier, retriever, policy, Composer(kb), build_id, examples)
+        return cls(
+            kb, classifier, retriever, policy, Composer(kb), build_id, examples, extractor=EntityExtractor(kb.entities)
+        )
 
     @classmethod
     def load(

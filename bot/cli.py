@@ -224,6 +224,14 @@ def _bench_retrieval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_policy(args: argparse.Namespace) -> int:
+    from retrieval.bench_policy import run_policy_benchmark
+
+    _configure_logging("INFO")
+    run_policy_benchmark(args.star, seed=args.seed, limit=args.limit, out=args.out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deskmate", description="Deskmate customer-service chatbot")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -324,6 +332,14 @@ def build_parser() -> argparse.ArgumentParser:
     retrieval.add_argument("--limit", type=int, help="read only the first N dialogues (quick runs)")
     retrieval.add_argument("--out", type=Path, help="also write the results as JSON here")
     retrieval.set_defaults(run=_bench_retrieval)
+    policy = bench_commands.add_parser(
+        "policy", help="reply choice on STAR: the full reply policy vs retrieval alone (match, coverage, wrong answers)"
+    )
+    policy.add_argument("--star", type=Path, required=True, help="STAR dialogues.jsonl.gz")
+    policy.add_argument("--seed", type=int, default=13, help="seed of the 80/20 split by dialogue id")
+    policy.add_argument("--limit", type=int, help="read only the first N dialogues (quick runs)")
+    policy.add_argument("--out", type=Path, help="also write the results as JSON here")
+    policy.set_defaults(run=_bench_policy)
     return parser
 
 

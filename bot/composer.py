@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.policy import Action, Decision
+from bot.templates import choose
 from kb.model import KnowledgeBase
 
 
@@ -27,17 +29,28 @@ class Composer:
     def greeting(self) -> Reply:
         return Reply("bot_reply", self.kb.system["greeting"], {"source": "system"})
 
-    def compose(self, decision: Decision, *, turn: int) -> Reply:
-        """The reply for ``decision``; ``turn`` rotates among a template's variations."""
+    def compose(self, decision: Decision, *, turn: int, slots: Mapping[str, str] | None = None) -> Reply:
+        """The reply for ``decision``; ``turn`` rotates among a template's variations.
+
+        A template's variations may use slots (``{order_id}``): the variations whose slots are all
+        known are preferred, filled with the values (inserted literally); buttons come along.
+        """
         meta: dict[str, Any] = {
             "rule": decision.rule,
             "intent": decision.intent,
             "confidence": round(decision.confidence, 4),
             "notes": {k: round(v, 4) for k, v in decision.notes.items()},
         }
-        if decision.action is Action.ANSWER and decision.intent in self.kb.responses:
-            variations = self.kb.responses[decision.intent]
-            return Reply("bot_reply", variations[turn % len(variations)], {**meta, "source": "template"})
+        templates = self.kb.templates.get(decision.intent or "", ())
+        if decision.action is Action.ANSWER and templates:
+            rendered = choose(templates, slots or {}, turn=turn)
+            if rendered is not None:
+                data: dict[str, Any] = {**meta, "source": "template"}
+                if rendered.buttons:
+                    data["buttons"] = [{"title": b.title, "intent": b.intent} for b in rendered.buttons]
+                if rendered.used_slots:
+                    data["slots"] = sorted(rendered.used_slots)
+                return Reply("bot_reply", rendered.text, data)
         if decision.action is Action.RETRIEVED and decision.retrieved is not None:
             hit = decision.retrieved
             return Reply("bot_reply", hit.reply, {**meta, "source": "retrieved", "match": hit.source})

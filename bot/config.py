@@ -40,6 +40,10 @@ class Settings:
     # The admin credential (DESKMATE_ADMIN_TOKEN, 16+ characters). Unset: admin endpoints refuse
     # every request and say how to set it.
     admin_token: str | None = field(default=None, repr=False)
+    # Custom actions: a Rasa action server's URL (DESKMATE_ACTION_SERVER_URL, e.g. http://127.0.0.1:5055),
+    # else the actions of this Python package run in-process.
+    action_server_url: str | None = None
+    actions_package: str = "kb.demo.actions"
     # How long an agent or admin stays logged in (DESKMATE_SESSION_HOURS, any positive number).
     session_hours: float = 12.0
     policy: PolicyConfig = field(default_factory=PolicyConfig)

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from bot.composer import Composer
 from bot.errors import ConversationError
@@ -34,11 +35,12 @@ from bot.events import (
     CUSTOMER_MESSAGE,
     HANDED_BACK,
     HANDOFF,
+    SLOT_SET,
     STATE_CHANGED,
     NewEvent,
     StoredEvent,
 )
-from bot.policy import Action, Policy, TurnContext, Understanding
+from bot.policy import Action, Decision, HandoffReason, Policy, TurnContext, Understanding
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +52,17 @@ class State(StrEnum):
     WAITING_FOR_AGENT = "WAITING_FOR_AGENT"
     WITH_AGENT = "WITH_AGENT"
     CLOSED = "CLOSED"
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What a custom action run came to, in plain values (the service runs it; see bot/actions)."""
+
+    action: str
+    messages: list[dict[str, Any]] = field(default_factory=list)  # {"text", "buttons": [{title, intent}]}
+    slots: dict[str, str | None] = field(default_factory=dict)
+    paused: bool = False  # ConversationPaused: hand the customer to a person
+    error: str | None = None  # the action failed or timed out: answer with the template instead
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,7 @@ class Conversation:
         self.handoff_reason: str | None = None
         self._turns: deque[str] = deque(maxlen=CONTEXT_TURNS)
         self._applied = 0
+        self.slots: dict[str, str] = {}  # filled from entities and custom actions
         self._replaying = False
 
     @property
@@ -117,10 +131,15 @@ class Conversation:
         )
         if said and isinstance(event.data.get("text"), str):
             self._turns.append(event.data["text"])
-        if event.kind == BOT_REPLY:
+        if event.kind == SLOT_SET:
+            if event.data.get("value") is None:
+                self.slots.pop(event.data["slot"], None)
+            else:
+                self.slots[event.data["slot"]] = str(event.data["value"])
+        elif event.kind == BOT_REPLY:
             self.bot_turns += 1
             self.last_was_clarify = False
-            self.offered_options = ()
+            self.offered_options = tuple(b["intent"] for b in event.data.get("buttons", []) if b.get("intent"))
             if event.data.get("source") == "fallback":
                 self.failures_in_a_row += 1
             elif event.data.get("source") != "system":
@@ -150,14 +169,86 @@ class Conversation:
         greeting = composer.greeting()
         return self._emit([NewEvent(BOT_REPLY, {"text": greeting.text, **greeting.data})])
 
-    def receive(self, text: str, *, client_id: str, chosen_intent: str | None = None) -> list[NewEvent]:
-        """Record a customer message (stored before anything else happens, so it is never lost)."""
+    def receive(
+        self,
+        text: str,
+        *,
+        client_id: str,
+        chosen_intent: str | None = None,
+        entities: Sequence[tuple[str, str]] = (),
+    ) -> list[NewEvent]:
+        """Record a customer message (stored before anything else happens, so it is never lost).
+
+        ``entities`` are (entity, value) pairs found in the message; each fills the slot of that name.
+        """
         if self._state is State.CLOSED:
             raise ConversationError(f"conversation {self.id} is closed; start a new conversation")
         data: dict[str, object] = {"text": text}
         if chosen_intent is not None:
             data["chosen_intent"] = chosen_intent
-        return self._emit([NewEvent(CUSTOMER_MESSAGE, data, client_id=client_id)])
+        events = [NewEvent(CUSTOMER_MESSAGE, data, client_id=client_id)]
+        for slot, value in entities:
+            if self.slots.get(slot) != value:
+                events.append(NewEvent(SLOT_SET, {"slot": slot, "value": value, "source": "entity"}))
+        return self._emit(events)
+
+    def decide(
+        self, text: str, understanding: Understanding, policy: Policy, *, chosen_intent: str | None = None
+    ) -> Decision:
+        """What the policy makes of a message in this conversation's context (no events)."""
+        context = TurnContext(self.failures_in_a_row, self.last_was_clarify, self.offered_options)
+        return policy.decide(text, understanding, context, chosen_intent=chosen_intent)
+
+    def action_answer(
+        self,
+        *,
+        client_id: str,
+        decision: Decision,
+        understanding: Understanding,
+        composer: Composer,
+        outcome: ActionOutcome,
+    ) -> list[NewEvent]:
+        """The bot's answer from a custom action's outcome: its slots, its messages, a pause hands off.
+
+        A failed action (timeout, error) answers with the intent's template instead, and the error
+        is kept in the reply's data for the agent console.
+        """
+        ranking = [{"intent": s.intent, "p": round(s.probability, 4)} for s in understanding.prediction.ranking[:3]]
+        events: list[NewEvent] = []
+        for slot, value in outcome.slots.items():
+            if self.slots.get(slot) != value:
+                events.append(NewEvent(SLOT_SET, {"slot": slot, "value": value, "source": f"action:{outcome.action}"}))
+        meta: dict[str, Any] = {"reply_to": client_id, "intent": decision.intent}
+        meta |= {"confidence": round(decision.confidence, 4), "rule": "action", "action": outcome.action}
+        meta["ranking"] = ranking
+        if outcome.error is not None:
+            self._emit(events)
+            reply = composer.compose(decision, turn=self.bot_turns, slots=self.slots)
+            data = {"text": reply.text, **reply.data, **meta, "action_error": outcome.error}
+            return [*events, *self._emit([NewEvent(reply.kind, data)])]
+        for message in outcome.messages:
+            buttons = [b for b in message.get("buttons", []) if b.get("intent")]
+            events.append(
+                NewEvent(BOT_REPLY, {"text": message["text"], "source": "action", "buttons": buttons, **meta})
+            )
+        if outcome.paused:
+            handoff = composer.compose(
+                Decision(
+                    Action.HANDOFF,
+                    "action",
+                    intent=decision.intent,
+                    confidence=decision.confidence,
+                    reason=HandoffReason.ACTION,
+                ),
+                turn=self.bot_turns,
+            )
+            events.append(NewEvent(HANDOFF, {"text": handoff.text, **handoff.data, **meta, "reason": "action"}))
+            events.append(
+                NewEvent(
+                    STATE_CHANGED, {"from": self._state.value, "to": State.WAITING_FOR_AGENT.value, "reason": "action"}
+                )
+            )
+        return self._emit(events)
 
     def answer(
         self,
@@ -168,15 +259,16 @@ class Conversation:
         policy: Policy,
         composer: Composer,
         chosen_intent: str | None = None,
+        decision: Decision | None = None,
     ) -> list[NewEvent]:
         """The bot's answer to a received message: nothing unless the bot holds the conversation."""
         if not self.bot_is_answering:
             return []
         if understanding is None:
             raise ConversationError("the bot holds this conversation: pass what the models understood")
-        context = TurnContext(self.failures_in_a_row, self.last_was_clarify, self.offered_options)
-        decision = policy.decide(text, understanding, context, chosen_intent=chosen_intent)
-        reply = composer.compose(decision, turn=self.bot_turns)
+        if decision is None:
+            decision = self.decide(text, understanding, policy, chosen_intent=chosen_intent)
+        reply = composer.compose(decision, turn=self.bot_turns, slots=self.slots)
         data: dict[str, object] = {"text": reply.text, "reply_to": client_id, **reply.data}
         data["ranking"] = [
             {"intent": s.intent, "p": round(s.probability, 4)} for s in understanding.prediction.ranking[:3]

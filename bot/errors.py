@@ -19,6 +19,8 @@ what to do next. Library errors are translated at the boundary with ``raise ... 
     ├── AccountError             an agent or admin account cannot be added, found or removed
     │   └── AuthenticationError  a login was refused (wrong username or password)
     ├── ProtocolError            a client frame was refused; carries a wire error code
+    ├── ActionError              a custom action failed, timed out or its action server did not answer
+    ├── GenerationError          a generated reply failed: model missing, endpoint down, timeout, bad stream
     └── ConversationError        an event does not fit the conversation's current state
 """
 
@@ -105,6 +107,31 @@ class ProtocolError(DeskmateError):
         super().__init__(message)
         self.code = code
         self.ref = ref
+
+
+class ActionError(DeskmateError):
+    """A custom (Rasa SDK) action failed, timed out, or its action server did not answer properly.
+
+    ``action`` names the action; ``reason`` says what went wrong, one of: ``timeout``,
+    ``unreachable``, ``not_found``, ``rejected``, ``http``, ``bad_response``, ``failed``, ``import``.
+    """
+
+    def __init__(self, message: str, *, action: str | None = None, reason: str = "failed") -> None:
+        super().__init__(message)
+        self.action = action
+        self.reason = reason
+
+
+class GenerationError(DeskmateError):
+    """A generated reply could not be produced (local model missing, endpoint down, timeout, bad stream).
+
+    ``reason`` says what went wrong, one of: ``timeout``, ``unreachable``, ``http``, ``bad_response``,
+    ``empty``, ``missing_model``, ``failed``. The caller falls back to a template or retrieved reply.
+    """
+
+    def __init__(self, message: str, *, reason: str = "failed") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class ConversationError(DeskmateError):

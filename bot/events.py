@@ -20,6 +20,7 @@ HANDED_BACK = "handed_back"  # the agent returned the customer to the bot
 CLOSED = "closed"  # an agent closed the conversation
 CONTACT_REQUEST = "contact_request"  # no agent online: the customer left an email and a message
 SUGGESTIONS = "suggestions"  # agent assist: replies suggested for a customer message (agents only)
+SLOT_SET = "slot_set"  # a slot filled from an entity in a message or by a custom action
 
 KINDS = (
     CUSTOMER_MESSAGE,
@@ -33,6 +34,7 @@ KINDS = (
     CLOSED,
     CONTACT_REQUEST,
     SUGGESTIONS,
+    SLOT_SET,
 )
 
 

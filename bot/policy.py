@@ -58,6 +58,7 @@ class HandoffReason(StrEnum):
     EXPLICIT_REQUEST = "explicit_request"
     REPEATED_FAILURE = "repeated_failure"
     AMBIGUOUS = "ambiguous"
+    ACTION = "action"  # a custom action paused the conversation (ConversationPaused)
 
 
 @dataclass(frozen=True)

@@ -150,6 +150,7 @@ def event_frame(event: StoredEvent) -> dict[str, Any] | None:
             "source": data.get("source"),
             "intent": data.get("intent"),
             "confidence": data.get("confidence"),
+            "buttons": data.get("buttons", []),
         }
     if event.kind == CLARIFY:
         return {
@@ -186,7 +187,7 @@ def history_item(event: StoredEvent) -> dict[str, Any] | None:
     if event.kind == CUSTOMER_MESSAGE:
         return {**base, "role": "customer", "kind": "message"}
     if event.kind == BOT_REPLY:
-        return {**base, "role": "bot", "kind": "reply"}
+        return {**base, "role": "bot", "kind": "reply", "buttons": event.data.get("buttons", [])}
     if event.kind == CLARIFY:
         return {**base, "role": "bot", "kind": "clarify", "options": event.data.get("options", [])}
     if event.kind == HANDOFF:

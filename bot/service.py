@@ -15,6 +15,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.action_turn import action_for, run_action
+from bot.actions import ActionRunner
 from bot.assist import suggest
 from bot.batcher import MicroBatcher
 from bot.brain import Brain
@@ -22,7 +24,7 @@ from bot.bus import Bus
 from bot.conversation import Conversation, State
 from bot.errors import ConversationError, ProtocolError
 from bot.events import SUGGESTIONS, NewEvent, StoredEvent
-from bot.policy import Understanding
+from bot.policy import Action, Understanding
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -77,10 +79,19 @@ class Session:
 
 
 class ChatService:
-    def __init__(self, *, store: Store, bus: Bus, brain: Brain, cache_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        bus: Bus,
+        brain: Brain,
+        actions: ActionRunner | None = None,
+        cache_size: int = 10_000,
+    ) -> None:
         self.store = store
         self.bus = bus
         self.brain = brain
+        self.actions = actions  # runs the KB's custom actions (in-process or a Rasa action server)
         self._locks: dict[str, asyncio.Lock] = {}
         self._cache: OrderedDict[str, Conversation] = OrderedDict()
         self._cache_size = cache_size
@@ -142,8 +153,10 @@ class ChatService:
         brain = self.brain  # one build for the whole turn, even if a reload swaps it meanwhile
         conversation = await self._conversation(conversation_id)
         context = conversation.recent_turns  # before this message: the retriever's query context
+        entities = [(e.entity, e.value) for e in brain.extractor.extract(text)]
         received = await self.store.append(
-            conversation_id, conversation.receive(text, client_id=client_id, chosen_intent=intent)
+            conversation_id,
+            conversation.receive(text, client_id=client_id, chosen_intent=intent, entities=entities),
         )
         await self.bus.publish(conversation_id, received)
         understanding = None
@@ -154,14 +167,7 @@ class ChatService:
             suggestions = await self.store.append(conversation_id, [assist_event(understanding, brain, client_id)])
             await self.bus.publish(conversation_id, suggestions)
             received = [*received, *suggestions]
-        answer = conversation.answer(
-            text,
-            client_id=client_id,
-            understanding=understanding,
-            policy=brain.policy,
-            composer=brain.composer,
-            chosen_intent=intent,
-        )
+        answer = await self._answer(brain, conversation, text, client_id, intent, understanding, entities)
         stored = await self.store.append(conversation_id, answer) if answer else []
         await self.bus.publish(conversation_id, stored)
         kinds = ",".join(e.kind for e in stored) or "none"
@@ -176,6 +182,48 @@ class ChatService:
             brain.build_id,
         )
         return False, [*received, *stored]
+
+    async def _answer(
+        self,
+        brain: Brain,
+        conversation: Conversation,
+        text: str,
+        client_id: str,
+        intent: str | None,
+        understanding: Understanding | None,
+        entities: list[tuple[str, str]],
+    ) -> list[NewEvent]:
+        """The bot's events for a turn: a custom action's answer when the intent has one, else the policy's."""
+        if not conversation.bot_is_answering or understanding is None:
+            return []
+        decision = conversation.decide(text, understanding, brain.policy, chosen_intent=intent)
+        action = action_for(brain.kb, decision, conversation.slots) if decision.action is Action.ANSWER else None
+        if action is not None and self.actions is not None:
+            outcome = await run_action(
+                self.actions,
+                action,
+                conversation=conversation,
+                text=text,
+                understanding=understanding,
+                entities=entities,
+                kb=brain.kb,
+            )
+            return conversation.action_answer(
+                client_id=client_id,
+                decision=decision,
+                understanding=understanding,
+                composer=brain.composer,
+                outcome=outcome,
+            )
+        return conversation.answer(
+            text,
+            client_id=client_id,
+            understanding=understanding,
+            policy=brain.policy,
+            composer=brain.composer,
+            chosen_intent=intent,
+            decision=decision,
+        )
 
     async def change(self, conversation_id: str, step: Callable[[Conversation], list[NewEvent]]) -> list[StoredEvent]:
         """Apply ``step`` (a conversation-core call) under the conversation's lock; store and publish.

@@ -10,6 +10,7 @@ from typing import Any
 from bot.errors import KBIssue, KBValidationError
 from kb.annotations import AnnotationError, parse_annotated
 from kb.approved import APPROVED, parse_approved
+from kb.entities import ENTITIES, parse_entities
 from kb.model import (
     OUT_OF_SCOPE,
     SYSTEM_DEFAULTS,
@@ -20,12 +21,14 @@ from kb.model import (
     KnowledgeBase,
     Turn,
 )
+from kb.responses import parse_responses
 from kb.yamlio import LineDict, LineList, YAMLSyntaxError, load_yaml
 
+ACTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MIN_EXAMPLES = 5
 SPEAKERS = ("customer", "agent")
-FILES = ("kb.yml", "intents.yml", "responses.yml", "faq.yml", "dialogues.jsonl", APPROVED)
+FILES = ("kb.yml", "intents.yml", "responses.yml", "faq.yml", "dialogues.jsonl", APPROVED, ENTITIES)
 REQUIRED_FILES = ("kb.yml", "intents.yml", "responses.yml")
 
 
@@ -57,6 +60,7 @@ def load_kb(path: str | Path) -> KnowledgeBase:
     intents_doc = _read_yaml(root, "intents.yml", issues)
     responses_doc = _read_yaml(root, "responses.yml", issues)
     faq_doc = _read_yaml(root, "faq.yml", issues) if (root / "faq.yml").is_file() else LineDict()
+    entities_doc = _read_yaml(root, ENTITIES, issues) if (root / ENTITIES).is_file() else LineDict()
     if issues.items:
         raise KBValidationError(issues.items)
 
@@ -64,7 +68,8 @@ def load_kb(path: str | Path) -> KnowledgeBase:
     intents = _parse_intents(intents_doc, issues)
     out_of_scope = _parse_out_of_scope(intents_doc, intents, issues)
     names = {intent.name for intent in intents}
-    responses = _parse_responses(responses_doc, intents, issues)
+    templates = parse_responses(responses_doc, intents, issues.items)
+    entities = parse_entities(entities_doc, issues.items)
     faq = _parse_faq(faq_doc, names, issues)
     dialogues = _parse_dialogues(root / "dialogues.jsonl", issues)
     approved = parse_approved(root / APPROVED, issues.items)
@@ -76,7 +81,9 @@ def load_kb(path: str | Path) -> KnowledgeBase:
         language=language,
         system=system,
         intents=tuple(intents),
-        responses=responses,
+        responses={name: tuple(t.text for t in variations) for name, variations in templates.items()},
+        templates=templates,
+        entities=tuple(entities),
         faq=tuple(faq),
         dialogues=tuple(dialogues),
         out_of_scope=tuple(out_of_scope),
@@ -179,8 +186,30 @@ def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
         if not isinstance(handoff, bool):
             issues.add(file, item.line_of("handoff"), f"`handoff` of intent `{name}` must be true or false")
             handoff = False
+        action = item.get("action")
+        if action is not None and (not isinstance(action, str) or not ACTION_NAME.match(action)):
+            issues.add(
+                file,
+                item.line_of("action"),
+                f"`action` of intent `{name}` must be a custom action name like `action_order_status`",
+            )
+            action = None
+        needs = item.get("action_slots", [])
+        if not isinstance(needs, list) or not all(isinstance(n, str) and ACTION_NAME.match(n) for n in needs):
+            issues.add(
+                file, item.line_of("action_slots"), f"`action_slots` of intent `{name}` must be a list of slot names"
+            )
+            needs = []
         intents.append(
-            Intent(name=name, label=label, examples=tuple(examples), handoff=handoff, annotations=tuple(annotations))
+            Intent(
+                name=name,
+                label=label,
+                examples=tuple(examples),
+                handoff=handoff,
+                annotations=tuple(annotations),
+                action=action,
+                action_slots=tuple(needs),
+            )
         )
     if len(intents) == 1 and not issues.items:
         issues.add(file, raw.line, "a KB needs at least two intents to tell apart; add another intent")
@@ -267,48 +296,6 @@ def _parse_examples(item: LineDict, name: str, issues: _Issues) -> tuple[list[st
             f"intent `{name}` has {len(examples)} examples; add at least {MIN_EXAMPLES} (15 or more works best)",
         )
     return examples, annotations
-
-
-def _parse_responses(doc: LineDict, intents: list[Intent], issues: _Issues) -> dict[str, tuple[str, ...]]:
-    file = "responses.yml"
-    raw = doc.get("responses")
-    if not isinstance(raw, LineDict):
-        issues.add(
-            file,
-            doc.line_of("responses") if "responses" in doc else 1,
-            "`responses` must be a mapping of intent name to reply text(s)",
-        )
-        return {}
-    names = {intent.name for intent in intents}
-    responses: dict[str, tuple[str, ...]] = {}
-    for key, value in raw.items():
-        line = raw.line_of(key)
-        if key not in names:
-            issues.add(
-                file, line, f"response for unknown intent `{key}`; add the intent to intents.yml or fix the name"
-            )
-            continue
-        variations = [value] if isinstance(value, str) else value
-        if not isinstance(variations, list) or not variations:
-            issues.add(file, line, f"response of `{key}` must be a string or a non-empty list of strings")
-            continue
-        texts: list[str] = []
-        for index, variation in enumerate(variations):
-            text = _text(variation)
-            if text is None:
-                item_line = variations.line_of(index) if isinstance(variations, LineList) else line
-                issues.add(file, item_line, f"response variation of `{key}` must be a non-empty string")
-                continue
-            texts.append(text)
-        responses[key] = tuple(texts)
-    for intent in intents:
-        if not intent.handoff and intent.name not in responses:
-            issues.add(
-                file,
-                raw.line,
-                f"intent `{intent.name}` has no response; add `{intent.name}:` with a reply text (or mark the intent `handoff: true`)",
-            )
-    return responses
 
 
 def _parse_faq(doc: LineDict, intent_names: set[str], issues: _Issues) -> list[FAQEntry]:

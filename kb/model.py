@@ -7,6 +7,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kb.placeholders import slot_names
+
 OUT_OF_SCOPE = "out_of_scope"  # reserved: not an intent name; the label of messages no intent covers
 
 SYSTEM_DEFAULTS: dict[str, str] = {
@@ -35,6 +37,8 @@ class Intent:
     handoff: bool = False
     # the entity spans of each example, aligned with ``examples``; empty when built without spans
     annotations: tuple[tuple[EntitySpan, ...], ...] = ()
+    action: str | None = None  # a Rasa SDK custom action that answers this intent (see bot/actions)
+    action_slots: tuple[str, ...] = ()  # run the action once these slots are known; until then the template answers
 
     def __post_init__(self) -> None:
         if self.annotations and len(self.annotations) != len(self.examples):
@@ -46,6 +50,44 @@ class Intent:
     def spans(self, index: int) -> tuple[EntitySpan, ...]:
         """The entity spans of ``examples[index]`` (none when the intent carries no annotations)."""
         return self.annotations[index] if self.annotations else ()
+
+
+@dataclass(frozen=True)
+class EntityDefinition:
+    """An entity declared in entities.yml: found by a regular expression or by a list of values.
+
+    Exactly one of ``pattern`` and ``lookup`` is set. A ``pattern`` match's value is the matched
+    text; a lookup value (or a variant of it) stands for the value as written in ``lookup``.
+    """
+
+    name: str
+    pattern: str | None = None  # a regular expression, as written; matched on whole words
+    lookup: tuple[str, ...] = ()  # values matched case-insensitively on whole words
+    synonyms: tuple[tuple[str, str], ...] = ()  # (variant, lookup value it stands for)
+
+
+@dataclass(frozen=True)
+class Button:
+    """A quick reply offered with a response: ``title`` is shown, choosing it means ``intent``."""
+
+    title: str
+    intent: str
+
+
+@dataclass(frozen=True)
+class Template:
+    """One variation of a response; ``slots`` are the names of its ``{slot}`` placeholders.
+
+    Raises :class:`~kb.placeholders.PlaceholderError` (a ``ValueError``) when ``text`` has a
+    malformed brace.
+    """
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+    slots: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "slots", frozenset(slot_names(self.text)))
 
 
 @dataclass(frozen=True)
@@ -92,6 +134,22 @@ class KnowledgeBase:
     out_of_scope: tuple[str, ...] = ()  # messages no intent covers: the in-scope gate learns from them
     approved: tuple[ApprovedPair, ...] = ()  # pairs learned from agents: retrieval only, never trained on
     root: Path | None = field(default=None, compare=False)
+    # the responses with their buttons and slots; ``responses`` holds the same texts. Left out, it
+    # is made from ``responses`` (plain texts, no buttons).
+    templates: dict[str, tuple[Template, ...]] = field(default_factory=dict)
+    entities: tuple[EntityDefinition, ...] = ()  # declared in entities.yml (optional)
+
+    def __post_init__(self) -> None:
+        if not self.templates:
+            derived = {name: tuple(Template(text) for text in texts) for name, texts in self.responses.items()}
+            object.__setattr__(self, "templates", derived)
+            return
+        texts = {name: tuple(t.text for t in templates) for name, templates in self.templates.items()}
+        if texts != self.responses:
+            raise ValueError(
+                "`responses` and `templates` hold different texts; pass the texts of the templates as "
+                "`responses` (or leave `templates` out to make it from `responses`)"
+            )
 
     def intent(self, name: str) -> Intent:
         for intent in self.intents:
@@ -138,6 +196,15 @@ class KnowledgeBase:
         }
         if self.approved:  # only when there are any, so KBs without approved.jsonl keep their hash
             payload["approved"] = [asdict(a) for a in self.approved]
+        buttons = {
+            name: [[asdict(b) for b in t.buttons] for t in templates]
+            for name, templates in sorted(self.templates.items())
+            if any(t.buttons for t in templates)
+        }
+        if buttons:  # likewise: KBs without buttons or entities keep their hash
+            payload["buttons"] = buttons
+        if self.entities:
+            payload["entities"] = [asdict(e) for e in self.entities]
         return _hash(payload)
 
 
@@ -145,6 +212,9 @@ def _intent_payload(intent: Intent) -> dict[str, object]:
     """An intent for ``content_hash``; spans count only when there are any, so unannotated KBs keep their hash."""
     payload = asdict(intent)
     del payload["annotations"]
+    if payload["action"] is None:  # KBs without actions keep their hash
+        del payload["action"]
+        del payload["action_slots"]
     if any(intent.annotations):
         payload["annotations"] = [[asdict(span) for span in spans] for spans in intent.annotations]
     return payload

@@ -199,6 +199,12 @@
     scrollDown();
   }
 
+  // A bot reply, with its buttons (each sends its title as a message of the button's intent).
+  function addReply(id, text, buttons, active) {
+    if (!buttons || !buttons.length) { addMsg("bot", text, id); return; }
+    addClarify(id, text, buttons.map(function (b) { return { intent: b.intent, label: b.title }; }), active);
+  }
+
   function addHandoff(id, text) {
     addMsg("system", text || HANDOFF_DEFAULT, id, "deskmate-handoff");
   }
@@ -353,7 +359,7 @@
     switch (f.type) {
       case "welcome": onWelcome(f); break;
       case "ack": onAck(f.id); break;
-      case "reply": addMsg("bot", f.text, f.id); break;
+      case "reply": addReply(f.id, f.text, f.buttons, true); break;
       case "clarify": addClarify(f.id, f.text, f.options, true); break;
       case "handoff": addHandoff(f.id, f.text); break;
       case "state": setState(f.state); if (f.state !== "WAITING_FOR_AGENT") clearQueue(); break;
@@ -385,6 +391,8 @@
       } else if (item.kind === "contact") {
         contactSent = true;
         addMsg("system", "Thanks! We'll reply to " + item.email + " as soon as we can.", item.id, "deskmate-contact-done");
+      } else if (item.kind === "reply" && item.buttons && item.buttons.length) {
+        addReply(item.id, item.text, item.buttons, i === history.length - 1);
       } else if (item.kind === "clarify") {
         // only the newest clarification, if nothing came after it, stays clickable
         addClarify(item.id, item.text, item.options, i === history.length - 1);

@@ -469,3 +469,73 @@ def test_recent_turns_keep_the_last_two_things_said_and_survive_replay() -> None
     assert harness.conversation.recent_turns == ("when are you open", "We are open 9 to 5.")
     replayed = Conversation.replay("c_test", stored("c_test", harness.log))
     assert replayed.recent_turns == harness.conversation.recent_turns
+
+
+# --- slots and custom actions ----------------------------------------------------------------
+
+
+def test_entities_fill_slots_once_and_replay_keeps_them() -> None:
+    from bot.events import SLOT_SET
+
+    harness = Harness()
+    harness.start()
+    received = harness._keep(
+        harness.conversation.receive("order PC-123456", client_id="m1", entities=[("order_id", "PC-123456")])
+    )
+    assert [e.kind for e in received] == [CUSTOMER_MESSAGE, SLOT_SET]
+    again = harness.conversation.receive("PC-123456 again", client_id="m2", entities=[("order_id", "PC-123456")])
+    assert [e.kind for e in again] == [CUSTOMER_MESSAGE]  # unchanged value: no new slot event
+    harness._keep(again)
+
+    assert Conversation.replay("c_test", stored("c_test", harness.log)).slots == {"order_id": "PC-123456"}
+
+
+def test_an_action_outcome_sets_slots_replies_and_a_pause_hands_off() -> None:
+    from bot.conversation import ActionOutcome
+    from bot.events import SLOT_SET
+    from bot.policy import Action, Decision
+
+    harness = Harness()
+    harness.start()
+    decision = Decision(Action.ANSWER, "confident_intent", intent="kettle_leak", confidence=0.9)
+    outcome = ActionOutcome(
+        "action_check",
+        messages=[
+            {"text": "Your kettle is under warranty.", "buttons": [{"title": "Hours", "intent": "opening_hours"}]}
+        ],
+        slots={"warranty": "yes"},
+        paused=True,
+    )
+    events = harness.conversation.action_answer(
+        client_id="m1",
+        decision=decision,
+        understanding=understanding(CONFIDENT),
+        composer=harness.composer,
+        outcome=outcome,
+    )
+
+    assert [e.kind for e in events] == [SLOT_SET, BOT_REPLY, HANDOFF, STATE_CHANGED]
+    assert events[1].data["source"] == "action" and events[1].data["action"] == "action_check"
+    assert events[2].data["reason"] == "action"
+    assert harness.conversation.slots == {"warranty": "yes"}
+    assert harness.conversation.state is State.WAITING_FOR_AGENT
+    assert harness.conversation.offered_options == ()  # the handoff came after the buttons
+
+
+def test_a_failed_action_answers_with_the_template_and_keeps_the_error_for_agents() -> None:
+    from bot.conversation import ActionOutcome
+    from bot.policy import Action, Decision
+
+    harness = Harness()
+    harness.start()
+    decision = Decision(Action.ANSWER, "confident_intent", intent="kettle_leak", confidence=0.9)
+    (reply,) = harness.conversation.action_answer(
+        client_id="m1",
+        decision=decision,
+        understanding=understanding(CONFIDENT),
+        composer=harness.composer,
+        outcome=ActionOutcome("action_check", error="the action server at http://x did not answer"),
+    )
+
+    assert reply.kind == BOT_REPLY and reply.data["text"] in LEAK_REPLIES
+    assert reply.data["action_error"].startswith("the action server")

@@ -156,7 +156,15 @@ def test_reply_frame() -> None:
         "source": "template",
         "intent": "order_status",
         "confidence": 0.97,
+        "buttons": [],
     }
+
+
+def test_reply_buttons_reach_the_customer() -> None:
+    buttons = [{"title": "When do I get my refund?", "intent": "refund_status"}]
+    frame = event_frame(event(BOT_REPLY, {"text": "Returns are free.", "source": "template", "buttons": buttons}))
+
+    assert frame is not None and frame["buttons"] == buttons
 
 
 def test_greeting_reply_frame_has_null_fields() -> None:
@@ -170,6 +178,7 @@ def test_greeting_reply_frame_has_null_fields() -> None:
         "source": "system",
         "intent": None,
         "confidence": None,
+        "buttons": [],
     }
 
 
@@ -220,6 +229,7 @@ def test_history_items() -> None:
         "kind": "reply",
         "text": "hello",
         "at": at,
+        "buttons": [],
     }
     assert history_item(event(CLARIFY, {"text": "Which?", "options": options}, seq=3)) == {
         "id": "e3",

@@ -12,6 +12,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from bot.accounts import Accounts
+from bot.actions import ActionRunner
 from bot.brain import Brain
 from bot.bus import InProcessBus
 from bot.candidates import CandidateReview
@@ -40,10 +41,11 @@ async def running_service(
     admin_token: str | None = None,
     accounts: Accounts | None = None,
     review: CandidateReview | None = None,
+    actions: ActionRunner | None = None,
 ) -> AsyncIterator[tuple[str, ChatService]]:
     """A real server and its service; with ``kb_path`` it can reload that KB live (admin API)."""
     store = await SQLiteStore(db_path).open()
-    service = ChatService(store=store, bus=InProcessBus(), brain=brain)
+    service = ChatService(store=store, bus=InProcessBus(), brain=brain, actions=actions)
     reloader = None
     if kb_path is not None:
         assert builds_dir is not None and embedder is not None

@@ -1,0 +1,62 @@
+"""Pick a response variation the known slots can fill, and fill it.
+
+Only variations whose every ``{slot}`` has a value can be sent. Among those, the ones that use the
+most slots come first (a reply that names the customer's order beats a generic one), and ``turn``
+rotates among them. A slot without a value, or with only spaces, counts as unknown. When nothing
+can be filled, :func:`missing_slots` says what to ask the customer for.
+
+Values are customer text: they are inserted literally by one regex pass (kb/placeholders.py),
+never through ``str.format``, so a value holding ``{other}`` or ``{0}`` stays as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from kb.model import Button, Template
+from kb.placeholders import slot_names, substitute
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A filled variation, ready to send."""
+
+    text: str
+    buttons: tuple[Button, ...]
+    used_slots: frozenset[str]  # the slots whose values are in ``text``
+
+
+def choose(templates: Sequence[Template], slots: Mapping[str, str], *, turn: int) -> Rendered | None:
+    """The variation to send at ``turn``, filled from ``slots``; None when no variation can be filled."""
+    known = _known(slots)
+    fillable = [t for t in templates if t.slots <= known.keys()]
+    if not fillable:
+        return None
+    most = max(len(t.slots) for t in fillable)
+    best = [t for t in fillable if len(t.slots) == most]
+    template = best[turn % len(best)]
+    return Rendered(substitute(template.text, known), template.buttons, template.slots)
+
+
+def missing_slots(templates: Sequence[Template], slots: Mapping[str, str]) -> tuple[str, ...]:
+    """The slots to ask for so a variation can be sent, in the order its text uses them.
+
+    Empty when some variation can be filled already (or there are none). Otherwise they are the
+    unknown slots of the variation that lacks the fewest, the first such variation on a tie.
+    """
+    known = _known(slots)
+    lacking = [[name for name in slot_names(t.text) if name not in known] for t in templates]
+    if not lacking or any(not names for names in lacking):
+        return ()
+    fewest = min(lacking, key=len)
+    return tuple(fewest)
+
+
+def render(template: Template, slots: Mapping[str, str]) -> str:
+    """``template``'s text filled from ``slots``; ``KeyError`` names a slot it needs and lacks."""
+    return substitute(template.text, _known(slots))
+
+
+def _known(slots: Mapping[str, str]) -> dict[str, str]:
+    return {name: value for name, value in slots.items() if isinstance(value, str) and value.strip()}

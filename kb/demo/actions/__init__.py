@@ -1,0 +1,215 @@
+"""Custom actions of the Pinecone Outfitters demo KB (plain ``rasa_sdk.Action`` subclasses).
+
+Run them in Deskmate (``InProcessActionRunner("kb.demo.actions")``) or on a Rasa action server::
+
+    python -m rasa_sdk --actions kb.demo.actions --port 5055
+
+- ``action_order_status``: looks the ``order_id`` slot up in ``kb/demo/orders.csv`` (invented
+  orders) and says where the order is; sets ``order_id``, ``order_status``, ``order_carrier`` and
+  ``order_expected_date``. Without an order number it asks for one.
+- ``action_open_ticket``: stores a support ticket with the customer's latest message in the
+  ``tickets`` table of Deskmate's SQLite database (``DESKMATE_DB_PATH``, default
+  ``var/deskmate.sqlite3``) and sets ``ticket_id``.
+- ``action_talk_to_human``: pauses the conversation (``ConversationPaused``): Deskmate hands it to
+  an agent and says its own handoff message from ``kb.yml``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import functools
+import logging
+import re
+import sqlite3
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.errors import StoreError
+
+logger = logging.getLogger(__name__)
+
+ORDERS_CSV = Path(__file__).resolve().parent.parent / "orders.csv"
+ORDER_ID = re.compile(r"\bPC[-\s]?(\d{6})\b", re.IGNORECASE)
+ASK_ORDER_ID = (
+    "Sure, I can check that. What's your order number? It looks like PC-123456 and it's in your "
+    "order confirmation email."
+)
+TICKETS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    number TEXT UNIQUE,
+    conversation_id TEXT NOT NULL,
+    message TEXT NOT NULL,
+    intent TEXT,
+    order_id TEXT,
+    status TEXT NOT NULL DEFAULT 'open',
+    created_at REAL NOT NULL
+)
+"""
+Events = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Order:
+    order_id: str
+    status: str  # processing | dispatched | in_transit | out_for_delivery | delivered | delayed | cancelled | returned
+    carrier: str
+    tracking_number: str
+    expected_date: date | None
+    items: str
+
+
+@functools.cache
+def load_orders(path: Path = ORDERS_CSV) -> dict[str, Order]:
+    """The demo orders table, keyed by order number."""
+    with path.open(encoding="utf-8", newline="") as file:
+        return {
+            row["order_id"]: Order(
+                order_id=row["order_id"],
+                status=row["status"],
+                carrier=row["carrier"],
+                tracking_number=row["tracking_number"],
+                expected_date=date.fromisoformat(row["expected_date"]) if row["expected_date"] else None,
+                items=row["items"],
+            )
+            for row in csv.DictReader(file)
+        }
+
+
+def normalize_order_id(raw: str) -> str | None:
+    """``PC-123456`` from ``pc 123456``, ``PC123456`` or a sentence containing one; else ``None``."""
+    match = ORDER_ID.search(raw)
+    return f"PC-{match.group(1)}" if match else None
+
+
+def describe(order: Order) -> str:
+    """One customer-facing sentence or two about where the order is."""
+    when = _day(order.expected_date)
+    via = f" with {order.carrier}" if order.carrier else ""
+    tracking = f" (tracking number {order.tracking_number})" if order.tracking_number else ""
+    texts = {
+        "processing": f"Order {order.order_id} ({order.items}) is being packed in our warehouse and should "
+        f"reach you by {when}. You'll get a tracking number by email once it ships.",
+        "dispatched": f"Order {order.order_id} has left our warehouse{via}{tracking}. Expected delivery: {when}.",
+        "in_transit": f"Order {order.order_id} is on its way{via}{tracking} and should arrive on {when}.",
+        "out_for_delivery": f"Good news: order {order.order_id} is out for delivery{via}, due on {when}.",
+        "delivered": f"Order {order.order_id} was delivered{via} on {when}. If you can't find it, "
+        "let me know and I'll open a ticket for our team.",
+        "delayed": f"Sorry, order {order.order_id} is delayed{via}{tracking}. The new expected delivery date "
+        f"is {when}.",
+        "cancelled": f"Order {order.order_id} was cancelled, so it won't be sent. Any payment is refunded "
+        "to your original payment method within 5 working days.",
+        "returned": f"We've received order {order.order_id} back as a return. Your refund is on its way "
+        "and usually shows up within 5 working days.",
+    }
+    return texts.get(order.status, f"Order {order.order_id} has the status '{order.status.replace('_', ' ')}'.")
+
+
+class ActionOrderStatus(Action):  # type: ignore[misc]
+    def name(self) -> str:
+        return "action_order_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        raw = tracker.get_slot("order_id") or next(tracker.get_latest_entity_values("order_id"), None)
+        if not raw:
+            raw = normalize_order_id(str(tracker.latest_message.get("text") or ""))
+        if not raw:
+            dispatcher.utter_message(text=ASK_ORDER_ID)
+            return []
+        order_id = normalize_order_id(str(raw)) or str(raw).strip()
+        order = load_orders().get(order_id)
+        if order is None:
+            dispatcher.utter_message(
+                text=f"I couldn't find an order with the number {order_id}. Could you check it? Order numbers "
+                "look like PC-123456 and are in your order confirmation email."
+            )
+            return [SlotSet("order_id", None), SlotSet("order_status", None)]
+        dispatcher.utter_message(text=describe(order))
+        return [
+            SlotSet("order_id", order.order_id),
+            SlotSet("order_status", order.status),
+            SlotSet("order_carrier", order.carrier or None),
+            SlotSet("order_expected_date", order.expected_date.isoformat() if order.expected_date else None),
+        ]
+
+
+class ActionOpenTicket(Action):  # type: ignore[misc]
+    def name(self) -> str:
+        return "action_open_ticket"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        number = await asyncio.to_thread(
+            store_ticket,
+            database_path(),
+            conversation_id=tracker.sender_id,
+            message=_last_customer_text(tracker),
+            intent=intent,
+            order_id=tracker.get_slot("order_id"),
+        )
+        logger.info("conversation %s: opened ticket %s", tracker.sender_id, number)
+        dispatcher.utter_message(
+            text=f"I've opened ticket {number} for you. Our support team will reply by email within one "
+            f"working day; please quote {number} if you contact us again."
+        )
+        return [SlotSet("ticket_id", number)]
+
+
+class ActionTalkToHuman(Action):  # type: ignore[misc]
+    def name(self) -> str:
+        return "action_talk_to_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        return [ConversationPaused()]
+
+
+def store_ticket(
+    path: Path, *, conversation_id: str, message: str, intent: str | None = None, order_id: str | None = None
+) -> str:
+    """Insert a ticket (creating the table if needed) and return its number, such as ``TK-000042``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(sqlite3.connect(str(path), timeout=10.0)) as conn, conn:
+            conn.execute(TICKETS_SCHEMA)
+            cursor = conn.execute(
+                "INSERT INTO tickets (conversation_id, message, intent, order_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                (conversation_id, message, intent, order_id, time.time()),
+            )
+            number = f"TK-{cursor.lastrowid:06d}"
+            conn.execute("UPDATE tickets SET number = ? WHERE id = ?", (number, cursor.lastrowid))
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(
+            f"cannot store the ticket in {path} ({exc}); check the path exists and is writable "
+            "(setting DESKMATE_DB_PATH)"
+        ) from exc
+    return number
+
+
+def database_path() -> Path:
+    """Deskmate's database, as the bot resolves it (``DESKMATE_DB_PATH``, else ``<DESKMATE_DATA_DIR>/deskmate.sqlite3``)."""
+    from bot.config import Settings  # here, not at the top: it imports the retrieval stack (FAISS)
+
+    return Settings.from_env().database
+
+
+def _last_customer_text(tracker: Tracker) -> str:
+    text = tracker.latest_message.get("text")
+    if text:
+        return str(text)
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and event.get("text"):
+            return str(event["text"])
+    return ""
+
+
+def _day(day: date | None) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}" if day else "a date we'll confirm by email"

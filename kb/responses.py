@@ -1,0 +1,156 @@
+"""``responses.yml``: reply templates per intent, with optional buttons and ``{slot}`` placeholders.
+
+::
+
+    responses:
+      order_status:
+        - "You can follow your parcel under Account > Orders."       # a plain variation
+        - text: "Let me look up {order_id} for you."                 # a variation with a slot
+        - text: "Do you want to return it or exchange it?"           # ... with buttons
+          buttons:
+            - {title: Start a return, intent: return_item}
+
+:func:`parse_responses` validates the mapping into :class:`~kb.model.Template` values; every
+problem names the line and the fix (see docs/kb-format.md, "responses.yml").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.errors import KBIssue
+from kb.model import Button, Intent, Template
+from kb.placeholders import PlaceholderError, slot_names
+from kb.yamlio import LineDict, LineList
+
+RESPONSES = "responses.yml"
+VARIATION_KEYS = ("text", "buttons")
+BUTTON_KEYS = ("title", "intent")
+
+
+def parse_responses(doc: LineDict, intents: Sequence[Intent], issues: list[KBIssue]) -> dict[str, tuple[Template, ...]]:
+    """The templates of each intent in ``doc`` (responses.yml); problems are added to ``issues``."""
+    file = RESPONSES
+    raw = doc.get("responses")
+    if not isinstance(raw, LineDict):
+        line = doc.line_of("responses") if "responses" in doc else 1
+        issues.append(KBIssue(file, line, "`responses` must be a mapping of intent name to reply text(s)"))
+        return {}
+    names = {intent.name for intent in intents}
+    templates: dict[str, tuple[Template, ...]] = {}
+    for key, value in raw.items():
+        line = raw.line_of(key)
+        if key not in names:
+            message = f"response for unknown intent `{key}`; add the intent to intents.yml or fix the name"
+            issues.append(KBIssue(file, line, message))
+            continue
+        variations = value if isinstance(value, LineList) else [value]
+        if not variations:
+            message = f"response of `{key}` must be a string, a mapping with `text`, or a non-empty list of them"
+            issues.append(KBIssue(file, line, message))
+            templates[key] = ()  # present, so not also reported as missing
+            continue
+        parsed: list[Template] = []
+        for index, variation in enumerate(variations):
+            item_line = variations.line_of(index) if isinstance(variations, LineList) else line
+            template = _parse_variation(variation, key, item_line, names, issues)
+            if template is not None:
+                parsed.append(template)
+        templates[key] = tuple(parsed)
+    for intent in intents:
+        if not intent.handoff and intent.action is None and intent.name not in templates:
+            message = (
+                f"intent `{intent.name}` has no response; add `{intent.name}:` with a reply text "
+                "(or mark the intent `handoff: true`, or give it an `action:`)"
+            )
+            issues.append(KBIssue(file, raw.line, message))
+    return templates
+
+
+def _parse_variation(value: Any, intent: str, line: int, names: set[str], issues: list[KBIssue]) -> Template | None:
+    """One variation: a string, or a mapping with ``text`` and optional ``buttons``."""
+    file = RESPONSES
+    if isinstance(value, LineDict):
+        unknown = [k for k in value if k not in VARIATION_KEYS]
+        for key in unknown:
+            message = f"unknown key `{key}` in a response of `{intent}`; allowed: {', '.join(VARIATION_KEYS)}"
+            issues.append(KBIssue(file, value.line_of(key), message))
+        text = _text(value.get("text"))
+        if text is None:
+            where = value.line_of("text") if "text" in value else value.line
+            issues.append(KBIssue(file, where, f"a response of `{intent}` needs `text`: the non-empty reply text"))
+        buttons = _parse_buttons(value, intent, names, issues)
+        if text is None or buttons is None or unknown:
+            return None
+        return _template(text, buttons, intent, value.line_of("text"), issues)
+    text = _text(value)
+    if text is None:
+        message = f"response variation of `{intent}` must be a non-empty string, or a mapping with `text` and `buttons`"
+        issues.append(KBIssue(file, line, message))
+        return None
+    return _template(text, (), intent, line, issues)
+
+
+def _template(text: str, buttons: tuple[Button, ...], intent: str, line: int, issues: list[KBIssue]) -> Template | None:
+    try:
+        slot_names(text)
+    except PlaceholderError as exc:
+        issues.append(KBIssue(RESPONSES, line, f"in a response of `{intent}`: {exc}"))
+        return None
+    return Template(text, buttons)
+
+
+def _parse_buttons(
+    variation: LineDict, intent: str, names: set[str], issues: list[KBIssue]
+) -> tuple[Button, ...] | None:
+    """The ``buttons`` of a variation (none when absent), or None when they have problems."""
+    file = RESPONSES
+    if "buttons" not in variation:
+        return ()
+    raw = variation.get("buttons")
+    if not isinstance(raw, LineList):
+        message = f"`buttons` of a response of `{intent}` must be a list like [{{title: Start a return, intent: return_item}}]"
+        issues.append(KBIssue(file, variation.line_of("buttons"), message))
+        return None
+    count = len(issues)
+    buttons: list[Button] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(raw):
+        line = raw.line_of(index)
+        if not isinstance(item, LineDict):
+            message = f"each button of a response of `{intent}` must be a mapping with `title` and `intent`"
+            issues.append(KBIssue(file, line, message))
+            continue
+        for key in item:
+            if key not in BUTTON_KEYS:
+                message = f"unknown key `{key}` in a button of `{intent}`; allowed: {', '.join(BUTTON_KEYS)}"
+                issues.append(KBIssue(file, item.line_of(key), message))
+        title, target = _text(item.get("title")), item.get("intent")
+        if title is None:
+            where = item.line_of("title") if "title" in item else item.line
+            issues.append(KBIssue(file, where, f"a button of `{intent}` needs `title`: the non-empty text shown"))
+        if "intent" not in item:
+            message = f"a button of `{intent}` needs `intent`: the intent that choosing the button stands for"
+            issues.append(KBIssue(file, item.line, message))
+        elif not isinstance(target, str) or target not in names:
+            message = f"a button of `{intent}` names unknown intent `{target}`; use an intent from intents.yml"
+            issues.append(KBIssue(file, item.line_of("intent"), message))
+        elif title is not None:
+            key = title.casefold()
+            if key in seen:
+                message = f"two buttons of `{intent}` are titled {title!r} (also on line {seen[key]}); rename one"
+                issues.append(KBIssue(file, line, message))
+                continue
+            seen[key] = line
+            buttons.append(Button(title=title, intent=target))
+    if len(issues) > count:
+        return None
+    return tuple(buttons)
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty stripped string, or None."""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
