@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 import sys
@@ -14,6 +15,8 @@ from bot.brain import Brain
 from bot.bus import InProcessBus
 from bot.candidates import CandidateReview
 from bot.config import Settings
+from bot.errors import ConfigError
+from bot.generation import Generator, LocalSmolLM2Generator, OpenAICompatibleGenerator
 from bot.reloader import KBReloader
 from bot.reloads import ReloadAction, ReloadOutcome, ReloadRecord
 from bot.server import DeskmateServer, bound_port
@@ -44,10 +47,28 @@ def prepare_build(settings: Settings, embedder: Embedder, *, progress: bool = Tr
     return info
 
 
+def make_generator(settings: Settings) -> Generator | None:
+    """The configured generator (docs/reply-policy.md), or None when generation is off."""
+    if settings.generator == "openai":
+        if not settings.llm_url or not settings.llm_model:
+            raise ConfigError("DESKMATE_GENERATOR=openai needs DESKMATE_LLM_URL and DESKMATE_LLM_MODEL")
+        return OpenAICompatibleGenerator(
+            settings.llm_url, settings.llm_model, api_key=settings.llm_api_key, timeout=settings.generation_timeout
+        )
+    if settings.generator == "local":
+        return LocalSmolLM2Generator(settings.data_dir / "models" / "smollm2", timeout=settings.generation_timeout)
+    return None
+
+
 async def serve(settings: Settings) -> None:
     embedder = MiniLMEmbedder()
     info = await asyncio.to_thread(prepare_build, settings, embedder)
-    brain = await asyncio.to_thread(Brain.load, info, embedder, policy_config=settings.policy, int8=settings.int8)
+    generator = make_generator(settings)
+    if isinstance(generator, LocalSmolLM2Generator):
+        print("Loading the local generator (SmolLM2) ...", file=sys.stderr, flush=True)
+        await asyncio.to_thread(generator.load)  # the first start converts the model (about 30 s)
+    policy = dataclasses.replace(settings.policy, generate=generator is not None)
+    brain = await asyncio.to_thread(Brain.load, info, embedder, policy_config=policy, int8=settings.int8)
     store = await SQLiteStore(settings.database).open()
     account_store = await SQLiteAccountStore(settings.database).open()
     accounts = Accounts(account_store, session_hours=settings.session_hours)
@@ -58,7 +79,13 @@ async def serve(settings: Settings) -> None:
         actions = RemoteActionRunner(settings.action_server_url)
     else:
         actions = await asyncio.to_thread(InProcessActionRunner, settings.actions_package)
-    service = ChatService(store=store, bus=InProcessBus(), brain=brain, actions=actions)
+    service = ChatService(
+        store=store,
+        bus=InProcessBus(),
+        brain=brain,
+        actions=actions,
+        generator=generator,
+    )
     await store.record_reload(
         ReloadRecord(time.time(), "startup", ReloadAction.START, ReloadOutcome.SERVING, info.id, info.content_hash)
     )
@@ -67,7 +94,7 @@ async def serve(settings: Settings) -> None:
         kb_path=settings.kb_path,
         builds_dir=settings.builds,
         embedder=embedder,
-        policy_config=settings.policy,
+        policy_config=policy,
         int8=settings.int8,
     )
     stop = asyncio.Event()

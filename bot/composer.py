@@ -51,7 +51,7 @@ class Composer:
                 if rendered.used_slots:
                     data["slots"] = sorted(rendered.used_slots)
                 return Reply("bot_reply", rendered.text, data)
-        if decision.action is Action.RETRIEVED and decision.retrieved is not None:
+        if decision.action in (Action.RETRIEVED, Action.GENERATE) and decision.retrieved is not None:
             hit = decision.retrieved
             return Reply("bot_reply", hit.reply, {**meta, "source": "retrieved", "match": hit.source})
         if decision.action is Action.CLARIFY:

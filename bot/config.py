@@ -21,7 +21,11 @@ MIN_TOKEN_LENGTH = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEMO_KB = Path(__file__).resolve().parent.parent / "kb" / "demo"
 # Float settings that are not probabilities: any positive, finite number (name -> what it is).
-POSITIVE_FLOATS = {"session_hours": "positive number of hours, such as 12 or 0.5"}
+POSITIVE_FLOATS = {
+    "session_hours": "positive number of hours, such as 12 or 0.5",
+    "generation_timeout": "positive number of seconds, such as 20",
+}
+GENERATORS = ("none", "local", "openai")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,13 @@ class Settings:
     # else the actions of this Python package run in-process.
     action_server_url: str | None = None
     actions_package: str = "kb.demo.actions"
+    # Generated replies (docs/reply-policy.md): "none", "local" (SmolLM2 on this machine) or
+    # "openai" (any OpenAI-compatible chat-completions endpoint at llm_url serving llm_model).
+    generator: str = "none"
+    llm_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = field(default=None, repr=False)
+    generation_timeout: float = 20.0
     # How long an agent or admin stays logged in (DESKMATE_SESSION_HOURS, any positive number).
     session_hours: float = 12.0
     policy: PolicyConfig = field(default_factory=PolicyConfig)
@@ -108,6 +119,8 @@ def _cast(key: str, raw: str, name: str, owner: type = Settings) -> Any:
                 f"{key} is too short ({len(raw)} characters); use at least {MIN_TOKEN_LENGTH}, for example "
                 "the output of `python -c 'import secrets; print(secrets.token_urlsafe(24))'`"
             )
+        if name == "generator" and raw not in GENERATORS:
+            raise ConfigError(f"{key}={raw!r} is not one of {', '.join(GENERATORS)}; fix or unset it")
         if name == "explicit_handoff_pattern":
             try:
                 re.compile(raw)

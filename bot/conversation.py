@@ -331,6 +331,41 @@ class Conversation:
             raise ConversationError(f"conversation {self.id} is closed; start a new conversation")
         return self._emit([NewEvent(CONTACT_REQUEST, {"email": email, "text": text}, client_id=client_id)])
 
+    def generated_answer(
+        self,
+        *,
+        client_id: str,
+        decision: Decision,
+        understanding: Understanding,
+        text: str,
+        generated: bool,
+        stream: str,
+        error: str | None = None,
+    ) -> list[NewEvent]:
+        """The reply to a turn the policy chose to generate: the generated text, or the fallback.
+
+        ``generated`` False means the generator failed and ``text`` is the best retrieved reply;
+        ``error`` is kept for the agent console. ``stream`` ties the reply to the streamed deltas.
+        """
+        data: dict[str, Any] = {
+            "text": text,
+            "reply_to": client_id,
+            "source": "generated" if generated else "retrieved",
+            "stream": stream,
+            "rule": decision.rule,
+            "intent": decision.intent,
+            "confidence": round(decision.confidence, 4),
+            "notes": {k: round(v, 4) for k, v in decision.notes.items()},
+            "ranking": [
+                {"intent": s.intent, "p": round(s.probability, 4)} for s in understanding.prediction.ranking[:3]
+            ],
+        }
+        if decision.retrieved is not None:
+            data["match"] = decision.retrieved.source
+        if error is not None:
+            data["generation_error"] = error
+        return self._emit([NewEvent(BOT_REPLY, data)])
+
     def _require_holder(self, agent: Agent, what: str) -> None:
         if self._state is not State.WITH_AGENT or self.agent != agent.username:
             holder = f"held by {self.agent}" if self.agent else f"in state {self._state.value}"

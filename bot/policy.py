@@ -17,6 +17,10 @@ Order of the rules (the first that applies wins):
    one of the KB's ``out_of_scope`` messages (a nearest-neighbour vote with an out-of-scope
    class, the score that did best in ``deskmate bench oos``) -> answer with the template.
 4. **good retrieval** - the best past reply scores >= ``retrieval_threshold`` -> send it.
+4b. **grounded generation** - a generator is configured and the best past reply scores >=
+   ``generation_min_score`` -> generate an answer grounded in the retrieved replies (streamed;
+   the best retrieved reply is the fallback). Weaker grounding never generates: it goes on to
+   clarify or hand off.
 5. **ambiguous** - in scope, the top two intents together hold >= ``clarify_mass`` and the
    second has at least ``clarify_ratio`` of the top's probability -> ask which one; if the
    previous bot turn already was a clarification -> hand off (``ambiguous``).
@@ -48,6 +52,7 @@ DEFAULT_ANSWER_THRESHOLD = 0.6
 class Action(StrEnum):
     ANSWER = "answer"
     RETRIEVED = "retrieved"
+    GENERATE = "generate"
     CLARIFY = "clarify"
     FALLBACK = "fallback"
     HANDOFF = "handoff"
@@ -70,6 +75,8 @@ class PolicyConfig:
     min_example_similarity: float = 0.5
     handoff_below: float = 0.25
     retrieval_threshold: float = 0.8
+    generate: bool = False  # a generator is configured (set by the app, not by a variable)
+    generation_min_score: float = 0.55  # grounding needed to generate: the best past reply's score
     max_failures: int = 2
     explicit_handoff_pattern: str = DEFAULT_EXPLICIT_HANDOFF
 
@@ -169,6 +176,8 @@ class Policy:
             return decision(Action.ANSWER, "confident_intent")
         if best is not None and best.score >= c.retrieval_threshold:
             return decision(Action.RETRIEVED, "good_retrieval", retrieved=best)
+        if c.generate and best is not None and best.score >= c.generation_min_score:
+            return decision(Action.GENERATE, "grounded_generation", retrieved=best)
         close = second is not None and second_p >= c.clarify_ratio * top.probability
         if in_scope and close and top.probability + second_p >= c.clarify_mass:
             if context.last_was_clarify:

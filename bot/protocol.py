@@ -151,6 +151,7 @@ def event_frame(event: StoredEvent) -> dict[str, Any] | None:
             "intent": data.get("intent"),
             "confidence": data.get("confidence"),
             "buttons": data.get("buttons", []),
+            **({"stream": data["stream"]} if "stream" in data else {}),
         }
     if event.kind == CLARIFY:
         return {
@@ -207,4 +208,6 @@ def signal_frame(signal: Signal) -> dict[str, Any] | None:
         return {"type": "typing", "on": bool(signal.data.get("on")), "name": signal.data.get("who")}
     if signal.kind == "queue":
         return {"type": "queue", **signal.data}
+    if signal.kind == "reply_delta":
+        return {"type": "reply_delta", **signal.data}
     return None

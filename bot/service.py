@@ -20,11 +20,12 @@ from bot.actions import ActionRunner
 from bot.assist import suggest
 from bot.batcher import MicroBatcher
 from bot.brain import Brain
-from bot.bus import Bus
+from bot.bus import Bus, Signal
 from bot.conversation import Conversation, State
 from bot.errors import ConversationError, ProtocolError
 from bot.events import SUGGESTIONS, NewEvent, StoredEvent
-from bot.policy import Action, Understanding
+from bot.generation import Generator, Grounding, Passage, build_messages, with_fallback
+from bot.policy import Action, Decision, Understanding
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
@@ -86,12 +87,14 @@ class ChatService:
         bus: Bus,
         brain: Brain,
         actions: ActionRunner | None = None,
+        generator: Generator | None = None,
         cache_size: int = 10_000,
     ) -> None:
         self.store = store
         self.bus = bus
         self.brain = brain
         self.actions = actions  # runs the KB's custom actions (in-process or a Rasa action server)
+        self.generator = generator  # grounded generated replies (see bot/generation; its own timeouts), None: off
         self._locks: dict[str, asyncio.Lock] = {}
         self._cache: OrderedDict[str, Conversation] = OrderedDict()
         self._cache_size = cache_size
@@ -215,6 +218,8 @@ class ChatService:
                 composer=brain.composer,
                 outcome=outcome,
             )
+        if decision.action is Action.GENERATE and self.generator is not None:
+            return await self._generate(brain, conversation, text, client_id, decision, understanding)
         return conversation.answer(
             text,
             client_id=client_id,
@@ -223,6 +228,40 @@ class ChatService:
             composer=brain.composer,
             chosen_intent=intent,
             decision=decision,
+        )
+
+    async def _generate(
+        self,
+        brain: Brain,
+        conversation: Conversation,
+        text: str,
+        client_id: str,
+        decision: Decision,
+        understanding: Understanding,
+    ) -> list[NewEvent]:
+        """Stream a grounded answer to the customer (live signals), then store it; fall back on failure."""
+        assert self.generator is not None and decision.retrieved is not None
+        passages = [Passage(r.reply, r.source, r.score) for r in understanding.retrieved]
+        messages = build_messages(Grounding(text, passages), shop_name=brain.kb.name)
+        stream_id = f"s{conversation.bot_turns}-{secrets.token_hex(4)}"
+        guarded = with_fallback(self.generator, messages, fallback_text=decision.retrieved.reply)
+        async for delta in guarded:
+            await self.bus.signal(
+                conversation.id, Signal("reply_delta", {"stream": stream_id, "reply_to": client_id, "text": delta})
+            )
+        outcome = guarded.outcome
+        if outcome.failed:
+            logger.warning(
+                "conversation %s: generation failed (%s); sent the retrieved reply", conversation.id, outcome.error
+            )
+        return conversation.generated_answer(
+            client_id=client_id,
+            decision=decision,
+            understanding=understanding,
+            text=outcome.reply,
+            generated=not outcome.failed,
+            stream=stream_id,
+            error=str(outcome.error) if outcome.failed else None,
         )
 
     async def change(self, conversation_id: str, step: Callable[[Conversation], list[NewEvent]]) -> list[StoredEvent]:

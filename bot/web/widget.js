@@ -199,6 +199,33 @@
     scrollDown();
   }
 
+  // A generated reply arrives as deltas into one bubble, then the stored reply replaces its text.
+  function streamNode(stream) {
+    var nodes = ui.messages.querySelectorAll(".deskmate-streaming");
+    for (var i = 0; i < nodes.length; i++) if (nodes[i].getAttribute("data-stream") === String(stream)) return nodes[i];
+    return null;
+  }
+  function onDelta(f) {
+    var node = streamNode(f.stream);
+    if (!node) {
+      node = addMsg("bot", "", null, "deskmate-streaming");
+      if (!node) return;
+      node.setAttribute("data-stream", String(f.stream));
+    }
+    var text = node.querySelector(".deskmate-text");
+    text.textContent += String(f.text == null ? "" : f.text);
+    scrollDown();
+  }
+  function finishStream(f) {
+    if (!f.stream) return false;
+    var node = streamNode(f.stream);
+    if (!node) return false;
+    node.querySelector(".deskmate-text").textContent = f.text;
+    node.classList.remove("deskmate-streaming");
+    node.setAttribute("data-id", String(f.id));
+    return true;
+  }
+
   // A bot reply, with its buttons (each sends its title as a message of the button's intent).
   function addReply(id, text, buttons, active) {
     if (!buttons || !buttons.length) { addMsg("bot", text, id); return; }
@@ -359,7 +386,8 @@
     switch (f.type) {
       case "welcome": onWelcome(f); break;
       case "ack": onAck(f.id); break;
-      case "reply": addReply(f.id, f.text, f.buttons, true); break;
+      case "reply": if (!finishStream(f)) addReply(f.id, f.text, f.buttons, true); break;
+      case "reply_delta": onDelta(f); break;
       case "clarify": addClarify(f.id, f.text, f.options, true); break;
       case "handoff": addHandoff(f.id, f.text); break;
       case "state": setState(f.state); if (f.state !== "WAITING_FOR_AGENT") clearQueue(); break;

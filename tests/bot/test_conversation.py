@@ -539,3 +539,33 @@ def test_a_failed_action_answers_with_the_template_and_keeps_the_error_for_agent
 
     assert reply.kind == BOT_REPLY and reply.data["text"] in LEAK_REPLIES
     assert reply.data["action_error"].startswith("the action server")
+
+
+def test_a_generated_answer_or_its_fallback_is_recorded_with_its_stream() -> None:
+    from bot.policy import Action, Decision
+
+    harness = Harness()
+    harness.start()
+    best = RetrievedReply("Check the seal under the lid.", "kettle drips", 0.7, "dialogue:k1#0")
+    decision = Decision(Action.GENERATE, "grounded_generation", intent="kettle_leak", confidence=0.4, retrieved=best)
+    (ok,) = harness.conversation.generated_answer(
+        client_id="m1",
+        decision=decision,
+        understanding=understanding(UNSURE),
+        text="Try the seal.",
+        generated=True,
+        stream="s1",
+    )
+    (failed,) = harness.conversation.generated_answer(
+        client_id="m2",
+        decision=decision,
+        understanding=understanding(UNSURE),
+        text=best.reply,
+        generated=False,
+        stream="s2",
+        error="timed out",
+    )
+
+    assert ok.data["source"] == "generated" and ok.data["stream"] == "s1" and ok.data["match"] == "dialogue:k1#0"
+    assert failed.data["source"] == "retrieved" and failed.data["generation_error"] == "timed out"
+    assert harness.conversation.failures_in_a_row == 0

@@ -341,3 +341,14 @@ def test_the_models_threshold_is_used_unless_config_sets_one() -> None:
     assert Policy(PolicyConfig(), model_threshold=0.83).answer_threshold == 0.83
     assert Policy(PolicyConfig(answer_threshold=0.7), model_threshold=0.83).answer_threshold == 0.7
     assert Policy(PolicyConfig()).answer_threshold == DEFAULT_ANSWER_THRESHOLD
+
+
+def test_grounded_generation_only_with_a_generator_and_enough_grounding() -> None:
+    generating = PolicyConfig(generate=True, generation_min_score=0.55)
+    weak_intent = {"order_status": 0.3, "refund": 0.1, "greet": 0.1, "a": 0.1, "b": 0.1, "c": 0.1, "d": 0.1, "e": 0.1}
+
+    assert decide(understand(weak_intent, retrieval=0.6), config=generating).action is Action.GENERATE
+    assert decide(understand(weak_intent, retrieval=0.6)).action is not Action.GENERATE  # no generator
+    assert decide(understand(weak_intent, retrieval=0.5), config=generating).action is not Action.GENERATE
+    assert decide(understand(weak_intent, retrieval=0.85), config=generating).action is Action.RETRIEVED
+    assert decide(understand(CONFIDENT, retrieval=0.6), config=generating).action is Action.ANSWER

@@ -16,6 +16,7 @@ from bot.actions import ActionRunner
 from bot.brain import Brain
 from bot.bus import InProcessBus
 from bot.candidates import CandidateReview
+from bot.generation import Generator
 from bot.reloader import KBReloader
 from bot.server import DeskmateServer, bound_port
 from bot.service import ChatService
@@ -42,10 +43,11 @@ async def running_service(
     accounts: Accounts | None = None,
     review: CandidateReview | None = None,
     actions: ActionRunner | None = None,
+    generator: Generator | None = None,
 ) -> AsyncIterator[tuple[str, ChatService]]:
     """A real server and its service; with ``kb_path`` it can reload that KB live (admin API)."""
     store = await SQLiteStore(db_path).open()
-    service = ChatService(store=store, bus=InProcessBus(), brain=brain, actions=actions)
+    service = ChatService(store=store, bus=InProcessBus(), brain=brain, actions=actions, generator=generator)
     reloader = None
     if kb_path is not None:
         assert builds_dir is not None and embedder is not None

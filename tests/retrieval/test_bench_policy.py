@@ -135,6 +135,8 @@ def test_benchmark_run_on_a_tiny_star_file(tmp_path: Path, capsys: pytest.Captur
         assert head["train_examples"] + head["validation_examples"] == 48
         assert 0.0 <= head["threshold"] <= 1.0 and head["temperature"] > 0
         assert head["validation_precision"] is None or head["validation_precision"] >= 0.9
+    cut = report["retrieval_alone_by_policy_retrieval_threshold"]
+    assert cut["threshold"] == 0.8 and 0.0 <= cut["share_at_or_above"] <= 1.0
     assert report["policy_config"]["answer_threshold"] == report["heads"][report["chosen_head_input"]]["threshold"]
 
     results = {r["name"]: r for r in report["results"]}

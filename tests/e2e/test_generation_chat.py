@@ -1,0 +1,89 @@
+"""Generated replies through the chat service: streamed to the customer over the real websocket
+from a fake OpenAI-compatible server on loopback; errors and timeouts fall back to the best
+retrieved reply. The policy thresholds are set so that the message goes to generation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.brain import Brain
+from bot.events import BOT_REPLY
+from bot.generation import OpenAICompatibleGenerator
+from bot.policy import PolicyConfig
+from tests.bot.fake_openai_server import FakeOpenAIServer
+from tests.e2e.server import customer, running_service
+
+pytestmark = pytest.mark.slow
+
+QUESTION = "Do you ship to Germany?"
+
+
+def generating(brain: Brain) -> Brain:
+    """The demo brain with a policy that generates for anything not answered exactly."""
+    config = PolicyConfig(answer_threshold=1.01, retrieval_threshold=1.01, generation_min_score=0.0, generate=True)
+    return Brain.assemble(
+        brain.kb,
+        brain.classifier,
+        brain.retriever,
+        examples=brain.examples,
+        policy_config=config,
+        build_id=brain.build_id,
+    )
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeOpenAIServer]:
+    server = await FakeOpenAIServer().start()
+    yield server
+    await server.close()
+
+
+async def _ask(brain: Brain, db: Path, fake: FakeOpenAIServer, *, timeout: float = 5.0) -> dict[str, Any]:
+    generator = OpenAICompatibleGenerator(fake.base_url, "smollm2-135m", timeout=timeout)
+    async with (
+        running_service(generating(brain), db, generator=generator) as (base, service),
+        customer(base) as (
+            client,
+            hello,
+        ),
+    ):
+        reply = await client.say("m1", QUESTION)
+        events = await service.store.events(hello["conversation_id"])
+    (stored,) = [e for e in events if e.kind == BOT_REPLY and e.data.get("reply_to") == "m1"]
+    deltas = [f for f in client.seen if f["type"] == "reply_delta"]
+    return {"reply": reply, "deltas": deltas, "data": stored.data}
+
+
+async def test_a_grounded_answer_streams_to_the_customer(
+    demo_brain: Brain, tmp_path: Path, fake: FakeOpenAIServer
+) -> None:
+    turn = await _ask(demo_brain, tmp_path / "g.sqlite3", fake)
+
+    reply = turn["reply"]
+    assert reply["source"] == "generated" and reply["text"] == "Parcels arrive in 3–5 days."
+    assert "".join(d["text"] for d in turn["deltas"]) == reply["text"]
+    assert {d["stream"] for d in turn["deltas"]} == {reply["stream"]}
+    assert all(d["reply_to"] == "m1" for d in turn["deltas"])
+    (request,) = fake.requests
+    system, user = request.body["messages"]
+    assert system["role"] == "system" and "Pinecone Outfitters" in system["content"]
+    best = demo_brain.retriever.search(QUESTION, top_k=1)[0].reply
+    assert QUESTION in user["content"] and best in user["content"]  # grounded in the retrieved replies
+    assert turn["data"]["rule"] == "grounded_generation"
+
+
+@pytest.mark.parametrize("mode", ["status", "slow_first", "error_event"])
+async def test_a_failing_generator_falls_back_to_the_best_retrieved_reply(
+    demo_brain: Brain, tmp_path: Path, fake: FakeOpenAIServer, mode: str
+) -> None:
+    fake.mode, fake.pause = mode, 5.0
+    turn = await _ask(demo_brain, tmp_path / f"{mode}.sqlite3", fake, timeout=1.0)
+
+    reply = turn["reply"]
+    assert reply["source"] == "retrieved"
+    assert reply["text"] == demo_brain.retriever.search(QUESTION, top_k=1)[0].reply
+    assert turn["data"]["generation_error"]
