@@ -8,10 +8,12 @@ Intents that hand off have no template and are skipped.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from bot.policy import Understanding
+from bot.templates import choose
 from kb.model import KnowledgeBase
 
 
@@ -27,12 +29,15 @@ class Suggestion:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-def suggest(understanding: Understanding, kb: KnowledgeBase, *, limit: int = 3) -> list[Suggestion]:
+def suggest(
+    understanding: Understanding, kb: KnowledgeBase, *, slots: Mapping[str, str] | None = None, limit: int = 3
+) -> list[Suggestion]:
+    """``slots`` fill the templates' ``{slot}`` placeholders; a variation needing an unknown slot is skipped."""
     candidates: list[Suggestion] = []
     for scored in understanding.prediction.ranking[:limit]:
-        variations = kb.responses.get(scored.intent)
-        if variations:
-            candidates.append(Suggestion(variations[0], "template", round(scored.probability, 4), scored.intent))
+        rendered = choose(kb.templates.get(scored.intent, ()), slots or {}, turn=0)
+        if rendered is not None:
+            candidates.append(Suggestion(rendered.text, "template", round(scored.probability, 4), scored.intent))
     for hit in understanding.retrieved[:limit]:
         candidates.append(Suggestion(hit.reply, "retrieved", round(hit.score, 4), match=hit.source))
     candidates.sort(key=lambda s: -s.score)

@@ -49,10 +49,12 @@ def _understand(items: list[tuple[Brain, str, tuple[str, ...]]]) -> list[Underst
 AGENT_STATES = (State.WAITING_FOR_AGENT, State.WITH_AGENT)
 
 
-def assist_event(understanding: Understanding, brain: Brain, client_id: str) -> NewEvent:
+def assist_event(
+    understanding: Understanding, brain: Brain, client_id: str, slots: dict[str, str] | None = None
+) -> NewEvent:
     """The suggestions for an agent, with what the models made of the customer's message."""
     ranking = [{"intent": s.intent, "p": round(s.probability, 4)} for s in understanding.prediction.ranking[:3]]
-    items = [suggestion.to_dict() for suggestion in suggest(understanding, brain.kb)]
+    items = [suggestion.to_dict() for suggestion in suggest(understanding, brain.kb, slots=slots)]
     top = understanding.prediction.top
     return NewEvent(
         SUGGESTIONS,
@@ -167,7 +169,9 @@ class ChatService:
             understanding = await self._batcher.submit((brain, text, context))
         if understanding is not None and conversation.state in AGENT_STATES:
             # agent assist: the bot stays silent and suggests replies to the agent instead
-            suggestions = await self.store.append(conversation_id, [assist_event(understanding, brain, client_id)])
+            suggestions = await self.store.append(
+                conversation_id, [assist_event(understanding, brain, client_id, conversation.slots)]
+            )
             await self.bus.publish(conversation_id, suggestions)
             received = [*received, *suggestions]
         answer = await self._answer(brain, conversation, text, client_id, intent, understanding, entities)

@@ -7,16 +7,13 @@ single worker thread so the event loop never blocks on disk. ``sqlite3`` errors 
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
 from bot.accounts import Account, Role, StoredAccount
 from bot.errors import AccountError, StoreError
+from bot.sqlite_worker import SQLiteWorker
 
 T = TypeVar("T")
 
@@ -40,49 +37,13 @@ CREATE INDEX IF NOT EXISTS agent_sessions_expires_at ON agent_sessions (expires_
 ACCOUNT_COLUMNS = "a.username, a.display_name, a.role, a.created_at"
 
 
-class SQLiteAccountStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-accounts")
-        self._conn: sqlite3.Connection | None = None
+class SQLiteAccountStore(SQLiteWorker):
+    what = "account database"
+    schema = SCHEMA
 
     async def open(self) -> SQLiteAccountStore:
-        await self._run(self._connect)
+        await self._open()
         return self
-
-    def _connect(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None, timeout=10.0)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.executescript(SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(
-                f"cannot open the account database {self.path} ({exc}); check the path exists and is writable "
-                "(setting DESKMATE_DB_PATH)"
-            ) from exc
-        self._conn = conn
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn)
-
-    async def _guarded(self, fn: Callable[[], T]) -> T:
-        def wrapped() -> T:
-            try:
-                return fn()
-            except sqlite3.Error as exc:
-                raise StoreError(f"database error on {self.path}: {exc}; check disk space and permissions") from exc
-
-        return await self._run(wrapped)
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError("the account store is not open; call `await store.open()` first")
-        return self._conn
 
     async def create(self, account: Account, password_hash: str) -> None:
         def insert() -> None:
@@ -188,12 +149,6 @@ class SQLiteAccountStore:
             return int(self._db.execute("DELETE FROM agent_sessions WHERE expires_at <= ?", (now,)).rowcount)
 
         return await self._guarded(delete)
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await self._run(conn.close)
-        self._executor.shutdown(wait=False)
 
     def _account(self, row: tuple[str, str, str, float]) -> Account:
         username, display_name, role, created_at = row

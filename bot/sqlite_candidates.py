@@ -7,17 +7,12 @@ a single worker thread so the event loop never blocks on disk. ``sqlite3`` error
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-import sqlite3
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
 from bot.candidates import DEFAULT_LIMIT, Candidate, CandidateStatus, apply_decision, new_candidate_id, unknown
-from bot.errors import StoreError
+from bot.sqlite_worker import SQLiteWorker
 
 T = TypeVar("T")
 
@@ -40,49 +35,13 @@ COLUMNS = "id, conversation_id, question, answer, agent, created_at, status, dec
 _Row = tuple[str, str, str, str, str, float, str, str | None, float | None]
 
 
-class SQLiteCandidateStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-candidates")
-        self._conn: sqlite3.Connection | None = None
+class SQLiteCandidateStore(SQLiteWorker):
+    what = "candidate database"
+    schema = SCHEMA
 
     async def open(self) -> SQLiteCandidateStore:
-        await self._run(self._connect)
+        await self._open()
         return self
-
-    def _connect(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout=5000")  # the conversation store may write to the same file
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(
-                f"cannot open the candidate database {self.path} ({exc}); check the path exists and is writable "
-                "(setting DESKMATE_DB_PATH)"
-            ) from exc
-        self._conn = conn
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn)
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError("the candidate store is not open; call `await store.open()` first")
-        return self._conn
-
-    def _guard(self, fn: Callable[[], T]) -> Callable[[], T]:
-        def wrapped() -> T:
-            try:
-                return fn()
-            except sqlite3.Error as exc:
-                raise StoreError(f"database error on {self.path}: {exc}; check disk space and permissions") from exc
-
-        return wrapped
 
     async def add(self, *, conversation_id: str, question: str, answer: str, agent: str) -> Candidate:
         candidate = Candidate(new_candidate_id(), conversation_id, question, answer, agent, time.time())
@@ -137,12 +96,6 @@ class SQLiteCandidateStore:
             return decided
 
         return await self._run(self._guard(update))
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await self._run(conn.close)
-        self._executor.shutdown(wait=False)
 
 
 def _values(c: Candidate) -> tuple[object, ...]:

@@ -6,18 +6,15 @@ disk. ``sqlite3`` errors become :class:`StoreError` with what to check.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from collections.abc import Sequence
 from typing import TypeVar
 
-from bot.errors import StoreError
 from bot.events import STATE_CHANGED, NewEvent, StoredEvent
 from bot.reloads import ReloadRecord
+from bot.sqlite_worker import SQLiteWorker
 from bot.store import ConversationSummary, new_conversation_id
 
 T = TypeVar("T")
@@ -52,50 +49,16 @@ CREATE TABLE IF NOT EXISTS kb_reloads (
 """
 
 
-class SQLiteStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
-        self._conn: sqlite3.Connection | None = None
+class SQLiteStore(SQLiteWorker):
+    what = "database"
+    schema = SCHEMA
 
     async def open(self) -> SQLiteStore:
-        await self._run(self._connect)
+        await self._open()
         return self
 
-    def _connect(self) -> None:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            _migrate(conn)
-            conn.executescript(SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(
-                f"cannot open the database {self.path} ({exc}); check the path exists and is writable "
-                "(setting DESKMATE_DB_PATH)"
-            ) from exc
-        self._conn = conn
-
-    async def _run(self, fn: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn)
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise StoreError("the store is not open; call `await store.open()` first")
-        return self._conn
-
-    def _guard(self, fn: Callable[[], T]) -> Callable[[], T]:
-        def wrapped() -> T:
-            try:
-                return fn()
-            except sqlite3.Error as exc:
-                raise StoreError(f"database error on {self.path}: {exc}; check disk space and permissions") from exc
-
-        return wrapped
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        _migrate(conn)
 
     async def create_conversation(self, token_hash: str) -> str:
         conversation_id = new_conversation_id()
@@ -217,12 +180,6 @@ class SQLiteStore:
             return [ReloadRecord.from_dict(json.loads(row[0])) for row in rows]
 
         return await self._run(self._guard(select))
-
-    async def close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            await self._run(conn.close)
-        self._executor.shutdown(wait=False)
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

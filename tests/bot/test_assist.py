@@ -48,3 +48,20 @@ def test_handoff_intents_have_no_template_and_the_same_text_is_offered_once() ->
     assert len(texts) == len(set(texts))
     assert all(s.intent != "human" for s in suggestions)
     assert suggest(understood({"human": 1.0}, []), KB) == []
+
+
+def test_a_template_needing_an_unknown_slot_is_not_suggested_until_the_slot_is_known() -> None:
+    from dataclasses import replace
+
+    from kb.model import Template
+
+    kb = replace(
+        KB,
+        responses={**KB.responses, "hours": ("We open at 9; your order {order_id} ships today.",)},
+        templates={**KB.templates, "hours": (Template("We open at 9; your order {order_id} ships today."),)},
+    )
+    understanding = understood({"hours": 0.9, "leak": 0.1}, [])
+
+    assert [s.intent for s in suggest(understanding, kb)] == ["leak"]
+    filled = suggest(understanding, kb, slots={"order_id": "PC-123456"})
+    assert filled[0].text == "We open at 9; your order PC-123456 ships today."
