@@ -72,7 +72,7 @@ from retrieval.reply_scores import (
 )
 from retrieval.retriever import RetrievedReply, Retriever
 from retrieval.search import Vectors
-from retrieval.star import Dialogue, Query, labelled_pairs, labelled_queries, load_star, split_dialogues
+from retrieval.star import Dialogue, Query, benchmark_sets, labelled_queries
 from retrieval.turnwise import TurnwiseEmbedder
 from training.bench import machine_facts
 from training.calibration import expected_calibration_error, fit_temperature, select_threshold, softmax
@@ -242,20 +242,11 @@ def run_policy_benchmark(
 
     ``embedder`` defaults to MiniLM (loaded here); tests pass the hashing twin.
     """
-    if context_turns < 0:
-        raise TrainingError(f"context_turns must be 0 or more, not {context_turns}")
-    dialogues = load_star(star, limit=limit)
-    split = split_dialogues(dialogues, seed=seed)
-    pairs = labelled_pairs(split.train, context_turns=context_turns)
-    queries = labelled_queries(split.test, context_turns=context_turns)
+    sets = benchmark_sets(star, seed=seed, context_turns=context_turns, limit=limit)
+    dialogues, split, pairs, queries = sets.dialogues, sets.split, sets.pairs, sets.queries
     query_turns = labelled_queries(split.test, context_turns=0)  # same order, the user turn alone
     examples = labelled_queries(split.train, context_turns=context_turns)
     example_turns = labelled_queries(split.train, context_turns=0)
-    if not pairs or not queries:
-        raise TrainingError(
-            f"{len(dialogues)} dialogues give {len(pairs)} pairs and {len(queries)} queries; "
-            "both must be non-zero: raise --limit or drop it"
-        )
     everything = IntentData([e.source for e in examples], [e.label for e in examples])
     if len(set(everything.labels)) < 2:
         raise TrainingError(f"the training dialogues hold {len(set(everything.labels))} action label; raise --limit")

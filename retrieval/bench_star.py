@@ -48,17 +48,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.errors import TrainingError
 from retrieval.bm25 import BM25Index
 from retrieval.embedder import Embedder
 from retrieval.retriever import Retriever
 from retrieval.star import (
     LabelledPair,
+    benchmark_sets,
     exchanges,
-    labelled_pairs,
-    labelled_queries,
-    load_star,
-    split_dialogues,
 )
 from retrieval.turnwise import TurnwiseEmbedder
 
@@ -239,17 +235,8 @@ def run_retrieval_benchmark(
 
     ``embedder`` defaults to MiniLM (loaded here); tests pass the hashing twin.
     """
-    if context_turns < 0:
-        raise TrainingError(f"--context-turns must be 0 or more, not {context_turns}")
-    dialogues = load_star(star, limit=limit)
-    split = split_dialogues(dialogues, seed=seed)
-    pairs = labelled_pairs(split.train, context_turns=context_turns)
-    queries = labelled_queries(split.test, context_turns=context_turns)
-    if not pairs or not queries:
-        raise TrainingError(
-            f"{len(dialogues)} dialogues give {len(pairs)} pairs and {len(queries)} queries; "
-            "both must be non-zero: raise --limit or drop it"
-        )
+    sets = benchmark_sets(star, seed=seed, context_turns=context_turns, limit=limit)
+    dialogues, split, pairs, queries = sets.dialogues, sets.split, sets.pairs, sets.queries
     exchanges_seen = sum(len(exchanges(d)) for d in split.train)
     labels = [p.label for p in pairs]
     texts = [q.text for q in queries]

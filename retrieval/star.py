@@ -149,3 +149,29 @@ def labelled_queries(dialogues: Sequence[Dialogue], *, context_turns: int = 2) -
         for index in exchanges(dialogue)
         if dialogue.turns[index + 1].action_label is not None
     ]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """What both STAR benchmarks start from: the dialogues, their split, training pairs, test queries."""
+
+    dialogues: list[Dialogue]
+    split: Split
+    pairs: list[LabelledPair]
+    queries: list[Query]
+
+
+def benchmark_sets(star: str | Path, *, seed: int, context_turns: int, limit: int | None) -> Benchmark:
+    """Load STAR, split it by dialogue, build the labelled pairs (train) and queries (test)."""
+    if context_turns < 0:
+        raise TrainingError(f"context_turns (--context-turns) must be 0 or more, not {context_turns}")
+    dialogues = load_star(star, limit=limit)
+    split = split_dialogues(dialogues, seed=seed)
+    pairs = labelled_pairs(split.train, context_turns=context_turns)
+    queries = labelled_queries(split.test, context_turns=context_turns)
+    if not pairs or not queries:
+        raise TrainingError(
+            f"{len(dialogues)} dialogues give {len(pairs)} pairs and {len(queries)} queries; "
+            "both must be non-zero: raise --limit or drop it"
+        )
+    return Benchmark(dialogues, split, pairs, queries)

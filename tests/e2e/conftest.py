@@ -2,12 +2,22 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, async_playwright
 
 from bot.brain import Brain
+from bot.config import DEMO_KB
 from tests.e2e.server import running_server
+
+
+@pytest.fixture(scope="module")
+def kb_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo KB that a test module may edit and reload."""
+    folder = tmp_path_factory.mktemp("kb") / "kb"
+    shutil.copytree(DEMO_KB, folder)
+    return folder
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from argon2 import PasswordHasher
 from websockets.asyncio.client import ClientConnection, connect
 
-from bot.accounts import Accounts
+from bot.accounts import Accounts, InMemoryAccountStore
 from bot.actions import ActionRunner
 from bot.brain import Brain
 from bot.bus import InProcessBus
@@ -61,6 +62,14 @@ async def running_service(
     finally:
         await service.close()
         await store.close()
+
+
+async def agent_accounts(password: str, **display_names: str) -> Accounts:
+    """In-memory agent accounts (username=display name), hashed with cheap argon2 settings for speed."""
+    accounts = Accounts(InMemoryAccountStore(), hasher=PasswordHasher(time_cost=1, memory_cost=8192))
+    for username, display_name in display_names.items():
+        await accounts.add(username, password, "agent", display_name)
+    return accounts
 
 
 class Client:

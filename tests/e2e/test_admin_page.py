@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,20 +10,12 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from bot.brain import Brain
-from bot.config import DEMO_KB
 from bot.service import ChatService
 from tests.e2e.server import running_service
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "page-admin-token-0123456789"
-
-
-@pytest.fixture(scope="module")
-def kb_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("admin-page") / "kb"
-    shutil.copytree(DEMO_KB, folder)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from playwright.async_api import Browser, Page, expect
 
-from bot.accounts import Accounts, InMemoryAccountStore
 from bot.brain import Brain
 from bot.service import ChatService
-from tests.e2e.server import running_service
+from tests.e2e.server import agent_accounts, running_service
 
 pytestmark = pytest.mark.slow
 
@@ -22,8 +20,7 @@ MARKUP = "<img src=x onerror=alert(1)><b>help</b>"
 
 @pytest.fixture(scope="module")
 async def live(demo_brain: Brain, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[str, ChatService]]:
-    accounts = Accounts(InMemoryAccountStore(), hasher=PasswordHasher(time_cost=1, memory_cost=8192))
-    await accounts.add("sam", PASSWORD, "agent", "Sam <Support>")
+    accounts = await agent_accounts(PASSWORD, sam="Sam <Support>")
     db = tmp_path_factory.mktemp("db") / "console.sqlite3"
     async with running_service(demo_brain, db, accounts=accounts) as running:
         yield running

@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from websockets.asyncio.client import connect
 
-from bot.accounts import Accounts, InMemoryAccountStore
 from bot.brain import Brain
 from bot.service import ChatService
-from tests.e2e.server import Client, agent, customer, running_service
+from tests.e2e.server import Client, agent, agent_accounts, customer, running_service
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +23,7 @@ ASK_PERSON = "I want to talk to a real person"
 
 @pytest.fixture(scope="module")
 async def desk(demo_brain: Brain, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[str, ChatService]]:
-    accounts = Accounts(InMemoryAccountStore(), hasher=PasswordHasher(time_cost=1, memory_cost=8192))
-    await accounts.add("sam", PASSWORD, "agent", "Sam")
-    await accounts.add("alex", PASSWORD, "agent", "Alex")
+    accounts = await agent_accounts(PASSWORD, sam="Sam", alex="Alex")
     db = tmp_path_factory.mktemp("db") / "handoff.sqlite3"
     async with running_service(demo_brain, db, accounts=accounts) as running:
         yield running

@@ -8,23 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from websockets.asyncio.client import connect
 
-from bot.accounts import Accounts, InMemoryAccountStore
 from bot.admin_client import admin_change, admin_versions
 from bot.brain import Brain
 from bot.candidates import CandidateReview, InMemoryCandidateStore
-from bot.config import DEMO_KB
 from bot.errors import DeskmateError
 from bot.service import ChatService
-from tests.e2e.server import Client, agent, customer, running_service
+from tests.e2e.server import Client, agent, agent_accounts, customer, running_service
 
 pytestmark = pytest.mark.slow
 
@@ -36,19 +32,11 @@ CUSTOMERS = 20
 
 
 @pytest.fixture(scope="module")
-def kb_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("live") / "kb"
-    shutil.copytree(DEMO_KB, folder)
-    return folder
-
-
-@pytest.fixture(scope="module")
 async def live(
     demo_brain: Brain, demo_builds_dir: Path, embedder: Any, kb_copy: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[tuple[str, ChatService]]:
     db = tmp_path_factory.mktemp("db") / "reload.sqlite3"
-    accounts = Accounts(InMemoryAccountStore(), hasher=PasswordHasher(time_cost=1, memory_cost=8192))
-    await accounts.add("sam", AGENT_PASSWORD, "agent", "Sam")
+    accounts = await agent_accounts(AGENT_PASSWORD, sam="Sam")
     async with running_service(
         demo_brain,
         db,
