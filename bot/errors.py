@@ -15,6 +15,7 @@ what to do next. Library errors are translated at the boundary with ``raise ... 
     │   ├── ModelNotFoundError   the model folder is missing or incomplete
     │   └── TrainingError        training could not run on the given data
     ├── StoreError               the conversation store failed (database down, disk full...)
+    │   └── ConflictError        another replica appended to the conversation first: replay and retry
     ├── CandidateError           a learned KB candidate is unknown, or was already decided otherwise
     ├── AccountError             an agent or admin account cannot be added, found or removed
     │   └── AuthenticationError  a login was refused (wrong username or password)
@@ -86,6 +87,22 @@ class TrainingError(ModelError):
 
 class StoreError(DeskmateError):
     """The conversation store failed."""
+
+
+class ConflictError(StoreError):
+    """An append expected the conversation to end at one event, but another writer added more first.
+
+    Several replicas share one store; each appends with the last sequence number it has seen, so
+    two agents claiming at once on two replicas cannot both succeed. The loser replays and retries.
+    """
+
+    def __init__(self, conversation_id: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"conversation {conversation_id} has {actual} events, not {expected}: replay it from the store and retry"
+        )
+        self.conversation_id = conversation_id
+        self.expected = expected
+        self.actual = actual
 
 
 class AccountError(DeskmateError):

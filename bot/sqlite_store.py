@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import TypeVar
 
+from bot.errors import ConflictError
 from bot.events import STATE_CHANGED, NewEvent, StoredEvent
 from bot.reloads import ReloadRecord
 from bot.sqlite_worker import SQLiteWorker
@@ -80,7 +81,9 @@ class SQLiteStore(SQLiteWorker):
 
         return await self._run(self._guard(select))
 
-    async def append(self, conversation_id: str, events: Sequence[NewEvent]) -> list[StoredEvent]:
+    async def append(
+        self, conversation_id: str, events: Sequence[NewEvent], *, after: int | None = None
+    ) -> list[StoredEvent]:
         def insert() -> list[StoredEvent]:
             db = self._db
             stored: list[StoredEvent] = []
@@ -89,6 +92,8 @@ class SQLiteStore(SQLiteWorker):
                 (last,) = db.execute(
                     "SELECT COALESCE(MAX(seq), 0) FROM events WHERE conversation_id = ?", (conversation_id,)
                 ).fetchone()
+                if after is not None and last != after:
+                    raise ConflictError(conversation_id, after, last)
                 for event in events:
                     if event.client_id is not None:
                         existing = self._find(conversation_id, event.client_id)

@@ -3,6 +3,9 @@
 A store keeps conversations (looked up by the hash of the customer's session token) and their
 events in order. Appending is atomic per call; a customer message id is stored at most once per
 conversation (``append`` skips a duplicate and returns the stored original instead).
+
+``append(..., after=n)`` is the replicas' guard: it stores nothing and raises
+:class:`~bot.errors.ConflictError` unless the conversation's last event is number ``n``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.errors import StoreError
+from bot.errors import ConflictError, StoreError
 from bot.events import STATE_CHANGED, NewEvent, StoredEvent
 from bot.reloads import ReloadRecord
 
@@ -35,7 +38,9 @@ class Store(Protocol):
 
     async def conversation_for_token(self, token_hash: str) -> str | None: ...
 
-    async def append(self, conversation_id: str, events: Sequence[NewEvent]) -> list[StoredEvent]: ...
+    async def append(
+        self, conversation_id: str, events: Sequence[NewEvent], *, after: int | None = None
+    ) -> list[StoredEvent]: ...
 
     async def events(self, conversation_id: str) -> list[StoredEvent]: ...
 
@@ -84,11 +89,15 @@ class InMemoryStore:
     async def conversation_for_token(self, token_hash: str) -> str | None:
         return self._tokens.get(token_hash)
 
-    async def append(self, conversation_id: str, events: Sequence[NewEvent]) -> list[StoredEvent]:
+    async def append(
+        self, conversation_id: str, events: Sequence[NewEvent], *, after: int | None = None
+    ) -> list[StoredEvent]:
         async with self._lock:
             log = self._events.get(conversation_id)
             if log is None:
                 raise StoreError(f"no conversation {conversation_id}; create it first")
+            if after is not None and len(log) != after:
+                raise ConflictError(conversation_id, after, len(log))
             stored: list[StoredEvent] = []
             for event in events:
                 if event.client_id is not None:

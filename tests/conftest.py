@@ -38,3 +38,23 @@ def demo_brain(demo_build, embedder):  # type: ignore[no-untyped-def]
     from bot.brain import Brain
 
     return Brain.load(demo_build, embedder)
+
+
+@pytest.fixture(scope="session")
+def postgres():  # type: ignore[no-untyped-def]
+    """A real PostgreSQL server for the session (tests/services.py); ``postgres.new_database()`` per test."""
+    from tests.services import PostgresServer
+
+    server = PostgresServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A real redis-server for the session (tests/services.py)."""
+    from tests.services import RedisServer
+
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import StoreError
+from bot.errors import ConflictError, StoreError
 from bot.events import BOT_REPLY, CUSTOMER_MESSAGE, HANDOFF, STATE_CHANGED, NewEvent
 from bot.sqlite_store import SQLiteStore
 from bot.store import InMemoryStore, Store
@@ -260,3 +260,16 @@ async def test_events_of_one_kind_across_conversations_newest_first(store: Store
         (first, "a@example.com"),
     ]
     assert len(await store.events_of_kind(CONTACT_REQUEST, limit=1)) == 1
+
+
+async def test_append_after_the_last_seen_event_guards_against_another_writer(store: Store) -> None:
+    conversation = await store.create_conversation("hash-guard")
+    await store.append(conversation, [message("m1", "hello")], after=0)
+
+    with pytest.raises(ConflictError) as raised:
+        await store.append(conversation, [reply("stale")], after=0)  # a writer that has not seen m1
+
+    assert (raised.value.expected, raised.value.actual) == (0, 1)
+    assert [e.seq for e in await store.events(conversation)] == [1]  # nothing of the stale batch stored
+    stored = await store.append(conversation, [reply("fresh")], after=1)
+    assert [e.seq for e in stored] == [2]
