@@ -1,4 +1,4 @@
-"""``deskmate conversations export ID``: one conversation's transcript as JSON."""
+"""``deskmate conversations export ID``: one conversation's transcript as JSON, from SQLite or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -24,18 +24,20 @@ def _export(args: argparse.Namespace) -> int:
     from bot.config import Settings
     from bot.desk import transcript_from_store
     from bot.errors import StoreError
-    from bot.sqlite_store import SQLiteStore
+    from bot.stores import open_stores
 
     settings = Settings.from_env(data_dir=args.data_dir)
-    if not settings.database.is_file():
-        raise StoreError(f"no database at {settings.database}; pass --data-dir or set DESKMATE_DB_PATH")
+    if not settings.database_url and not settings.database.is_file():
+        raise StoreError(
+            f"no database at {settings.database}; pass --data-dir, or set DESKMATE_DB_PATH or DESKMATE_DATABASE_URL"
+        )
 
     async def read() -> dict[str, Any]:
-        store = await SQLiteStore(settings.database).open()
+        stores = await open_stores(settings)
         try:
-            return await transcript_from_store(store, args.conversation_id)
+            return await transcript_from_store(stores.store, args.conversation_id)
         finally:
-            await store.close()
+            await stores.close()
 
     text = json.dumps(asyncio.run(read()), indent=2, ensure_ascii=False) + "\n"
     if args.out is None:

@@ -88,7 +88,7 @@ def _rollback(args: argparse.Namespace) -> int:
 
 def _versions(args: argparse.Namespace) -> int:
     from bot.config import Settings
-    from bot.sqlite_store import SQLiteStore
+    from bot.stores import open_stores
     from kb.build import list_builds
     from kb.versions import read_active
 
@@ -105,13 +105,13 @@ def _versions(args: argparse.Namespace) -> int:
     print("  (* = active)")
 
     async def history() -> list[Any]:
-        store = await SQLiteStore(settings.database).open()
+        stores = await open_stores(settings)
         try:
-            return await store.reloads(limit=20)
+            return await stores.store.reloads(limit=20)
         finally:
-            await store.close()
+            await stores.close()
 
-    if settings.database.is_file():
+    if settings.database_url or settings.database.is_file():
         records = asyncio.run(history())
         if records:
             print("Recent reloads:")

@@ -43,21 +43,25 @@ def add_commands(commands: Any) -> None:
 
 
 def _data_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, help="where the database lives (default ./var; env DESKMATE_DB_PATH)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        help="where the SQLite database lives (default ./var; env DESKMATE_DB_PATH; unused with DESKMATE_DATABASE_URL)",
+    )
 
 
 def _with_accounts(args: argparse.Namespace, action: Callable[[Accounts], Awaitable[T]]) -> T:
     from bot.config import Settings
-    from bot.sqlite_accounts import SQLiteAccountStore
+    from bot.stores import open_stores
 
     settings = Settings.from_env(data_dir=args.data_dir)
 
     async def run() -> T:
-        store = await SQLiteAccountStore(settings.database).open()
+        stores = await open_stores(settings)
         try:
-            return await action(Accounts(store, session_hours=settings.session_hours))
+            return await action(Accounts(stores.accounts, session_hours=settings.session_hours))
         finally:
-            await store.close()
+            await stores.close()
 
     return asyncio.run(run())
 

@@ -10,6 +10,7 @@ Where the packages are missing the fixtures skip and say how to install them, ex
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -79,7 +80,7 @@ class PostgresServer:
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write(
                 f"port = {self.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 200\n"
+                "fsync = off\nfull_page_writes = off\nmax_connections = 200\n"
             )
         self.start()
 
@@ -108,10 +109,8 @@ class PostgresServer:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # already stopped by the test
             self.stop(mode="immediate")
-        except RuntimeError:
-            pass  # already stopped by the test
         shutil.rmtree(self.root, ignore_errors=True)
 
 

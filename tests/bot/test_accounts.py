@@ -1,4 +1,4 @@
-"""bot.accounts and bot.sqlite_accounts: one contract for the in-memory twin and SQLite, and the service."""
+"""bot.accounts and its stores: one contract for the in-memory twin, SQLite and PostgreSQL, and the service."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from argon2.profiles import CHEAPEST
 
 from bot.accounts import Account, Accounts, AccountStore, InMemoryAccountStore, Role, token_hash
 from bot.errors import AccountError, AuthenticationError, ConfigError, DeskmateError, StoreError
+from bot.pg_accounts import PostgresAccountStore
 from bot.sqlite_accounts import SQLiteAccountStore
 from bot.sqlite_store import SQLiteStore
 
@@ -29,12 +30,14 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AccountStore]:
     if request.param == "memory":
         instance: AccountStore = InMemoryAccountStore()
-    else:
+    elif request.param == "sqlite":
         instance = await SQLiteAccountStore(tmp_path / "db" / "deskmate.sqlite3").open()
+    else:
+        instance = await PostgresAccountStore(request.getfixturevalue("postgres").new_database()).open()
     yield instance
     await instance.close()
 

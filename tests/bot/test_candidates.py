@@ -1,4 +1,4 @@
-"""bot.candidates and bot.sqlite_candidates: one contract for the in-memory twin and SQLite, and the review flow."""
+"""bot.candidates and its stores: one contract for the in-memory twin, SQLite and PostgreSQL, and the review flow."""
 
 from __future__ import annotations
 
@@ -29,18 +29,21 @@ from bot.events import (
     STATE_CHANGED,
     StoredEvent,
 )
+from bot.pg_candidates import PostgresCandidateStore
 from bot.sqlite_candidates import SQLiteCandidateStore
 from kb.approved import APPROVED
 
 PENDING, APPROVED_, DISCARDED = CandidateStatus.PENDING, CandidateStatus.APPROVED, CandidateStatus.DISCARDED
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[CandidateStore]:
     if request.param == "memory":
         instance: CandidateStore = InMemoryCandidateStore()
-    else:
+    elif request.param == "sqlite":
         instance = await SQLiteCandidateStore(tmp_path / "db" / "deskmate.sqlite3").open()
+    else:
+        instance = await PostgresCandidateStore(request.getfixturevalue("postgres").new_database()).open()
     yield instance
     await instance.close()
 

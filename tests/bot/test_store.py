@@ -1,4 +1,4 @@
-"""bot.store and bot.sqlite_store: one contract for the in-memory twin and SQLite."""
+"""bot.store, bot.sqlite_store and bot.pg_store: one contract for the in-memory twin, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from bot.errors import ConflictError, StoreError
 from bot.events import BOT_REPLY, CUSTOMER_MESSAGE, HANDOFF, STATE_CHANGED, NewEvent
+from bot.pg_store import PostgresStore
 from bot.sqlite_store import SQLiteStore
 from bot.store import InMemoryStore, Store
 
@@ -21,12 +22,14 @@ def reply(text: str) -> NewEvent:
     return NewEvent(BOT_REPLY, {"text": text, "source": "template", "ranking": [{"intent": "x", "p": 0.9}]})
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     if request.param == "memory":
         instance: Store = InMemoryStore()
-    else:
+    elif request.param == "sqlite":
         instance = await SQLiteStore(tmp_path / "db" / "deskmate.sqlite3").open()
+    else:
+        instance = await PostgresStore(request.getfixturevalue("postgres").new_database()).open()
     yield instance
     await instance.close()
 
