@@ -1,27 +1,30 @@
 """The message bus seam: conversation events fan out to every connection watching them.
 
-A topic is a conversation id, or :data:`QUEUE_TOPIC` for agents watching the handoff queue.
-Besides stored events the bus carries :class:`Signal` values: things worth showing live but not
-worth keeping (typing indicators, "the queue changed"). The in-process bus is the embedded
-default; a Redis bus (several replicas) fits the same seam.
+A topic is a conversation id, :data:`QUEUE_TOPIC` for agents watching the handoff queue, or any
+other name a component agrees on. Besides stored events the bus carries :class:`Signal` values:
+things worth showing live but not worth keeping (typing indicators, "the queue changed",
+``resync``: "you may have missed events, read the store again").
+
+:class:`InProcessBus` is the embedded default; :class:`bot.redis_bus.RedisBus` links several
+replicas. Both deliver to this process's subscribers through one :class:`LocalTopics`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.events import StoredEvent
 
 QUEUE_TOPIC = "queue"
+RESYNC = "resync"  # a Signal kind: events may have been missed (the Redis bus was cut off); re-read the store
 
 
 @dataclass(frozen=True)
 class Signal:
-    """A live, unstored notice: ``typing`` (who, on) or ``queue_changed``."""
+    """A live, unstored notice: ``typing`` (who, on), ``queue_changed`` or ``resync``."""
 
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
@@ -30,16 +33,17 @@ class Signal:
 class Subscription:
     """Events and signals published on one topic since subscribing, in order."""
 
-    def __init__(self, bus: InProcessBus, conversation_id: str) -> None:
-        self.conversation_id = conversation_id
-        self._bus = bus
+    def __init__(self, conversation_id: str, unsubscribe: Callable[[Subscription], None]) -> None:
+        self.conversation_id = conversation_id  # the topic
+        self._unsubscribe = unsubscribe
         self.queue: asyncio.Queue[StoredEvent | Signal] = asyncio.Queue()
 
     async def get(self) -> StoredEvent | Signal:
         return await self.queue.get()
 
     def close(self) -> None:
-        self._bus.unsubscribe(self)
+        """Stop receiving (idempotent)."""
+        self._unsubscribe(self)
 
 
 class Bus(Protocol):
@@ -50,13 +54,15 @@ class Bus(Protocol):
     async def signal(self, topic: str, signal: Signal) -> None: ...
 
 
-class InProcessBus:
-    def __init__(self) -> None:
-        self._subscribers: dict[str, set[Subscription]] = defaultdict(set)
+class LocalTopics:
+    """This process's subscriptions by topic. Queues are unbounded: a slow reader never blocks others."""
 
-    def subscribe(self, conversation_id: str) -> Subscription:
-        subscription = Subscription(self, conversation_id)
-        self._subscribers[conversation_id].add(subscription)
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[Subscription]] = {}
+
+    def subscribe(self, topic: str) -> Subscription:
+        subscription = Subscription(topic, self.unsubscribe)
+        self._subscribers.setdefault(topic, set()).add(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
@@ -66,11 +72,32 @@ class InProcessBus:
             if not subscribers:
                 del self._subscribers[subscription.conversation_id]
 
+    def deliver(self, topic: str, items: Sequence[StoredEvent | Signal]) -> None:
+        for subscription in list(self._subscribers.get(topic, ())):
+            for item in items:
+                subscription.queue.put_nowait(item)
+
+    def broadcast(self, item: StoredEvent | Signal) -> None:
+        """Put ``item`` into every subscription, whatever its topic."""
+        for subscribers in list(self._subscribers.values()):
+            for subscription in list(subscribers):
+                subscription.queue.put_nowait(item)
+
+
+class InProcessBus:
+    """One process: publishing is putting into the subscribers' queues."""
+
+    def __init__(self) -> None:
+        self._topics = LocalTopics()
+
+    def subscribe(self, conversation_id: str) -> Subscription:
+        return self._topics.subscribe(conversation_id)
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._topics.unsubscribe(subscription)
+
     async def publish(self, conversation_id: str, events: Sequence[StoredEvent]) -> None:
-        for subscription in list(self._subscribers.get(conversation_id, ())):
-            for event in events:
-                subscription.queue.put_nowait(event)
+        self._topics.deliver(conversation_id, events)
 
     async def signal(self, topic: str, signal: Signal) -> None:
-        for subscription in list(self._subscribers.get(topic, ())):
-            subscription.queue.put_nowait(signal)
+        self._topics.deliver(topic, (signal,))
