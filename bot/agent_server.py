@@ -26,6 +26,7 @@ from bot.conversation import Agent
 from bot.desk import AgentDesk, transcript_item
 from bot.errors import AuthenticationError, ConversationError, DeskmateError, ProtocolError, StoreError
 from bot.limits import TokenBucket
+from bot.logcontext import set_conversation
 from bot.protocol import MAX_ID, MAX_TEXT, error_frame
 
 logger = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ class AgentConnection:
         try:
             while True:
                 item = await subscription.get()
-                if isinstance(item, Signal) and item.kind == "queue_changed":
+                if isinstance(item, Signal) and item.kind in ("queue_changed", "resync"):
                     try:
                         await self._send_queue()
                     except DeskmateError as exc:  # the next change sends the queue again
@@ -192,11 +193,28 @@ class AgentConnection:
             if isinstance(item, Signal):
                 if item.kind == "typing" and item.data.get("role") == "customer":
                     await self.send({"type": "typing", "conversation_id": conversation_id, "on": item.data["on"]})
+                elif item.kind == "resync":  # the bus was away: what other replicas stored meanwhile
+                    last = await self._catch_up(conversation_id, last)
                 continue
             if item.seq <= last:
                 continue
+            if item.seq > last + 1:  # some never reached us (another replica's): from the store
+                last = await self._catch_up(conversation_id, last)
+                continue
             last = item.seq
             await self.send({"type": "event", "conversation_id": conversation_id, "event": transcript_item(item)})
+
+    async def _catch_up(self, conversation_id: str, last: int) -> int:
+        """Send the conversation's stored events after ``last``; returns the new last one sent."""
+        try:
+            missed = [e for e in await self.desk.service.store.events(conversation_id) if e.seq > last]
+        except DeskmateError as exc:  # the next event or resync tries again
+            logger.warning("agent %s: catching up failed: %s", self.agent.username, exc)
+            return last
+        for event in missed:
+            last = event.seq
+            await self.send({"type": "event", "conversation_id": conversation_id, "event": transcript_item(event)})
+        return last
 
     async def _open(self, conversation_id: str) -> None:
         if conversation_id not in self._watching:
@@ -226,7 +244,20 @@ class AgentConnection:
             kind = frame["type"]
             if not self.bucket.allow():
                 raise ProtocolError("rate_limited", "too many requests; wait a moment and retry", ref=ref)
+            # every frame: a session ended elsewhere (sign-out, account removed, expiry) ends here too
+            if self.accounts is not None and await self.accounts.authenticate(self._token) is None:
+                await self.send(
+                    {
+                        "type": "error",
+                        "code": "session_expired",
+                        "ref": ref,
+                        "message": "your session has ended; sign in again",
+                    }
+                )
+                await self.ws.close(1008, "session ended")
+                return
             conversation_id = frame.get("conversation_id", "")
+            set_conversation(conversation_id or None)  # this connection's task: log lines of this frame carry it
             if kind == "queue":
                 await self._send_queue()
             elif kind == "open":

@@ -24,7 +24,13 @@ DEMO_KB = Path(__file__).resolve().parent.parent / "kb" / "demo"
 POSITIVE_FLOATS = {
     "session_hours": "positive number of hours, such as 12 or 0.5",
     "generation_timeout": "positive number of seconds, such as 20",
+    "customer_rate": "positive number of messages per second, such as 1",
+    "address_rate": "positive number of messages per second, such as 10",
+    "customer_session_days": "positive number of days, such as 30",
 }
+MIN_SECRET_LENGTH = 32
+# Settings that hold a secret: read only from the environment, never shown (repr, logs, errors).
+SECRETS = ("admin_token", "llm_api_key", "secret_key", "metrics_token", "database_url", "redis_url")
 GENERATORS = ("none", "local", "openai")
 
 
@@ -57,7 +63,35 @@ class Settings:
     generation_timeout: float = 20.0
     # How long an agent or admin stays logged in (DESKMATE_SESSION_HOURS, any positive number).
     session_hours: float = 12.0
+    # Several replicas: a PostgreSQL store (DESKMATE_DATABASE_URL, postgresql://user:pass@host/db)
+    # instead of SQLite, and a Redis bus (DESKMATE_REDIS_URL, redis://host:6379/0) instead of the
+    # in-process one. Both unset: the embedded single-process defaults.
+    database_url: str | None = field(default=None, repr=False)
+    redis_url: str | None = field(default=None, repr=False)
+    # Signs customer session tokens (DESKMATE_SECRET_KEY, 32+ characters, the same on every
+    # replica). Unset: a random key per process, so customer sessions end when the server restarts;
+    # required with DESKMATE_DATABASE_URL.
+    secret_key: str | None = field(default=None, repr=False)
+    customer_session_days: float = 30.0
+    # Web pages (origins) other than this server's own that may open the customer websocket,
+    # comma-separated: "https://shop.example.com,https://help.example.com". "*" allows any.
+    allowed_origins: str = ""
+    # Abuse limits: messages per second (and burst) per customer connection and per client address,
+    # open websockets per address. DESKMATE_TRUST_PROXY: take the address from X-Forwarded-For.
+    customer_rate: float = 1.0
+    customer_burst: int = 10
+    address_rate: float = 10.0
+    address_burst: int = 60
+    max_connections_per_address: int = 30
+    trust_proxy: bool = False
+    # /metrics: open when unset (bind to a private network), else needs "Authorization: Bearer <token>".
+    metrics_token: str | None = field(default=None, repr=False)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """The allowed web origins, normalised (no trailing slash)."""
+        return frozenset(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
 
     @property
     def database(self) -> Path:
@@ -77,6 +111,8 @@ class Settings:
                 continue
             key = PREFIX + f.name.upper()
             if key in env:
+                if env[key] == "" and f.default is None:
+                    continue  # an empty optional setting (compose passes unset ones as ""): unset
                 values[f.name] = _cast(key, env[key], f.name)
         policy_values: dict[str, Any] = {}
         for f in fields(PolicyConfig):
@@ -101,6 +137,8 @@ def _cast(key: str, raw: str, name: str, owner: type = Settings) -> Any:
             number = int(raw)
             if name == "port" and not 0 <= number <= 65535:
                 raise ValueError(raw)
+            if name != "port" and number < 1:
+                raise ValueError(raw)
             return number
         if isinstance(default, float):
             value = float(raw)
@@ -114,11 +152,20 @@ def _cast(key: str, raw: str, name: str, owner: type = Settings) -> Any:
             return Path(raw)
         if name == "log_level" and raw.upper() not in LOG_LEVELS:
             raise ValueError(raw)
-        if name == "admin_token" and len(raw) < MIN_TOKEN_LENGTH:
+        if name == "secret_key" and len(raw) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"{key} is too short ({len(raw)} characters); use at least {MIN_SECRET_LENGTH}, for example "
+                "the output of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`"
+            )
+        if name in ("admin_token", "metrics_token") and len(raw) < MIN_TOKEN_LENGTH:
             raise ConfigError(
                 f"{key} is too short ({len(raw)} characters); use at least {MIN_TOKEN_LENGTH}, for example "
                 "the output of `python -c 'import secrets; print(secrets.token_urlsafe(24))'`"
             )
+        if name == "database_url" and not raw.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(f"{key} must be a PostgreSQL URL like postgresql://user:password@host:5432/deskmate")
+        if name == "redis_url" and not raw.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(f"{key} must be a Redis URL like redis://host:6379/0")
         if name == "generator" and raw not in GENERATORS:
             raise ConfigError(f"{key}={raw!r} is not one of {', '.join(GENERATORS)}; fix or unset it")
         if name == "explicit_handoff_pattern":

@@ -24,3 +24,46 @@ class TokenBucket:
             self._tokens -= 1.0
             return True
         return False
+
+
+class AddressLimits:
+    """Per client address: how many websockets it holds open, and one message bucket they all share.
+
+    A per-connection bucket alone lets one address open many connections and multiply its rate;
+    this caps both. Buckets of addresses with no open connection are dropped.
+    """
+
+    def __init__(
+        self, *, max_connections: int, rate: float, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_connections = max_connections
+        self.rate = rate
+        self.burst = burst
+        self._clock = clock
+        self._open: dict[str, int] = {}
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def full(self, address: str) -> bool:
+        return self._open.get(address, 0) >= self.max_connections
+
+    def opened(self, address: str) -> bool:
+        """Count a new connection from ``address``; False (and nothing counted) when it holds too many."""
+        if self.full(address):
+            return False
+        self._open[address] = self._open.get(address, 0) + 1
+        return True
+
+    def closed(self, address: str) -> None:
+        left = self._open.get(address, 0) - 1
+        if left > 0:
+            self._open[address] = left
+        else:
+            self._open.pop(address, None)
+            self._buckets.pop(address, None)
+
+    def allow(self, address: str) -> bool:
+        """One message from ``address``, if its shared bucket has room."""
+        bucket = self._buckets.get(address)
+        if bucket is None:
+            bucket = self._buckets[address] = TokenBucket(rate=self.rate, burst=self.burst, clock=self._clock)
+        return bucket.allow()

@@ -1,21 +1,30 @@
 """The websocket server: a thin adapter between frames and the chat service.
 
-One port serves the customer websocket (``/ws/customer``), the admin websocket (``/ws/admin``,
-see bot/admin.py), the widget files, the demo page, the admin page (``/admin``) and ``/healthz``. The adapter only decodes frames, calls the service and writes what comes back.
+One port serves the customer websocket (``/ws/customer``), the agent and admin websockets
+(``/ws/agent``, ``/ws/admin``: bot/agent_server.py, bot/admin.py), the widget files, the demo
+page, the console and admin pages, ``/healthz`` and ``/metrics``. The adapter only decodes frames,
+calls the service and writes what comes back.
+
+Before a websocket handshake it checks the page's origin (this server's own pages, plus
+``DESKMATE_ALLOWED_ORIGINS`` for the customer widget embedded on a shop's site; a request with no
+Origin header is not a browser page and passes) and how many connections the client address
+already holds. Customer messages are rate-limited per connection and per address.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import logging
 import mimetypes
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -31,7 +40,9 @@ from bot.conversation import State
 from bot.desk import AgentDesk
 from bot.errors import ConversationError, DeskmateError, ProtocolError, StoreError
 from bot.events import CONTACT_REQUEST, CUSTOMER_MESSAGE, STATE_CHANGED, StoredEvent
-from bot.limits import TokenBucket
+from bot.limits import AddressLimits, TokenBucket
+from bot.logcontext import set_conversation
+from bot.metrics import Metrics
 from bot.protocol import MAX_FRAME, error_frame, event_frame, history_item, parse_client_frame, signal_frame
 from bot.reloader import KBReloader
 from bot.service import ChatService, Session
@@ -81,6 +92,11 @@ class DeskmateServer:
         admin_token: str | None = None,
         accounts: Accounts | None = None,
         review: CandidateReview | None = None,
+        origins: frozenset[str] = frozenset(),
+        address_limits: AddressLimits | None = None,
+        trust_proxy: bool = False,
+        metrics: Metrics | None = None,
+        metrics_token: str | None = None,
     ) -> None:
         self.service = service
         self.rate = rate
@@ -89,16 +105,31 @@ class DeskmateServer:
         self.admin_token = admin_token
         self.accounts = accounts
         self.desk = AgentDesk(service, review=review)
+        self.origins = origins  # pages of other sites that may embed the widget ("*": any)
+        self.address_limits = address_limits or AddressLimits(max_connections=30, rate=10.0, burst=60)
+        self.trust_proxy = trust_proxy  # behind a reverse proxy: the client is in X-Forwarded-For
+        self.metrics = metrics or Metrics(build_id=service.brain.build_id)
+        self.metrics_token = metrics_token  # None: /metrics is open (keep the port private)
 
     # HTTP --------------------------------------------------------------------------------------
 
-    def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    def process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | Awaitable[Response] | None:
         path = request.path.split("?", 1)[0]
         if path in (CUSTOMER_PATH, ADMIN_PATH, AGENT_PATH):
+            refusal = self._refuse_handshake(path, request, self.client_address(connection, request))
+            if refusal is not None:
+                return refusal
             return None  # go on with the websocket handshake
         if path == "/healthz":
-            body = json.dumps({"status": "ok", "kb": self.service.brain.kb.name, "build": self.service.brain.build_id})
-            return _response(HTTPStatus.OK, body.encode(), "application/json")
+            health = {"status": "ok", "kb": self.service.brain.kb.name, "build": self.service.brain.build_id}
+            healthy = getattr(self.service.bus, "healthy", None)
+            if healthy is not None:  # the Redis bus: live updates between replicas wait while it is down
+                health["bus"] = "ok" if healthy else "degraded: Redis is unreachable; live updates resume when it is back"
+            return _response(HTTPStatus.OK, json.dumps(health).encode(), "application/json")
+        if path == "/metrics":
+            return self._metrics(request)
         name = STATIC.get(path)
         if name is None:
             return _response(
@@ -110,18 +141,72 @@ class DeskmateServer:
             content_type += "; charset=utf-8"
         return _response(HTTPStatus.OK, file.read_bytes(), content_type, cache=name != "index.html")
 
+    async def _metrics(self, request: Request) -> Response:
+        if self.metrics_token is not None:
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {self.metrics_token}".encode()):
+                return _response(
+                    HTTPStatus.UNAUTHORIZED,
+                    b"Send the metrics token: Authorization: Bearer <DESKMATE_METRICS_TOKEN>.\n",
+                    "text/plain; charset=utf-8",
+                )
+        self.metrics.set_build(self.service.brain.build_id)
+        body, content_type = await self.metrics.render(self.service.store, accept=request.headers.get("Accept", ""))
+        return _response(HTTPStatus.OK, body, content_type)
+
+    def client_address(self, connection: ServerConnection, request: Request) -> str:
+        if self.trust_proxy:
+            forwarded = request.headers.get("X-Forwarded-For")
+            if forwarded:
+                return forwarded.split(",")[-1].strip()  # what our proxy saw; earlier hops can be forged
+        remote = connection.remote_address
+        return str(remote[0]) if remote else "unknown"
+
+    def _refuse_handshake(self, path: str, request: Request, address: str) -> Response | None:
+        origin = request.headers.get("Origin")
+        if origin is not None and not self._origin_allowed(path, origin, request.headers.get("Host", "")):
+            logger.warning("refused a %s websocket from origin %s", path, origin[:100])
+            hint = "add it to DESKMATE_ALLOWED_ORIGINS" if path == CUSTOMER_PATH else "use this server's own page"
+            return _response(
+                HTTPStatus.FORBIDDEN, f"This page's origin may not connect: {hint}.\n".encode(), "text/plain; charset=utf-8"
+            )
+        if self.address_limits.full(address):
+            return _response(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                b"Too many open chat connections from your address; close some and try again.\n",
+                "text/plain; charset=utf-8",
+            )
+        return None
+
+    def _origin_allowed(self, path: str, origin: str, host: str) -> bool:
+        if urlsplit(origin).netloc.lower() == host.lower():
+            return True  # this server's own pages
+        # only the customer widget may be embedded elsewhere; the consoles are served from here
+        return path == CUSTOMER_PATH and ("*" in self.origins or origin.rstrip("/") in self.origins)
+
     # Websocket ---------------------------------------------------------------------------------
 
     async def handle(self, ws: ServerConnection) -> None:
         assert ws.request is not None
         path = ws.request.path.split("?", 1)[0]
-        if path == ADMIN_PATH:
-            await AdminConnection(ws, self.reloader, self.admin_token, review=self.desk.review).run()
+        address = self.client_address(ws, ws.request)
+        if not self.address_limits.opened(address):
+            await ws.close(1013, "too many connections from this address; try again later")
             return
-        if path == AGENT_PATH:
-            await AgentConnection(ws, self.desk, self.accounts, TokenBucket(rate=5.0, burst=30)).run()
-            return
-        await CustomerConnection(ws, self.service, self.desk, TokenBucket(rate=self.rate, burst=self.burst)).run()
+        role = "admin" if path == ADMIN_PATH else "agent" if path == AGENT_PATH else "customer"
+        try:
+            with self.metrics.connection(role):
+                if path == ADMIN_PATH:
+                    await AdminConnection(ws, self.reloader, self.admin_token, review=self.desk.review).run()
+                elif path == AGENT_PATH:
+                    await AgentConnection(ws, self.desk, self.accounts, TokenBucket(rate=5.0, burst=30)).run()
+                else:
+                    bucket = TokenBucket(rate=self.rate, burst=self.burst)
+                    await CustomerConnection(
+                        ws, self.service, self.desk, bucket, address=address, limits=self.address_limits
+                    ).run()
+        finally:
+            self.address_limits.closed(address)
 
     @contextlib.asynccontextmanager
     async def running(self, host: str, port: int) -> AsyncIterator[Server]:
@@ -146,11 +231,22 @@ def bound_port(server: Server) -> int:
 class CustomerConnection:
     """One customer's websocket: hello, then messages; bus events forwarded as frames."""
 
-    def __init__(self, ws: ServerConnection, service: ChatService, desk: AgentDesk, bucket: TokenBucket) -> None:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        service: ChatService,
+        desk: AgentDesk,
+        bucket: TokenBucket,
+        *,
+        address: str = "unknown",
+        limits: AddressLimits | None = None,
+    ) -> None:
         self.ws = ws
         self.service = service
         self.desk = desk
         self.bucket = bucket
+        self.address = address
+        self.limits = limits
         self.session: Session | None = None
         self.subscription: Subscription | None = None
         self._last_seq = 0
@@ -198,6 +294,7 @@ class CustomerConnection:
 
     async def _open(self, token: str | None) -> None:
         session = await self.service.open_session(token)
+        set_conversation(session.conversation_id)  # this connection's log lines (and its forwarder's) carry it
         subscription = self.service.bus.subscribe(session.conversation_id)
         # Events stored between open_session and subscribe are fetched again so none is missed.
         events = await self.service.store.events(session.conversation_id)
@@ -222,14 +319,32 @@ class CustomerConnection:
         while True:
             item = await self.subscription.get()
             if isinstance(item, Signal):
+                if item.kind == "resync":  # the bus was away: send what other replicas stored meanwhile
+                    await self._catch_up()
+                    continue
                 frame = signal_frame(item)
                 if frame is not None:
                     await self.send(frame)
                 continue
             if item.seq <= self._last_seq:
                 continue
+            if item.seq > self._last_seq + 1:  # some never reached us (another replica's): from the store
+                await self._catch_up()
+                continue
             self._last_seq = item.seq
             await self._send_event(item)
+
+    async def _catch_up(self) -> None:
+        assert self.session is not None
+        try:
+            events = await self.service.store.events(self.session.conversation_id)
+        except StoreError as exc:  # the next resync or a reconnect brings them
+            logger.warning("conversation %s: catching up failed: %s", self.session.conversation_id, exc)
+            return
+        for event in events:
+            if event.seq > self._last_seq:
+                self._last_seq = event.seq
+                await self._send_event(event)
 
     async def _send_event(self, event: StoredEvent) -> None:
         if event.kind in (CUSTOMER_MESSAGE, CONTACT_REQUEST):
@@ -255,7 +370,7 @@ class CustomerConnection:
                     )
                 return
             ref = frame["id"]
-            if not self.bucket.allow():
+            if not self.bucket.allow() or (self.limits is not None and not self.limits.allow(self.address)):
                 raise ProtocolError(
                     "rate_limited", "you are sending messages too fast; wait a moment and resend", ref=ref
                 )
@@ -281,13 +396,13 @@ class CustomerConnection:
             await self.send(error_frame(exc))
         except StoreError as exc:
             logger.error("conversation %s: store failed: %s", self.session.conversation_id, exc)
-            # ref stays null: the client keeps the message queued and resends it after reconnecting.
+            # ref stays null: the client keeps the message queued and resends it shortly (and on reconnect).
             await self.send(
                 {
                     "type": "error",
                     "code": "internal",
                     "ref": None,
-                    "message": "your message could not be saved yet; it will be resent when you reconnect",
+                    "message": "your message could not be saved yet; it will be resent automatically in a moment",
                 }
             )
         except ConversationError:  # closed by an agent: the widget starts a new conversation

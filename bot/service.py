@@ -3,16 +3,23 @@
 Adapters (the websocket server, tests) call it; it never touches a socket. Per conversation,
 messages are handled one at a time: the customer message is stored (and so acknowledged) first,
 then the models run off the event loop, then the bot's events are stored and published.
+
+Several replicas may share one store. Each keeps conversations it has seen in a cache, and every
+append says which event it believes is the last (``after=``); when another replica got there
+first the store refuses (:class:`ConflictError`), and the service replays the conversation from
+the store and tries again. So of two agents claiming on two replicas, one wins and the other is
+told the conversation is taken.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from bot.action_turn import action_for, run_action
@@ -22,13 +29,17 @@ from bot.batcher import MicroBatcher
 from bot.brain import Brain
 from bot.bus import Bus, Signal
 from bot.conversation import Conversation, State
-from bot.errors import ConversationError, ProtocolError
+from bot.errors import ConflictError, ConversationError, ProtocolError
 from bot.events import SUGGESTIONS, NewEvent, StoredEvent
 from bot.generation import Generator, Grounding, Passage, build_messages, with_fallback
+from bot.logcontext import conversation_context
 from bot.policy import Action, Decision, Understanding
+from bot.session_tokens import SESSION_UNKNOWN, SessionSigner
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
+
+CONFLICT_RETRIES = 5  # replays after another replica wrote first, before giving up with the ConflictError
 
 
 def _understand(items: list[tuple[Brain, str, tuple[str, ...]]]) -> list[Understanding]:
@@ -90,6 +101,7 @@ class ChatService:
         brain: Brain,
         actions: ActionRunner | None = None,
         generator: Generator | None = None,
+        signer: SessionSigner | None = None,
         cache_size: int = 10_000,
     ) -> None:
         self.store = store
@@ -97,8 +109,10 @@ class ChatService:
         self.brain = brain
         self.actions = actions  # runs the KB's custom actions (in-process or a Rasa action server)
         self.generator = generator  # grounded generated replies (see bot/generation; its own timeouts), None: off
+        self.signer = signer or SessionSigner(None)  # no secret: tokens end with this process
         self._locks: dict[str, asyncio.Lock] = {}
         self._cache: OrderedDict[str, Conversation] = OrderedDict()
+        self._seqs: dict[str, int] = {}  # the last event number seen of each cached conversation
         self._cache_size = cache_size
         # Concurrent messages share one forward pass; one batch at a time (torch uses every core).
         self._batcher: MicroBatcher[tuple[Brain, str, tuple[str, ...]], Understanding] = MicroBatcher(_understand)
@@ -115,21 +129,23 @@ class ChatService:
     async def open_session(self, token: str | None) -> Session:
         """Resume the conversation of ``token``, or start a new one when ``token`` is None."""
         if token is not None:
+            self.signer.verify(token)  # forged, altered or expired: refused before the store is asked
             conversation_id = await self.store.conversation_for_token(token_hash(token))
             if conversation_id is None:
-                raise ProtocolError(
-                    "session_unknown", "this session is unknown or expired; send hello with session null"
-                )
-            conversation = await self._conversation(conversation_id)
+                raise ProtocolError("session_unknown", SESSION_UNKNOWN)
+            async with self._lock(conversation_id):
+                self._forget(conversation_id)  # another replica may have changed it since we cached it
+                conversation = await self._conversation(conversation_id)
             if conversation.state is not State.CLOSED:
                 return Session(token, conversation_id, conversation.state.value)
             # a closed conversation is over: the customer gets a new one (and a new token)
-        token = secrets.token_urlsafe(32)
+        token = self.signer.issue()
         conversation_id = await self.store.create_conversation(token_hash(token))
         conversation = Conversation(conversation_id)
-        self._remember(conversation)
-        await self.store.append(conversation_id, conversation.start(self.brain.composer))
-        logger.info("conversation %s: started", conversation_id)
+        self._remember(conversation, seq=0)
+        with conversation_context(conversation_id):
+            await self._append(conversation, conversation.start(self.brain.composer))
+            logger.info("conversation %s: started", conversation_id)
         return Session(token, conversation_id, conversation.state.value)
 
     async def customer_message(
@@ -140,17 +156,23 @@ class ChatService:
         New messages are published on the bus (the customer message first, then the bot's events).
         A message id seen before is not handled again: its stored message and replies are returned.
         """
-        async with self._lock(conversation_id):
+        async with self._turn(conversation_id):
             existing = await self.store.find_customer_message(conversation_id, client_id)
             if existing is not None:
                 events = await self.store.events(conversation_id)
                 replies = [e for e in events if e.data.get("reply_to") == client_id]
                 return True, [existing, *replies]
-            try:
-                return await self._handle(conversation_id, client_id, text, intent)
-            except BaseException:
-                self._cache.pop(conversation_id, None)  # replay from the store next time
-                raise
+            for attempt in range(CONFLICT_RETRIES + 1):
+                try:
+                    return await self._handle(conversation_id, client_id, text, intent)
+                except ConflictError:
+                    self._forget(conversation_id)  # another replica wrote first: replay and retry
+                    if attempt == CONFLICT_RETRIES:
+                        raise
+                except BaseException:
+                    self._forget(conversation_id)  # replay from the store next time
+                    raise
+            raise AssertionError("unreachable")
 
     async def _handle(
         self, conversation_id: str, client_id: str, text: str, intent: str | None
@@ -159,9 +181,8 @@ class ChatService:
         conversation = await self._conversation(conversation_id)
         context = conversation.recent_turns  # before this message: the retriever's query context
         entities = [(e.entity, e.value) for e in brain.extractor.extract(text)]
-        received = await self.store.append(
-            conversation_id,
-            conversation.receive(text, client_id=client_id, chosen_intent=intent, entities=entities),
+        received = await self._append(
+            conversation, conversation.receive(text, client_id=client_id, chosen_intent=intent, entities=entities)
         )
         await self.bus.publish(conversation_id, received)
         understanding = None
@@ -169,13 +190,13 @@ class ChatService:
             understanding = await self._batcher.submit((brain, text, context))
         if understanding is not None and conversation.state in AGENT_STATES:
             # agent assist: the bot stays silent and suggests replies to the agent instead
-            suggestions = await self.store.append(
-                conversation_id, [assist_event(understanding, brain, client_id, conversation.slots)]
+            suggestions = await self._append_late(
+                conversation, [assist_event(understanding, brain, client_id, conversation.slots)], agent_turn=True
             )
             await self.bus.publish(conversation_id, suggestions)
             received = [*received, *suggestions]
         answer = await self._answer(brain, conversation, text, client_id, intent, understanding, entities)
-        stored = await self.store.append(conversation_id, answer) if answer else []
+        stored = await self._append_late(conversation, answer, agent_turn=False) if answer else []
         await self.bus.publish(conversation_id, stored)
         kinds = ",".join(e.kind for e in stored) or "none"
         top = understanding.prediction.top if understanding else None
@@ -255,9 +276,10 @@ class ChatService:
             )
         outcome = guarded.outcome
         if outcome.failed:
-            logger.warning(
-                "conversation %s: generation failed (%s); sent the retrieved reply", conversation.id, outcome.error
-            )
+            # the reason only: an endpoint's error text may echo the customer's words (kept in the event)
+            reason = getattr(outcome.error, "reason", "failed")
+            logger.warning("conversation %s: generation failed (%s); sent the retrieved reply", conversation.id, reason)
+            logger.debug("conversation %s: generation error: %s", conversation.id, outcome.error)
         return conversation.generated_answer(
             client_id=client_id,
             decision=decision,
@@ -274,19 +296,25 @@ class ChatService:
         Agents' claims, replies, hand-backs and closes go through here, one at a time per
         conversation: of two agents claiming at once, the second sees the first's claim.
         """
-        async with self._lock(conversation_id):
-            conversation = await self._conversation(conversation_id)
-            if conversation.is_empty:
-                self._cache.pop(conversation_id, None)
-                raise ConversationError(f"no conversation {conversation_id}; pick one from the queue")
-            try:
-                new = step(conversation)
-                stored = await self.store.append(conversation_id, new)
-            except BaseException:
-                self._cache.pop(conversation_id, None)  # replay from the store next time
-                raise
-            await self.bus.publish(conversation_id, stored)
-            return stored
+        async with self._turn(conversation_id):
+            for attempt in range(CONFLICT_RETRIES + 1):
+                conversation = await self._conversation(conversation_id)
+                if conversation.is_empty:
+                    self._forget(conversation_id)
+                    raise ConversationError(f"no conversation {conversation_id}; pick one from the queue")
+                try:
+                    stored = await self._append(conversation, step(conversation))
+                except ConflictError:
+                    self._forget(conversation_id)  # another replica wrote first: replay, run the step again
+                    if attempt == CONFLICT_RETRIES:
+                        raise
+                    continue
+                except BaseException:
+                    self._forget(conversation_id)  # replay from the store next time
+                    raise
+                await self.bus.publish(conversation_id, stored)
+                return stored
+            raise AssertionError("unreachable")
 
     async def state_of(self, conversation_id: str) -> Conversation:
         async with self._lock(conversation_id):
@@ -295,25 +323,77 @@ class ChatService:
     async def close(self) -> None:
         await self._batcher.close()
 
+    @contextlib.asynccontextmanager
+    async def _turn(self, conversation_id: str) -> AsyncIterator[None]:
+        """The conversation's lock, with its id on every log line meanwhile."""
+        async with self._lock(conversation_id):
+            with conversation_context(conversation_id):
+                yield
+
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         lock = self._locks.get(conversation_id)
         if lock is None:
             lock = self._locks[conversation_id] = asyncio.Lock()
         return lock
 
+    async def _append(self, conversation: Conversation, events: Sequence[NewEvent]) -> list[StoredEvent]:
+        """Store ``events`` after the last event this replica saw, or raise :class:`ConflictError`."""
+        if not events:
+            return []
+        stored = await self.store.append(conversation.id, events, after=self._seqs.get(conversation.id, 0))
+        self._seqs[conversation.id] = max([self._seqs.get(conversation.id, 0), *(e.seq for e in stored)])
+        return stored
+
+    async def _append_late(
+        self, conversation: Conversation, events: Sequence[NewEvent], *, agent_turn: bool
+    ) -> list[StoredEvent]:
+        """Store what the bot made of a stored customer message, even if another replica wrote meanwhile.
+
+        The models ran on the conversation as it was; if another replica appended since (the
+        customer wrote from a second tab, an agent stepped in), the events still stand as long as
+        the conversation is in the same hands: the bot's answer while the bot holds it, suggestions
+        while an agent does. Otherwise they are dropped: the agent who took over answers instead.
+        """
+        try:
+            return await self._append(conversation, events)
+        except ConflictError:
+            self._forget(conversation.id)
+        for _ in range(CONFLICT_RETRIES):
+            fresh = await self._conversation(conversation.id)
+            still = fresh.state in AGENT_STATES if agent_turn else fresh.bot_is_answering
+            if not still:
+                logger.info("conversation %s: changed hands meanwhile; the bot's events were dropped", fresh.id)
+                return []
+            try:
+                stored = await self._append(fresh, events)
+            except ConflictError:
+                self._forget(conversation.id)
+                continue
+            self._forget(conversation.id)  # replay with these events next time
+            return stored
+        raise ConflictError(conversation.id, self._seqs.get(conversation.id, 0), -1)
+
     async def _conversation(self, conversation_id: str) -> Conversation:
         conversation = self._cache.get(conversation_id)
         if conversation is None:
-            conversation = Conversation.replay(conversation_id, await self.store.events(conversation_id))
-            self._remember(conversation)
+            events = await self.store.events(conversation_id)
+            conversation = Conversation.replay(conversation_id, events)
+            self._remember(conversation, seq=events[-1].seq if events else 0)
         else:
             self._cache.move_to_end(conversation_id)
         return conversation
 
-    def _remember(self, conversation: Conversation) -> None:
+    def _remember(self, conversation: Conversation, *, seq: int) -> None:
         self._cache[conversation.id] = conversation
+        self._seqs[conversation.id] = seq
         while len(self._cache) > self._cache_size:
             old, _ = self._cache.popitem(last=False)
+            self._seqs.pop(old, None)
             lock = self._locks.get(old)
             if lock is not None and not lock.locked():
                 del self._locks[old]
+
+    def _forget(self, conversation_id: str) -> None:
+        """Drop the cached conversation: the next use replays it from the store."""
+        self._cache.pop(conversation_id, None)
+        self._seqs.pop(conversation_id, None)

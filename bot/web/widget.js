@@ -439,6 +439,15 @@
     pending.forEach(transmit); // the server dedupes by id, so resending is safe
   }
 
+  var retryTimer = null;
+  function retryPendingLater() {
+    if (retryTimer) return;
+    retryTimer = setTimeout(function () {
+      retryTimer = null;
+      if (ready) pending.forEach(transmit); // deduped by id on the server
+    }, 5000);
+  }
+
   function onAck(id) {
     pending = pending.filter(function (m) { return m.id !== id; });
     savePending();
@@ -457,6 +466,10 @@
       dropToken();
       hello(); // if the server closed the socket instead, the reconnect sends hello null
       return;
+    }
+    if (f.code === "internal" && f.ref == null) {
+      // not saved (the database is away): the message stays pending and is resent shortly
+      retryPendingLater();
     }
     if (f.ref != null && isPending(f.ref)) {
       // refused message (too long, rate limited...): stop resending it, mark it failed

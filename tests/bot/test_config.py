@@ -132,3 +132,41 @@ def test_bad_session_hours_say_what_is_expected(value: str) -> None:
     assert str(info.value) == (
         f"DESKMATE_SESSION_HOURS={value!r} is not a valid positive number of hours, such as 12 or 0.5; fix or unset it"
     )
+
+
+def test_an_empty_optional_setting_counts_as_unset() -> None:
+    settings = Settings.from_env({"DESKMATE_METRICS_TOKEN": "", "DESKMATE_DATABASE_URL": "", "DESKMATE_REDIS_URL": ""})
+
+    assert (settings.metrics_token, settings.database_url, settings.redis_url) == (None, None, None)
+
+
+def test_secrets_are_checked_and_never_shown() -> None:
+    secret = "s" * 40
+    settings = Settings.from_env(
+        {
+            "DESKMATE_SECRET_KEY": secret,
+            "DESKMATE_DATABASE_URL": f"postgresql://deskmate:{secret}@db/deskmate",
+            "DESKMATE_REDIS_URL": "redis://:pw-in-url@cache:6379/0",
+        }
+    )
+
+    assert secret not in repr(settings) and "pw-in-url" not in repr(settings)
+    with pytest.raises(ConfigError, match="at least 32"):
+        Settings.from_env({"DESKMATE_SECRET_KEY": "short"})
+    with pytest.raises(ConfigError, match="PostgreSQL URL"):
+        Settings.from_env({"DESKMATE_DATABASE_URL": "mysql://x"})
+
+
+def test_abuse_limits_and_origins_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {
+            "DESKMATE_ALLOWED_ORIGINS": "https://shop.example.com/, https://help.example.com",
+            "DESKMATE_MAX_CONNECTIONS_PER_ADDRESS": "5",
+            "DESKMATE_ADDRESS_RATE": "2.5",
+        }
+    )
+
+    assert settings.origins == {"https://shop.example.com", "https://help.example.com"}
+    assert (settings.max_connections_per_address, settings.address_rate) == (5, 2.5)
+    with pytest.raises(ConfigError):
+        Settings.from_env({"DESKMATE_MAX_CONNECTIONS_PER_ADDRESS": "0"})

@@ -1,8 +1,8 @@
-"""bot.limits: the token bucket, driven by a fake clock."""
+"""bot.limits: the token bucket and the per-address limits, driven by a fake clock."""
 
 from __future__ import annotations
 
-from bot.limits import TokenBucket
+from bot.limits import AddressLimits, TokenBucket
 
 
 class FakeClock:
@@ -83,3 +83,36 @@ def test_default_clock_is_monotonic() -> None:
     bucket = TokenBucket(rate=1.0, burst=2)
 
     assert take(bucket, 3) == [True, True, False]
+
+
+def test_an_address_holds_at_most_max_connections() -> None:
+    limits = AddressLimits(max_connections=2, rate=1.0, burst=1, clock=FakeClock())
+
+    assert [limits.opened("10.0.0.1") for _ in range(3)] == [True, True, False]
+    assert limits.opened("10.0.0.2") is True  # another address has its own count
+    limits.closed("10.0.0.1")
+    assert limits.opened("10.0.0.1") is True
+
+
+def test_connections_of_one_address_share_one_message_bucket() -> None:
+    clock = FakeClock()
+    limits = AddressLimits(max_connections=10, rate=1.0, burst=3, clock=clock)
+    limits.opened("10.0.0.1")
+    limits.opened("10.0.0.1")
+
+    assert [limits.allow("10.0.0.1") for _ in range(4)] == [True, True, True, False]
+    assert limits.allow("10.0.0.2") is True
+    clock.advance(1.0)
+    assert limits.allow("10.0.0.1") is True
+
+
+def test_an_address_that_closed_everything_is_forgotten() -> None:
+    limits = AddressLimits(max_connections=1, rate=0.0, burst=1, clock=FakeClock())
+    limits.opened("10.0.0.1")
+    assert limits.allow("10.0.0.1") is True
+    assert limits.allow("10.0.0.1") is False
+
+    limits.closed("10.0.0.1")
+
+    assert limits.opened("10.0.0.1") is True
+    assert limits.allow("10.0.0.1") is True  # a fresh bucket

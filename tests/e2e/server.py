@@ -18,9 +18,12 @@ from bot.brain import Brain
 from bot.bus import InProcessBus
 from bot.candidates import CandidateReview
 from bot.generation import Generator
+from bot.limits import AddressLimits
+from bot.metrics import Metrics, ObservedStore
 from bot.reloader import KBReloader
 from bot.server import DeskmateServer, bound_port
 from bot.service import ChatService
+from bot.session_tokens import SessionSigner
 from bot.sqlite_store import SQLiteStore
 from retrieval.embedder import Embedder
 
@@ -45,16 +48,33 @@ async def running_service(
     review: CandidateReview | None = None,
     actions: ActionRunner | None = None,
     generator: Generator | None = None,
+    signer: SessionSigner | None = None,
+    origins: frozenset[str] = frozenset(),
+    address_limits: AddressLimits | None = None,
+    metrics_token: str | None = None,
 ) -> AsyncIterator[tuple[str, ChatService]]:
     """A real server and its service; with ``kb_path`` it can reload that KB live (admin API)."""
-    store = await SQLiteStore(db_path).open()
-    service = ChatService(store=store, bus=InProcessBus(), brain=brain, actions=actions, generator=generator)
+    metrics = Metrics(build_id=brain.build_id)
+    store = ObservedStore(await SQLiteStore(db_path).open(), metrics)  # as the app does: /metrics counts
+    service = ChatService(
+        store=store, bus=InProcessBus(), brain=brain, actions=actions, generator=generator, signer=signer
+    )
     reloader = None
     if kb_path is not None:
         assert builds_dir is not None and embedder is not None
         reloader = KBReloader(service, kb_path=kb_path, builds_dir=builds_dir, embedder=embedder)
     app = DeskmateServer(
-        service, rate=50.0, burst=50, reloader=reloader, admin_token=admin_token, accounts=accounts, review=review
+        service,
+        rate=50.0,
+        burst=50,
+        reloader=reloader,
+        admin_token=admin_token,
+        accounts=accounts,
+        review=review,
+        origins=origins,
+        address_limits=address_limits or AddressLimits(max_connections=200, rate=500.0, burst=500),
+        metrics=metrics,
+        metrics_token=metrics_token,
     )
     try:
         async with app.running("127.0.0.1", 0) as server:
