@@ -1,4 +1,8 @@
-"""Assembling and running the service: KB build (trained on first start), store, bus, server."""
+"""Assembling and running the service: KB build (trained on first start), store, bus, server.
+
+Embedded defaults: SQLite and the in-process bus. With ``DESKMATE_DATABASE_URL`` and
+``DESKMATE_REDIS_URL`` the same service runs as one of several replicas on PostgreSQL and Redis.
+"""
 
 from __future__ import annotations
 
@@ -12,18 +16,20 @@ import time
 from bot.accounts import Accounts
 from bot.actions import ActionRunner, InProcessActionRunner, RemoteActionRunner
 from bot.brain import Brain
-from bot.bus import InProcessBus
+from bot.bus import Bus, InProcessBus, Signal
 from bot.candidates import CandidateReview
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.generation import Generator, LocalSmolLM2Generator, OpenAICompatibleGenerator
-from bot.reloader import KBReloader
+from bot.limits import AddressLimits
+from bot.metrics import Metrics, ObservedStore
+from bot.redis_bus import RedisBus
+from bot.reloader import SYSTEM_TOPIC, KBReloader
 from bot.reloads import ReloadAction, ReloadOutcome, ReloadRecord
 from bot.server import DeskmateServer, bound_port
 from bot.service import ChatService
-from bot.sqlite_accounts import SQLiteAccountStore
-from bot.sqlite_candidates import SQLiteCandidateStore
-from bot.sqlite_store import SQLiteStore
+from bot.session_tokens import SessionSigner
+from bot.stores import open_stores
 from kb.build import BuildInfo, build_kb
 from kb.loader import load_kb
 from kb.versions import ActiveBuild, active_build_for, write_active
@@ -60,7 +66,35 @@ def make_generator(settings: Settings) -> Generator | None:
     return None
 
 
+def check_replica_settings(settings: Settings) -> None:
+    """Settings that several replicas must share, checked before anything loads."""
+    if settings.database_url and not settings.secret_key:
+        raise ConfigError(
+            "DESKMATE_DATABASE_URL is set but DESKMATE_SECRET_KEY is not: replicas sign customer sessions with "
+            "one shared key; set it (32+ characters) to the same value on every replica"
+        )
+    if settings.redis_url and not settings.database_url:
+        raise ConfigError(
+            "DESKMATE_REDIS_URL is set without DESKMATE_DATABASE_URL: replicas must share one PostgreSQL "
+            "database; set DESKMATE_DATABASE_URL too (or unset DESKMATE_REDIS_URL for a single server)"
+        )
+
+
+async def make_bus(settings: Settings) -> Bus:
+    if settings.redis_url is None:
+        return InProcessBus()
+    bus = RedisBus(settings.redis_url)
+    await bus.start()
+    return bus
+
+
 async def serve(settings: Settings) -> None:
+    check_replica_settings(settings)
+    if settings.secret_key is None:
+        logger.warning(
+            "DESKMATE_SECRET_KEY is not set: customer sessions are signed with a random key and end when the "
+            "server restarts; set it for production"
+        )
     embedder = MiniLMEmbedder()
     info = await asyncio.to_thread(prepare_build, settings, embedder)
     generator = make_generator(settings)
@@ -69,11 +103,12 @@ async def serve(settings: Settings) -> None:
         await asyncio.to_thread(generator.load)  # the first start converts the model (about 30 s)
     policy = dataclasses.replace(settings.policy, generate=generator is not None)
     brain = await asyncio.to_thread(Brain.load, info, embedder, policy_config=policy, int8=settings.int8)
-    store = await SQLiteStore(settings.database).open()
-    account_store = await SQLiteAccountStore(settings.database).open()
-    accounts = Accounts(account_store, session_hours=settings.session_hours)
-    candidate_store = await SQLiteCandidateStore(settings.database).open()
-    review = CandidateReview(candidate_store, settings.kb_path)
+    stores = await open_stores(settings)
+    metrics = Metrics(build_id=info.id)
+    store = ObservedStore(stores.store, metrics)  # counts what is stored: messages, replies, handoffs, latency
+    accounts = Accounts(stores.accounts, session_hours=settings.session_hours)
+    review = CandidateReview(stores.candidates, settings.kb_path)
+    bus = await make_bus(settings)
     actions: ActionRunner
     if settings.action_server_url:
         actions = RemoteActionRunner(settings.action_server_url)
@@ -81,10 +116,11 @@ async def serve(settings: Settings) -> None:
         actions = await asyncio.to_thread(InProcessActionRunner, settings.actions_package)
     service = ChatService(
         store=store,
-        bus=InProcessBus(),
+        bus=bus,
         brain=brain,
         actions=actions,
         generator=generator,
+        signer=SessionSigner(settings.secret_key, lifetime_s=settings.customer_session_days * 86400),
     )
     await store.record_reload(
         ReloadRecord(time.time(), "startup", ReloadAction.START, ReloadOutcome.SERVING, info.id, info.content_hash)
@@ -101,9 +137,27 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    following = asyncio.create_task(reloader.follow())  # builds other replicas activate
+    if settings.redis_url is not None:  # a replica restarted on an edited KB: the others serve it too
+        await bus.signal(SYSTEM_TOPIC, Signal("build_activated", {"build": info.id}))
     try:
         server_app = DeskmateServer(
-            service, reloader=reloader, admin_token=settings.admin_token, accounts=accounts, review=review
+            service,
+            rate=settings.customer_rate,
+            burst=settings.customer_burst,
+            reloader=reloader,
+            admin_token=settings.admin_token,
+            accounts=accounts,
+            review=review,
+            origins=settings.origins,
+            address_limits=AddressLimits(
+                max_connections=settings.max_connections_per_address,
+                rate=settings.address_rate,
+                burst=settings.address_burst,
+            ),
+            trust_proxy=settings.trust_proxy,
+            metrics=metrics,
+            metrics_token=settings.metrics_token,
         )
         async with server_app.running(settings.host, settings.port) as server:
             port = bound_port(server)
@@ -118,9 +172,10 @@ async def serve(settings: Settings) -> None:
                 print(f"Admin: http://{settings.host}:{port}/admin", flush=True)
             await stop.wait()
     finally:
+        following.cancel()
         await service.close()
         await actions.close()
-        await account_store.close()
-        await candidate_store.close()
-        await store.close()
+        if isinstance(bus, RedisBus):
+            await bus.close()
+        await stores.close()
         logger.info("stopped")

@@ -10,6 +10,11 @@ and every rollback to an earlier build, is recorded in the store (who, when, bui
 One reload runs at a time; a second request while one runs is refused with ``ReloadBusyError``.
 The build runs in a worker thread, so customers keep being answered (more slowly on a small
 machine while a classifier trains).
+
+Several replicas share the builds folder. The replica that reloads announces the build it now
+serves on the bus (topic :data:`SYSTEM_TOPIC`); every other replica, in :meth:`KBReloader.follow`,
+loads that build from the folder, checks it the same way and swaps it in. When the bus comes back
+after an outage (a ``resync`` signal) each replica serves the build the folder marks active.
 """
 
 from __future__ import annotations
@@ -22,13 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.brain import Brain
+from bot.bus import Signal
 from bot.errors import DeskmateError, KBIssue, KBValidationError, ReloadBusyError
 from bot.policy import PolicyConfig, TurnContext
 from bot.reloads import ReloadAction, ReloadOutcome, ReloadRecord
 from bot.service import ChatService
 from kb.build import BuildInfo, build_kb, find_build, list_builds
 from kb.loader import load_kb
-from kb.versions import ActiveBuild, write_active
+from kb.versions import ActiveBuild, read_active, write_active
 from retrieval.embedder import Embedder
 from training.config import TrainingConfig
 
@@ -36,6 +42,7 @@ logger = logging.getLogger(__name__)
 
 SMOKE_PER_INTENT = 2  # training examples per intent sent through the new build before it serves
 SMOKE_FLOOR = 0.8  # share of them that must come back as their own intent
+SYSTEM_TOPIC = "system"  # bus topic of replica-wide notices: "build_activated"
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,53 @@ class KBReloader:
         except Exception:
             logger.exception("serving %s, but recording it failed", info.id)
         logger.info("KB %s by %s: serving %s (%s)", action.value, actor, info.id, detail)
+        try:
+            await self.service.bus.signal(SYSTEM_TOPIC, Signal("build_activated", {"build": info.id}))
+        except Exception:  # the other replicas catch up when the bus returns (resync)
+            logger.exception("serving %s, but telling the other replicas failed", info.id)
         return ReloadResult(record)
+
+    async def follow(self) -> None:
+        """Serve what other replicas activate, until cancelled (run as a task beside the server)."""
+        subscription = self.service.bus.subscribe(SYSTEM_TOPIC)
+        try:
+            while True:
+                item = await subscription.get()
+                if not isinstance(item, Signal):
+                    continue
+                if item.kind == "build_activated" and isinstance(item.data.get("build"), str):
+                    await self._adopt(item.data["build"])
+                elif item.kind == "resync":  # the bus was away: maybe we missed an announcement
+                    active = await asyncio.to_thread(read_active, self.builds_dir)
+                    if active is not None:
+                        await self._adopt(active.build_id)
+        finally:
+            subscription.close()
+
+    async def _adopt(self, build_id: str) -> None:
+        """Serve ``build_id`` from the shared builds folder, after the same checks as a reload."""
+        async with self._lock:  # after a reload of our own finishes
+            if self.service.brain.build_id == build_id:
+                return  # ours, or already adopted
+            info = await asyncio.to_thread(find_build, self.builds_dir, build_id)
+            if info is None:
+                logger.error(
+                    "another replica serves build %s, but it is not in %s: share the builds folder between "
+                    "replicas (DESKMATE_BUILDS_DIR)",
+                    build_id,
+                    self.builds_dir,
+                )
+                return
+            try:
+                brain = await asyncio.to_thread(
+                    Brain.load, info, self.embedder, policy_config=self.policy_config, int8=self.int8
+                )
+                await asyncio.to_thread(smoke_check, brain)
+            except Exception as exc:
+                logger.error("build %s, activated by another replica, failed its checks here: %s", build_id, exc)
+                return
+            old = self.service.swap_brain(brain)
+            logger.info("KB: serving %s as another replica does (was %s)", build_id, old.build_id)
 
     def _exclusive(self) -> asyncio.Lock:
         if self._lock.locked():

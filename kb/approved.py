@@ -12,6 +12,7 @@ the next build. The texts were masked when the candidate was recorded.
 
 from __future__ import annotations
 
+import fcntl
 import json
 from pathlib import Path
 from typing import Any
@@ -65,15 +66,18 @@ def append_approved(kb_root: str | Path, pair: ApprovedPair) -> bool:
     fix them first, since the next KB reload would refuse them anyway.
     """
     path = Path(kb_root) / APPROVED
-    issues: list[KBIssue] = []
-    existing = parse_approved(path, issues)
-    if issues:
-        raise KBValidationError(issues)
-    key = same_pair_key(pair.question, pair.answer)
-    if any(e.id == pair.id or same_pair_key(e.question, e.answer) == key for e in existing):
-        return False
-    _append_atomically(path, [dump_approved(pair)])
-    return True
+    # replicas sharing the KB folder approve at once: one read-modify-write at a time across processes
+    with (Path(kb_root) / f".{APPROVED}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        issues: list[KBIssue] = []
+        existing = parse_approved(path, issues)
+        if issues:
+            raise KBValidationError(issues)
+        key = same_pair_key(pair.question, pair.answer)
+        if any(e.id == pair.id or same_pair_key(e.question, e.answer) == key for e in existing):
+            return False
+        _append_atomically(path, [dump_approved(pair)])
+        return True
 
 
 def dump_approved(pair: ApprovedPair) -> str:

@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,11 @@ def list_builds(builds_dir: Path) -> list[BuildInfo]:
     """Complete builds in ``builds_dir``, oldest first."""
     if not builds_dir.is_dir():
         return []
-    builds = [BuildInfo.read(p) for p in builds_dir.iterdir() if (p / MANIFEST).is_file()]
+    builds = [
+        BuildInfo.read(p)
+        for p in builds_dir.iterdir()
+        if not p.name.startswith(".") and (p / MANIFEST).is_file()  # dot-folders: builds still being made
+    ]
     return sorted(builds, key=lambda b: b.created_at)
 
 
@@ -127,8 +132,8 @@ def build_kb(
         logger.info("build %s is up to date", identifier)
         return existing
 
-    temp = builds / f".tmp-{identifier}-{os.getpid()}"
-    shutil.rmtree(temp, ignore_errors=True)
+    # unique even across containers sharing the folder (their pids repeat)
+    temp = Path(tempfile.mkdtemp(prefix=f".tmp-{identifier}-", dir=builds))
     try:
         (temp / "kb").mkdir(parents=True)
         assert kb.root is not None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,9 +42,11 @@ def read_active(builds_dir: Path) -> ActiveBuild | None:
 
 def write_active(builds_dir: Path, active: ActiveBuild) -> None:
     builds_dir.mkdir(parents=True, exist_ok=True)
-    temp = builds_dir / f".{ACTIVE}.{os.getpid()}"
-    temp.write_text(json.dumps({"build_id": active.build_id, "source_hash": active.source_hash}), encoding="utf-8")
-    os.replace(temp, builds_dir / ACTIVE)
+    # a unique temp name: replicas in other containers share this folder, and their pids repeat
+    handle, name = tempfile.mkstemp(prefix=f".{ACTIVE}.", dir=builds_dir)
+    with os.fdopen(handle, "w", encoding="utf-8") as temp:
+        temp.write(json.dumps({"build_id": active.build_id, "source_hash": active.source_hash}))
+    os.replace(name, builds_dir / ACTIVE)
 
 
 def active_build_for(builds_dir: Path, source_hash: str) -> BuildInfo | None:
