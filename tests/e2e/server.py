@@ -29,9 +29,9 @@ from retrieval.embedder import Embedder
 
 
 @contextlib.asynccontextmanager
-async def running_server(brain: Brain, db_path: Path) -> AsyncIterator[str]:
+async def running_server(brain: Brain, db_path: Path, *, signer: SessionSigner | None = None) -> AsyncIterator[str]:
     """Yield the base URL ``127.0.0.1:PORT`` of a real server over a real SQLite file."""
-    async with running_service(brain, db_path) as (base, _):
+    async with running_service(brain, db_path, signer=signer) as (base, _):
         yield base
 
 

@@ -9,10 +9,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from websockets.asyncio.client import connect
 
 from bot.brain import Brain
 from bot.policy import Action, TurnContext
-from tests.e2e.server import customer, running_server
+from bot.session_tokens import SessionSigner
+from tests.e2e.server import Client, customer, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -180,7 +182,18 @@ async def test_http_routes_serve_the_widget_page_and_health(base: str) -> None:
 
 async def test_conversations_are_stored_in_sqlite(base: str, tmp_path: Path, demo_brain: Brain) -> None:
     db = tmp_path / "persist.sqlite3"
-    async with running_server(demo_brain, db) as url, customer(url) as (client, welcome):
+    signer = SessionSigner("the-same-secret-key-across-restarts-0123")  # DESKMATE_SECRET_KEY
+    async with running_server(demo_brain, db, signer=signer) as url, customer(url) as (client, welcome):
         await client.say("m1", "Where is my order?")
-    async with running_server(demo_brain, db) as url, customer(url, welcome["session"]) as (_, again):
+    async with running_server(demo_brain, db, signer=signer) as url, customer(url, welcome["session"]) as (_, again):
         assert [item["id"] for item in again["history"] if item["role"] == "customer"] == ["m1"]
+
+
+async def test_without_a_secret_key_sessions_end_with_the_process(tmp_path: Path, demo_brain: Brain) -> None:
+    db = tmp_path / "persist.sqlite3"
+    async with running_server(demo_brain, db) as url, customer(url) as (_, welcome):
+        pass
+    async with running_server(demo_brain, db) as url, connect(f"ws://{url}/ws/customer") as ws:
+        client = Client(ws)
+        await client.send({"type": "hello", "session": welcome["session"]})
+        assert (await client.expect("error"))["code"] == "session_unknown"
