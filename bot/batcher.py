@@ -8,6 +8,7 @@ A lone message waits at most ``max_wait`` seconds for company.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
@@ -31,7 +32,8 @@ class MicroBatcher(Generic[T, R]):
     async def submit(self, item: T) -> R:
         if self._queue is None or self._worker is None or self._worker.done():
             self._queue = asyncio.Queue()
-            self._worker = asyncio.create_task(self._run(self._queue))
+            # a fresh context: the worker serves every conversation, not the first caller's (log tagging)
+            self._worker = asyncio.create_task(self._run(self._queue), context=contextvars.Context())
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         await self._queue.put((item, future))
         return await future
