@@ -8,8 +8,8 @@ A lone message waits at most ``max_wait`` seconds for company.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import contextlib
+import contextvars
 import logging
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar

@@ -73,16 +73,22 @@ class Brain:
 
         ``contexts`` holds each message's previous turns (oldest first). The retriever's index
         embeds each past customer turn with the turns before it, so a query carries its context
-        the same way; the intent model and the in-scope gate see the message alone.
+        the same way; the intent model and the in-scope gate see the message alone. Only messages
+        with context are encoded a second time: a conversation's first message is its own query.
         """
         if not texts:
             return []
         vectors = self.retriever.embedder.encode(texts)  # intent head, example memory, context-free queries
         predictions = self.classifier.predict(texts, embeddings=vectors)
         queries = vectors
-        if contexts is not None and any(contexts):
-            joined = [join_context(context, text) for context, text in zip(contexts, texts, strict=True)]
-            queries = self.retriever.embedder.encode(joined)
+        if contexts is not None:
+            if len(contexts) != len(texts):
+                raise ValueError(f"{len(contexts)} contexts for {len(texts)} messages; pass one per message")
+            # the joined text is long (it carries the bot's last reply): about 2/3 of a batch's model time
+            rows = [row for row, context in enumerate(contexts) if context]
+            if rows:
+                queries = vectors.copy()
+                queries[rows] = self.retriever.embedder.encode([join_context(contexts[r], texts[r]) for r in rows])
         retrieved = self.retriever.search_vectors(queries, top_k=self.top_k)
         nearest = self.examples.nearest(vectors) if self.examples is not None else [None] * len(texts)
         return [

@@ -16,6 +16,7 @@ from bot.cli_conversations import add_commands as add_conversation_commands
 from bot.cli_kb_admin import add_commands as add_kb_admin_commands
 from bot.cli_users import add_commands as add_user_commands
 from bot.errors import DeskmateError, KBValidationError, ModelError
+from bot.logcontext import configure_logging
 
 if TYPE_CHECKING:
     from retrieval.embedder import Embedder
@@ -25,9 +26,7 @@ logger = logging.getLogger("deskmate")
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    configure_logging(level)
     for noisy in ("websockets", "sentence_transformers", "httpx", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -232,6 +231,26 @@ def _bench_policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_load(args: argparse.Namespace) -> int:
+    from bot.bench_load import run_load_benchmark
+
+    _configure_logging("WARNING")
+    report = asyncio.run(
+        run_load_benchmark(
+            clients=args.clients,
+            messages=args.messages,
+            think=args.think,
+            timeout=args.timeout,
+            url=args.url,
+            data_dir=args.data_dir,
+            seed=args.seed,
+            ceiling_messages=args.ceiling_messages,
+            out=args.out,
+        )
+    )
+    return 0 if report["ok"] else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="deskmate", description="Deskmate customer-service chatbot")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -340,6 +359,25 @@ def build_parser() -> argparse.ArgumentParser:
     policy.add_argument("--limit", type=int, help="read only the first N dialogues (quick runs)")
     policy.add_argument("--out", type=Path, help="also write the results as JSON here")
     policy.set_defaults(run=_bench_policy)
+    load = bench_commands.add_parser(
+        "load",
+        help="concurrent websocket customers against a server: latency, throughput, errors, lost messages",
+        description="Drive N concurrent customers (closed loop: each waits for the answer before its next "
+        "message) against a server started for the run (fresh temporary database, the existing build of "
+        "--data-dir, abuse limits raised) or against --url. Prints p50/p95/p99 reply latency, throughput, "
+        "errors and lost messages next to the bare batched model throughput measured first (the ceiling). "
+        "Exits with 1 when any message was lost, refused or unsent or any error occurred, else 0.",
+    )
+    load.add_argument("--clients", type=int, default=200, help="concurrent customers (default 200)")
+    load.add_argument("--messages", type=int, default=10, help="messages per customer (default 10)")
+    load.add_argument("--think", type=float, default=0.0, help="seconds a customer pauses between messages")
+    load.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer before it is lost")
+    load.add_argument("--url", help="ws://HOST:PORT of a running server (default: start one for the run)")
+    load.add_argument("--data-dir", type=Path, help="whose builds to serve and measure (default ./var)")
+    load.add_argument("--seed", type=int, default=0, help="seed of the messages each customer sends")
+    load.add_argument("--ceiling-messages", type=int, default=512, help="messages timed per ceiling batch size")
+    load.add_argument("--out", type=Path, help="also write the results and settings as JSON here")
+    load.set_defaults(run=_bench_load)
     return parser
 
 

@@ -50,3 +50,29 @@ def test_without_context_the_message_alone_is_searched() -> None:
     (empty,) = brain().understand(["yes please"], [()])
 
     assert [r.reply for r in alone.retrieved] == [r.reply for r in empty.retrieved]
+
+
+class CountingEmbedder(HashingEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[list[str]] = []
+
+    def encode(self, texts):  # type: ignore[no-untyped-def]
+        self.calls.append(list(texts))
+        return super().encode(texts)
+
+
+def test_only_messages_with_context_are_encoded_again_and_a_mixed_batch_matches_one_by_one() -> None:
+    b = brain()
+    counting = CountingEmbedder()
+    b.retriever.embedder = counting
+    context = ("my kettle leaks", "Shall I send a new lid?")
+
+    lid, first = b.understand(["yes please", "when are you open"], [context, ()])
+
+    assert counting.calls == [["yes please", "when are you open"], [join_context(context, "yes please")]]
+    assert lid.retrieved == b.understand(["yes please"], [context])[0].retrieved
+    assert first.retrieved == b.understand(["when are you open"])[0].retrieved
+    counting.calls.clear()
+    b.understand(["hello", "hi"], [(), ()])
+    assert counting.calls == [["hello", "hi"]]  # no context at all: one encoding
