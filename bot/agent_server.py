@@ -31,6 +31,8 @@ from bot.protocol import MAX_ID, MAX_TEXT, error_frame
 
 logger = logging.getLogger(__name__)
 
+SESSION_CHECK_INTERVAL = 30.0  # seconds between session checks of an idle console
+
 AUTH_TIMEOUT = 60.0
 MAX_OPEN = 50  # conversations one console watches at once; the oldest is dropped beyond that
 MAX_LOGIN_FAILURES = 5  # per connection, then it is closed
@@ -90,6 +92,7 @@ class AgentConnection:
 
     async def run(self) -> None:
         queue_task: asyncio.Task[None] | None = None
+        session_task: asyncio.Task[None] | None = None
         try:
             if not await self._authenticate():
                 return
@@ -97,6 +100,7 @@ class AgentConnection:
             self._present = True
             queue = self.desk.service.bus.subscribe(QUEUE_TOPIC)
             queue_task = asyncio.create_task(self._forward_queue(queue))
+            session_task = asyncio.create_task(self._watch_session())
             await self._send_queue()
             async for raw in self.ws:
                 await self._on_frame(raw)
@@ -105,6 +109,8 @@ class AgentConnection:
         finally:
             if queue_task is not None:
                 queue_task.cancel()
+            if session_task is not None:
+                session_task.cancel()
             for subscription, task in self._watching.values():
                 task.cancel()
                 subscription.close()
@@ -166,6 +172,28 @@ class AgentConnection:
                 }
             )
         return True
+
+    async def _watch_session(self) -> None:
+        """An idle console, too, stops receiving once its session ends (sign-out elsewhere, removal, expiry)."""
+        assert self.accounts is not None
+        while True:
+            await asyncio.sleep(SESSION_CHECK_INTERVAL)
+            try:
+                alive = await self.accounts.authenticate(self._token) is not None
+            except DeskmateError:
+                continue  # the store is away: check again later
+            if not alive:
+                with contextlib.suppress(ConnectionClosed):
+                    await self.send(
+                        {
+                            "type": "error",
+                            "code": "session_expired",
+                            "ref": None,
+                            "message": "your session has ended; sign in again",
+                        }
+                    )
+                await self.ws.close(1008, "session ended")
+                return
 
     async def _send_queue(self) -> None:
         now = time.time()

@@ -29,8 +29,6 @@ POSITIVE_FLOATS = {
     "customer_session_days": "positive number of days, such as 30",
 }
 MIN_SECRET_LENGTH = 32
-# Settings that hold a secret: read only from the environment, never shown (repr, logs, errors).
-SECRETS = ("admin_token", "llm_api_key", "secret_key", "metrics_token", "database_url", "redis_url")
 GENERATORS = ("none", "local", "openai")
 
 
@@ -91,7 +89,7 @@ class Settings:
     @property
     def origins(self) -> frozenset[str]:
         """The allowed web origins, normalised (no trailing slash)."""
-        return frozenset(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
+        return frozenset(o.strip().rstrip("/").lower() for o in self.allowed_origins.split(",") if o.strip())
 
     @property
     def database(self) -> Path:

@@ -1,4 +1,4 @@
-"""Rate limiting: a token bucket per connection."""
+"""Rate limiting: token buckets per connection, and per client address across its connections."""
 
 from __future__ import annotations
 
@@ -16,10 +16,18 @@ class TokenBucket:
         self._tokens = float(burst)
         self._last = clock()
 
-    def allow(self) -> bool:
+    def full(self) -> bool:
+        """Refilled to ``burst``: forgetting this bucket would give nothing away."""
+        self._refill()
+        return self._tokens >= self.burst
+
+    def _refill(self) -> None:
         now = self._clock()
         self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
         self._last = now
+
+    def allow(self) -> bool:
+        self._refill()
         if self._tokens >= 1.0:
             self._tokens -= 1.0
             return True
@@ -30,7 +38,8 @@ class AddressLimits:
     """Per client address: how many websockets it holds open, and one message bucket they all share.
 
     A per-connection bucket alone lets one address open many connections and multiply its rate;
-    this caps both. Buckets of addresses with no open connection are dropped.
+    this caps both. An address's bucket outlives its connections until it has refilled, so closing
+    and reconnecting buys no fresh burst. (Per replica: N replicas allow N times the rate.)
     """
 
     def __init__(
@@ -57,9 +66,14 @@ class AddressLimits:
         left = self._open.get(address, 0) - 1
         if left > 0:
             self._open[address] = left
-        else:
-            self._open.pop(address, None)
-            self._buckets.pop(address, None)
+            return
+        self._open.pop(address, None)
+        bucket = self._buckets.get(address)
+        if bucket is not None and bucket.full():
+            del self._buckets[address]
+        if len(self._buckets) > 10 * max(1, len(self._open)) + 1000:  # now and then: drop refilled idle ones
+            for idle in [a for a, b in self._buckets.items() if a not in self._open and b.full()]:
+                del self._buckets[idle]
 
     def allow(self, address: str) -> bool:
         """One message from ``address``, if its shared bucket has room."""

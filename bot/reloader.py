@@ -171,14 +171,19 @@ class KBReloader:
         try:
             while True:
                 item = await subscription.get()
-                if not isinstance(item, Signal):
+                if not isinstance(item, Signal) or item.kind not in ("build_activated", "resync"):
                     continue
-                if item.kind == "build_activated" and isinstance(item.data.get("build"), str):
-                    await self._adopt(item.data["build"])
-                elif item.kind == "resync":  # the bus was away: maybe we missed an announcement
+                # the folder's ACTIVE marker decides, not the announcement: two reloads racing on two
+                # replicas would otherwise each adopt the other's build
+                try:
                     active = await asyncio.to_thread(read_active, self.builds_dir)
+                    announced = item.data.get("build")
                     if active is not None:
                         await self._adopt(active.build_id)
+                    elif isinstance(announced, str) and announced and "/" not in announced and ".." not in announced:
+                        await self._adopt(announced)
+                except Exception:  # a damaged build must not stop this replica from following the next
+                    logger.exception("could not follow the build another replica activated")
         finally:
             subscription.close()
 

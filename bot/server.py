@@ -182,7 +182,7 @@ class DeskmateServer:
         if urlsplit(origin).netloc.lower() == host.lower():
             return True  # this server's own pages
         # only the customer widget may be embedded elsewhere; the consoles are served from here
-        return path == CUSTOMER_PATH and ("*" in self.origins or origin.rstrip("/") in self.origins)
+        return path == CUSTOMER_PATH and ("*" in self.origins or origin.rstrip("/").lower() in self.origins)
 
     # Websocket ---------------------------------------------------------------------------------
 
@@ -278,6 +278,9 @@ class CustomerConnection:
                 frame = parse_client_frame(raw)
                 if frame["type"] != "hello":
                     raise ProtocolError("hello_required", 'send {"type": "hello", "session": null} first')
+                if frame["session"] is None and self.limits is not None and not self.limits.allow(self.address):
+                    # a new conversation costs a message: opening many is rate-limited like sending many
+                    raise ProtocolError("rate_limited", "too many new conversations; wait a moment and try again")
                 await self._open(frame["session"])
             except ProtocolError as exc:
                 await self.send(error_frame(exc))
@@ -296,8 +299,12 @@ class CustomerConnection:
         session = await self.service.open_session(token)
         set_conversation(session.conversation_id)  # this connection's log lines (and its forwarder's) carry it
         subscription = self.service.bus.subscribe(session.conversation_id)
-        # Events stored between open_session and subscribe are fetched again so none is missed.
-        events = await self.service.store.events(session.conversation_id)
+        try:
+            # Events stored between open_session and subscribe are fetched again so none is missed.
+            events = await self.service.store.events(session.conversation_id)
+        except BaseException:
+            subscription.close()  # the client may send hello again: no orphaned subscription
+            raise
         self.session, self.subscription = session, subscription
         self._last_seq = events[-1].seq if events else 0
         history = [item for item in map(history_item, events) if item is not None]
@@ -315,6 +322,15 @@ class CustomerConnection:
             await self.send({"type": "queue", "position": position, "agents_online": self.desk.agents_online})
 
     async def _forward(self) -> None:
+        try:
+            await self._forward_events()
+        except (ConnectionClosed, asyncio.CancelledError):
+            raise
+        except Exception:  # never a silent half-dead connection: the widget reconnects and resumes
+            logger.exception("customer connection: forwarding failed")
+            await self.ws.close(1011, "internal error; reconnect")
+
+    async def _forward_events(self) -> None:
         assert self.subscription is not None
         while True:
             item = await self.subscription.get()
@@ -363,7 +379,8 @@ class CustomerConnection:
                 raise ProtocolError("bad_frame", "this connection already has a session; send messages")
             if frame["type"] == "typing":
                 now = time.monotonic()
-                if frame["on"] != self._typing or now - self._typing_at >= TYPING_INTERVAL:  # at most 1/s
+                # a repeat at most once a second, a change at most four times a second
+                if now - self._typing_at >= (TYPING_INTERVAL if frame["on"] == self._typing else 0.25):
                     self._typing, self._typing_at = frame["on"], now
                     await self.desk.typing(
                         self.session.conversation_id, who="customer", role="customer", on=frame["on"]

@@ -29,8 +29,8 @@ from bot.batcher import MicroBatcher
 from bot.brain import Brain
 from bot.bus import Bus, Signal
 from bot.conversation import Conversation, State
-from bot.errors import ConflictError, ConversationError, ProtocolError
-from bot.events import SUGGESTIONS, NewEvent, StoredEvent
+from bot.errors import ConflictError, ConversationError, ProtocolError, StoreError
+from bot.events import CUSTOMER_MESSAGE, SUGGESTIONS, NewEvent, StoredEvent
 from bot.generation import Generator, Grounding, Passage, build_messages, with_fallback
 from bot.logcontext import conversation_context
 from bot.policy import Action, Decision, Understanding
@@ -157,44 +157,90 @@ class ChatService:
         A message id seen before is not handled again: its stored message and replies are returned.
         """
         async with self._turn(conversation_id):
-            existing = await self.store.find_customer_message(conversation_id, client_id)
-            if existing is not None:
-                events = await self.store.events(conversation_id)
-                replies = [e for e in events if e.data.get("reply_to") == client_id]
-                return True, [existing, *replies]
             for attempt in range(CONFLICT_RETRIES + 1):
+                # inside the loop: a replica that lost a race may find the message stored by the winner
+                existing = await self.store.find_customer_message(conversation_id, client_id)
+                if existing is not None:
+                    return True, await self._resent(existing, client_id, intent)
+                brain = self.brain  # one build for the whole turn, even if a reload swaps it meanwhile
                 try:
-                    return await self._handle(conversation_id, client_id, text, intent)
+                    conversation = await self._conversation(conversation_id)
+                    context = conversation.recent_turns  # before this message: the retriever's query context
+                    entities = [(e.entity, e.value) for e in brain.extractor.extract(text)]
+                    received = await self._append(
+                        conversation,
+                        conversation.receive(text, client_id=client_id, chosen_intent=intent, entities=entities),
+                    )
                 except ConflictError:
                     self._forget(conversation_id)  # another replica wrote first: replay and retry
                     if attempt == CONFLICT_RETRIES:
                         raise
+                    continue
                 except BaseException:
                     self._forget(conversation_id)  # replay from the store next time
                     raise
+                await self.bus.publish(conversation_id, received)
+                try:
+                    stored = await self._respond(brain, conversation, client_id, text, intent, context, entities)
+                except BaseException:
+                    self._forget(conversation_id)
+                    raise
+                return False, [*received, *stored]
             raise AssertionError("unreachable")
 
-    async def _handle(
-        self, conversation_id: str, client_id: str, text: str, intent: str | None
-    ) -> tuple[bool, list[StoredEvent]]:
-        brain = self.brain  # one build for the whole turn, even if a reload swaps it meanwhile
+    async def _resent(self, existing: StoredEvent, client_id: str, intent: str | None) -> list[StoredEvent]:
+        """A message id stored before: its stored replies, or, if it never got any, its answer now.
+
+        A message can be stored and then not answered: the database failed on the reply, the
+        process was killed mid-turn. The widget resends it, and the bot answers it then, as long as
+        it is still the customer's latest message and the bot still holds the conversation. The
+        answer is published on the bus like any other (so only the message itself is returned).
+        """
+        conversation_id = existing.conversation_id
+        events = await self.store.events(conversation_id)
+        replies = [e for e in events if e.data.get("reply_to") == client_id]
+        latest = max((e.seq for e in events if e.kind == CUSTOMER_MESSAGE), default=0)
+        if replies or existing.seq != latest:
+            return [existing, *replies]
+        self._forget(conversation_id)
         conversation = await self._conversation(conversation_id)
-        context = conversation.recent_turns  # before this message: the retriever's query context
+        if not conversation.bot_is_answering:
+            return [existing]
+        brain = self.brain
+        text = str(existing.data.get("text", ""))
+        context = Conversation.replay(conversation_id, [e for e in events if e.seq < existing.seq]).recent_turns
         entities = [(e.entity, e.value) for e in brain.extractor.extract(text)]
-        received = await self._append(
-            conversation, conversation.receive(text, client_id=client_id, chosen_intent=intent, entities=entities)
-        )
-        await self.bus.publish(conversation_id, received)
+        logger.info("conversation %s: answering a resent message that was stored but not answered", conversation_id)
+        try:
+            await self._respond(brain, conversation, client_id, text, intent, context, entities)
+        except BaseException:
+            self._forget(conversation_id)
+            raise
+        return [existing]
+
+    async def _respond(
+        self,
+        brain: Brain,
+        conversation: Conversation,
+        client_id: str,
+        text: str,
+        intent: str | None,
+        context: tuple[str, ...],
+        entities: list[tuple[str, str]],
+    ) -> list[StoredEvent]:
+        """Run the models on a stored customer message; store and publish the bot's events."""
+        conversation_id = conversation.id
         understanding = None
         if conversation.bot_is_answering or conversation.state in AGENT_STATES:
             understanding = await self._batcher.submit((brain, text, context))
+        received: list[StoredEvent] = []
         if understanding is not None and conversation.state in AGENT_STATES:
             # agent assist: the bot stays silent and suggests replies to the agent instead
             suggestions = await self._append_late(
                 conversation, [assist_event(understanding, brain, client_id, conversation.slots)], agent_turn=True
             )
             await self.bus.publish(conversation_id, suggestions)
-            received = [*received, *suggestions]
+            received = suggestions
         answer = await self._answer(brain, conversation, text, client_id, intent, understanding, entities)
         stored = await self._append_late(conversation, answer, agent_turn=False) if answer else []
         await self.bus.publish(conversation_id, stored)
@@ -209,7 +255,7 @@ class ChatService:
             conversation.state.value,
             brain.build_id,
         )
-        return False, [*received, *stored]
+        return [*received, *stored]
 
     async def _answer(
         self,
@@ -371,7 +417,10 @@ class ChatService:
                 continue
             self._forget(conversation.id)  # replay with these events next time
             return stored
-        raise ConflictError(conversation.id, self._seqs.get(conversation.id, 0), -1)
+        raise StoreError(
+            f"conversation {conversation.id} kept changing on other replicas; the message is stored and "
+            "will be answered when it is resent"
+        )
 
     async def _conversation(self, conversation_id: str) -> Conversation:
         conversation = self._cache.get(conversation_id)

@@ -106,13 +106,27 @@ def test_connections_of_one_address_share_one_message_bucket() -> None:
     assert limits.allow("10.0.0.1") is True
 
 
-def test_an_address_that_closed_everything_is_forgotten() -> None:
-    limits = AddressLimits(max_connections=1, rate=0.0, burst=1, clock=FakeClock())
+def test_reconnecting_buys_no_fresh_burst() -> None:
+    clock = FakeClock()
+    limits = AddressLimits(max_connections=1, rate=1.0, burst=2, clock=clock)
     limits.opened("10.0.0.1")
+    assert [limits.allow("10.0.0.1") for _ in range(3)] == [True, True, False]
+
+    limits.closed("10.0.0.1")
+    limits.opened("10.0.0.1")
+
+    assert limits.allow("10.0.0.1") is False  # the same, empty bucket
+    clock.advance(1.0)
     assert limits.allow("10.0.0.1") is True
-    assert limits.allow("10.0.0.1") is False
+
+
+def test_a_refilled_idle_address_is_forgotten() -> None:
+    clock = FakeClock()
+    limits = AddressLimits(max_connections=1, rate=1.0, burst=2, clock=clock)
+    limits.opened("10.0.0.1")
+    limits.allow("10.0.0.1")
+    clock.advance(5.0)  # refilled
 
     limits.closed("10.0.0.1")
 
-    assert limits.opened("10.0.0.1") is True
-    assert limits.allow("10.0.0.1") is True  # a fresh bucket
+    assert limits._buckets == {}

@@ -63,7 +63,7 @@ async def test_an_address_may_hold_only_so_many_connections(demo_brain: Brain, t
 
 
 async def test_connections_from_one_address_share_one_message_rate(demo_brain: Brain, tmp_path: Path) -> None:
-    limits = AddressLimits(max_connections=10, rate=0.01, burst=3)
+    limits = AddressLimits(max_connections=10, rate=0.01, burst=5)  # two new conversations, three messages
     async with (
         running_service(demo_brain, tmp_path / "db.sqlite3", address_limits=limits) as (base, _),
         customer(base) as (first, _),
@@ -75,6 +75,10 @@ async def test_connections_from_one_address_share_one_message_rate(demo_brain: B
         await second.send({"type": "message", "id": "b2", "text": "and a refund?"})
         refused = await second.expect("error")
         assert (refused["code"], refused["ref"]) == ("rate_limited", "b2")
+        async with connect(f"ws://{base}/ws/customer") as ws:  # and no third new conversation either
+            third = Client(ws)
+            await third.send({"type": "hello", "session": None})
+            assert (await third.expect("error"))["code"] == "rate_limited"
 
 
 async def test_a_forged_or_foreign_session_token_opens_nothing(demo_brain: Brain, tmp_path: Path) -> None:

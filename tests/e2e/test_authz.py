@@ -35,6 +35,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 import bot.admin
+from bot import agent_server
 from bot.accounts import Accounts, InMemoryAccountStore
 from bot.admin import KINDS as ADMIN_KINDS
 from bot.agent_server import ACTIONS, AgentConnection
@@ -251,6 +252,23 @@ async def test_signing_out_ends_the_session_for_every_open_console(live: Live) -
             while answer["type"] == "queue":
                 answer = await recv(second)
     assert answer["type"] == "error" and answer["code"] in ("session_expired", "unauthorized"), answer
+
+
+async def test_an_idle_console_is_closed_when_its_session_ends(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(agent_server, "SESSION_CHECK_INTERVAL", 0.2)
+    async with connect(f"ws://{live.base}/ws/agent") as first, connect(f"ws://{live.base}/ws/agent") as idle:
+        await first.send(json.dumps({"type": "login", "username": "sam", "password": PASSWORD}))
+        token = (await recv(first))["token"]
+        await idle.send(json.dumps({"type": "auth", "token": token}))
+        assert (await recv(idle))["type"] == "authed"
+        await first.send(json.dumps({"type": "logout"}))
+        await until_closed(first)
+        frames = []
+        with contextlib.suppress(ConnectionClosed):  # the idle console sends nothing, yet is closed
+            while True:
+                frames.append(await recv(idle))
+    assert frames and frames[-1]["code"] == "session_expired", frames
+    assert idle.close_code == 1008
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,74 @@
+"""ChatService: a message stored but never answered is answered when it is resent, exactly once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from bot.brain import Brain
+from bot.bus import InProcessBus
+from bot.errors import StoreError
+from bot.events import CUSTOMER_MESSAGE, NewEvent, StoredEvent
+from bot.service import ChatService
+from bot.store import InMemoryStore
+
+
+class FailsOnce(InMemoryStore):
+    """Fails the first append that holds no customer message (the bot's answer), as a dying database would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = False
+
+    async def append(
+        self, conversation_id: str, events: Sequence[NewEvent], *, after: int | None = None
+    ) -> list[StoredEvent]:
+        if self.armed and all(e.kind != CUSTOMER_MESSAGE for e in events):
+            self.armed = False
+            raise StoreError("database is gone")
+        return await super().append(conversation_id, events, after=after)
+
+
+async def test_a_message_whose_answer_failed_is_answered_on_resend(demo_brain: Brain) -> None:
+    store = FailsOnce()
+    service = ChatService(store=store, bus=InProcessBus(), brain=demo_brain)
+    try:
+        session = await service.open_session(None)
+        store.armed = True
+        with pytest.raises(StoreError):
+            await service.customer_message(session.conversation_id, client_id="m1", text="Where is my order?")
+
+        duplicate, events = await service.customer_message(
+            session.conversation_id, client_id="m1", text="Where is my order?"
+        )
+        again, repeated = await service.customer_message(
+            session.conversation_id, client_id="m1", text="Where is my order?"
+        )
+    finally:
+        await service.close()
+
+    stored = await store.events(session.conversation_id)
+    assert duplicate and [e.client_id for e in events] == ["m1"]  # the answer went out on the bus
+    assert [e.client_id for e in stored if e.kind == CUSTOMER_MESSAGE] == ["m1"]
+    answers = [e for e in stored if e.data.get("reply_to") == "m1"]
+    assert len(answers) == 1  # answered once, not again on the second resend
+    assert again and repeated[1:] == answers
+
+
+async def test_an_older_unanswered_message_is_not_answered_late(demo_brain: Brain) -> None:
+    store = FailsOnce()
+    service = ChatService(store=store, bus=InProcessBus(), brain=demo_brain)
+    try:
+        session = await service.open_session(None)
+        store.armed = True
+        with pytest.raises(StoreError):
+            await service.customer_message(session.conversation_id, client_id="m1", text="Where is my order?")
+        await service.customer_message(session.conversation_id, client_id="m2", text="do you ship to Germany?")
+
+        _, events = await service.customer_message(session.conversation_id, client_id="m1", text="Where is my order?")
+    finally:
+        await service.close()
+
+    assert [e.client_id for e in events] == ["m1"]
+    assert not [e for e in await store.events(session.conversation_id) if e.data.get("reply_to") == "m1"]
