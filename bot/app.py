@@ -7,6 +7,7 @@ Embedded defaults: SQLite and the in-process bus. With ``DESKMATE_DATABASE_URL``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import signal
@@ -103,44 +104,46 @@ async def serve(settings: Settings) -> None:
         await asyncio.to_thread(generator.load)  # the first start converts the model (about 30 s)
     policy = dataclasses.replace(settings.policy, generate=generator is not None)
     brain = await asyncio.to_thread(Brain.load, info, embedder, policy_config=policy, int8=settings.int8)
-    stores = await open_stores(settings)
-    metrics = Metrics(build_id=info.id)
-    store = ObservedStore(stores.store, metrics)  # counts what is stored: messages, replies, handoffs, latency
-    accounts = Accounts(stores.accounts, session_hours=settings.session_hours)
-    review = CandidateReview(stores.candidates, settings.kb_path)
-    bus = await make_bus(settings)
-    actions: ActionRunner
-    if settings.action_server_url:
-        actions = RemoteActionRunner(settings.action_server_url)
-    else:
-        actions = await asyncio.to_thread(InProcessActionRunner, settings.actions_package)
-    service = ChatService(
-        store=store,
-        bus=bus,
-        brain=brain,
-        actions=actions,
-        generator=generator,
-        signer=SessionSigner(settings.secret_key, lifetime_s=settings.customer_session_days * 86400),
-    )
-    await store.record_reload(
-        ReloadRecord(time.time(), "startup", ReloadAction.START, ReloadOutcome.SERVING, info.id, info.content_hash)
-    )
-    reloader = KBReloader(
-        service,
-        kb_path=settings.kb_path,
-        builds_dir=settings.builds,
-        embedder=embedder,
-        policy_config=policy,
-        int8=settings.int8,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    following = asyncio.create_task(reloader.follow())  # builds other replicas activate
-    if settings.redis_url is not None:  # a replica restarted on an edited KB: the others serve it too
-        await bus.signal(SYSTEM_TOPIC, Signal("build_activated", {"build": info.id}))
-    try:
+    async with contextlib.AsyncExitStack() as resources:  # whatever opened is closed, however startup ends
+        stores = await open_stores(settings)
+        resources.push_async_callback(stores.close)
+        metrics = Metrics(build_id=info.id)
+        store = ObservedStore(stores.store, metrics)  # counts what is stored: messages, replies, handoffs, latency
+        accounts = Accounts(stores.accounts, session_hours=settings.session_hours)
+        review = CandidateReview(stores.candidates, settings.kb_path)
+        bus = await make_bus(settings)
+        if isinstance(bus, RedisBus):
+            resources.push_async_callback(bus.close)
+        actions: ActionRunner
+        if settings.action_server_url:
+            actions = RemoteActionRunner(settings.action_server_url)
+        else:
+            actions = await asyncio.to_thread(InProcessActionRunner, settings.actions_package)
+        resources.push_async_callback(actions.close)
+        service = ChatService(
+            store=store,
+            bus=bus,
+            brain=brain,
+            actions=actions,
+            generator=generator,
+            signer=SessionSigner(settings.secret_key, lifetime_s=settings.customer_session_days * 86400),
+        )
+        resources.push_async_callback(service.close)
+        await store.record_reload(
+            ReloadRecord(time.time(), "startup", ReloadAction.START, ReloadOutcome.SERVING, info.id, info.content_hash)
+        )
+        reloader = KBReloader(
+            service,
+            kb_path=settings.kb_path,
+            builds_dir=settings.builds,
+            embedder=embedder,
+            policy_config=policy,
+            int8=settings.int8,
+        )
+        following = asyncio.create_task(reloader.follow())  # builds other replicas activate
+        resources.push_async_callback(_cancelled, following)
+        if settings.redis_url is not None:  # a replica restarted on an edited KB: the others serve it too
+            await bus.signal(SYSTEM_TOPIC, Signal("build_activated", {"build": info.id}))
         server_app = DeskmateServer(
             service,
             rate=settings.customer_rate,
@@ -159,6 +162,10 @@ async def serve(settings: Settings) -> None:
             metrics=metrics,
             metrics_token=settings.metrics_token,
         )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
         async with server_app.running(settings.host, settings.port) as server:
             port = bound_port(server)
             print(f"Deskmate is running: open http://{settings.host}:{port}/ (Ctrl+C to stop)", flush=True)
@@ -171,11 +178,10 @@ async def serve(settings: Settings) -> None:
             else:
                 print(f"Admin: http://{settings.host}:{port}/admin", flush=True)
             await stop.wait()
-    finally:
-        following.cancel()
-        await service.close()
-        await actions.close()
-        if isinstance(bus, RedisBus):
-            await bus.close()
-        await stores.close()
-        logger.info("stopped")
+    logger.info("stopped")
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

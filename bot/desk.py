@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +19,7 @@ from bot.candidates import CandidateReview, open_question
 from bot.conversation import Agent, Conversation, State
 from bot.errors import ConversationError, DeskmateError
 from bot.events import CONTACT_REQUEST, CUSTOMER_MESSAGE, StoredEvent
+from bot.presence import Presence
 from bot.protocol import iso
 from bot.service import ChatService
 from bot.store import Store
@@ -52,22 +52,20 @@ class AgentDesk:
     def __init__(self, service: ChatService, *, review: CandidateReview | None = None) -> None:
         self.service = service
         self.review = review  # agent replies become KB candidates an admin approves (bot/candidates.py)
-        self._online: Counter[str] = Counter()  # username -> open console connections
+        self.presence = Presence(service.bus)  # agents online on every replica (run() listens)
 
     # presence ----------------------------------------------------------------------------------
 
     @property
     def agents_online(self) -> int:
-        return sum(1 for count in self._online.values() if count > 0)
+        return len(self.presence.online)
 
     async def agent_connected(self, agent: Agent) -> None:
-        self._online[agent.username] += 1
+        await self.presence.connected(agent.username)
         await self.notify_queue()
 
     async def agent_disconnected(self, agent: Agent) -> None:
-        self._online[agent.username] -= 1
-        if self._online[agent.username] <= 0:
-            del self._online[agent.username]
+        await self.presence.disconnected(agent.username)
         await self.notify_queue()
 
     # reading -----------------------------------------------------------------------------------

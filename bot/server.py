@@ -219,7 +219,13 @@ class DeskmateServer:
             ping_interval=20,
             ping_timeout=20,
         ) as server:
-            yield server
+            presence = asyncio.create_task(self.desk.presence.run())  # agents on the other replicas
+            try:
+                yield server
+            finally:
+                presence.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await presence
 
 
 def bound_port(server: Server) -> int:

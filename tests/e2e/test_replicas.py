@@ -22,7 +22,7 @@ from websockets.asyncio.client import connect
 from bot.config import DEMO_KB
 from kb.build import BuildInfo
 from tests.e2e.processes import ADMIN_TOKEN, ServerProcess, shared_builds
-from tests.e2e.server import Client, agent, customer
+from tests.e2e.server import AgentClient, Client, agent, customer
 from tests.services import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.slow
@@ -33,7 +33,19 @@ ASK_PERSON = "I want to talk to a real person"
 
 def add_agent(env: dict[str, str], username: str, name: str) -> None:
     subprocess.run(
-        [sys.executable, "-m", "bot.cli", "users", "add", username, "--role", "agent", "--name", name, "--password-stdin"],
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "users",
+            "add",
+            username,
+            "--role",
+            "agent",
+            "--name",
+            name,
+            "--password-stdin",
+        ],
         input=PASSWORD + "\n",
         env=env,
         check=True,
@@ -77,53 +89,59 @@ async def test_an_agent_on_one_replica_serves_a_customer_on_the_other(
     replicas: tuple[ServerProcess, ServerProcess, Path],
 ) -> None:
     a, b, _ = replicas
-    async with (
-        customer(b.base) as (client, welcome),
-        agent(a.base, "sam", PASSWORD) as (sam, _),
-        agent(b.base, "alex", PASSWORD) as (alex, _),
-    ):
+    async with customer(b.base) as (client, welcome), agent(a.base, "sam", PASSWORD) as (sam, _):
         conversation = welcome["conversation_id"]
+        await sam.expect("queue")  # sent once A has counted (and announced) Sam's console
         assert (await client.say("m1", ASK_PERSON))["type"] == "handoff"
-
-        # the handoff made on B reaches the queue of the agent on A
-        def waiting(frame: dict[str, Any]) -> bool:
-            return any(item["conversation_id"] == conversation for item in frame["items"])
-
-        await sam.expect_where("queue", waiting)
-
-        # Sam (on A) and Alex (on B) claim at once: exactly one gets it
-        results = await asyncio.gather(sam.act("claim", "k1", conversation), alex.act("claim", "k1", conversation))
-        assert sorted(r["type"] for r in results) == ["ack", "error"]
-        winner = sam if results[0]["type"] == "ack" else alex
-        loser = alex if winner is sam else sam
-        assert "already taken" in next(r for r in results if r["type"] == "error")["message"]
-        again = await loser.act("claim", "k2", conversation)
-        assert again["type"] == "error"
-
-        # Sam takes it over for the rest of the test, wherever the claim landed
-        if winner is alex:
-            assert (await alex.act("hand_back", "h1", conversation))["type"] == "ack"
-            assert (await sam.act("claim", "k3", conversation))["type"] == "ack"
-        joined = await client.expect_where("agent_joined", lambda f: f["name"] == "Sam")
-        assert joined["name"] == "Sam"
-
-        # replies cross the replicas both ways
-        await sam.send({"type": "open", "id": "o1", "conversation_id": conversation})
-        await sam.expect("transcript")
-        assert (await sam.act("reply", "r1", conversation, text="Hello from replica A"))["type"] == "ack"
-        said = await client.expect("agent_message")
-        assert (said["text"], said["name"]) == ("Hello from replica A", "Sam")
-        await client.send({"type": "message", "id": "m2", "text": "Thanks, it is order 4417"})
-        await client.expect("ack")
-        event = await sam.expect_where(
-            "event", lambda f: f["conversation_id"] == conversation and f["event"].get("text") == "Thanks, it is order 4417"
-        )
-        assert event["event"]["kind"] == "customer_message"
+        # Sam's console is on A only, yet the customer on B is told an agent is online (no contact form)
+        queued = await client.expect("queue")
+        assert (queued["position"], queued["agents_online"]) == (1, 1)
+        async with agent(b.base, "alex", PASSWORD) as (alex, _):
+            await _claim_and_talk(client, sam, alex, conversation)
 
     # the whole conversation is in the shared database: a resume on the other replica sees it all
     async with customer(a.base, welcome["session"]) as (_, resumed):
         texts = [item.get("text") for item in resumed["history"]]
         assert ASK_PERSON in texts and "Hello from replica A" in texts and "Thanks, it is order 4417" in texts
+
+
+async def _claim_and_talk(client: Client, sam: AgentClient, alex: AgentClient, conversation: str) -> None:
+    """Simultaneous claims on two replicas, then replies across them both ways."""
+
+    # the handoff made on B reaches the queue of the agent on A
+    def waiting(frame: dict[str, Any]) -> bool:
+        return any(item["conversation_id"] == conversation for item in frame["items"])
+
+    await sam.expect_where("queue", waiting)
+
+    # Sam (on A) and Alex (on B) claim at once: exactly one gets it
+    results = await asyncio.gather(sam.act("claim", "k1", conversation), alex.act("claim", "k1", conversation))
+    assert sorted(r["type"] for r in results) == ["ack", "error"]
+    winner = sam if results[0]["type"] == "ack" else alex
+    loser = alex if winner is sam else sam
+    assert "already taken" in next(r for r in results if r["type"] == "error")["message"]
+    again = await loser.act("claim", "k2", conversation)
+    assert again["type"] == "error"
+
+    # Sam takes it over for the rest of the test, wherever the claim landed
+    if winner is alex:
+        assert (await alex.act("hand_back", "h1", conversation))["type"] == "ack"
+        assert (await sam.act("claim", "k3", conversation))["type"] == "ack"
+    joined = await client.expect_where("agent_joined", lambda f: f["name"] == "Sam")
+    assert joined["name"] == "Sam"
+
+    # replies cross the replicas both ways
+    await sam.send({"type": "open", "id": "o1", "conversation_id": conversation})
+    await sam.expect("transcript")
+    assert (await sam.act("reply", "r1", conversation, text="Hello from replica A"))["type"] == "ack"
+    said = await client.expect("agent_message")
+    assert (said["text"], said["name"]) == ("Hello from replica A", "Sam")
+    await client.send({"type": "message", "id": "m2", "text": "Thanks, it is order 4417"})
+    await client.expect("ack")
+    event = await sam.expect_where(
+        "event", lambda f: f["conversation_id"] == conversation and f["event"].get("text") == "Thanks, it is order 4417"
+    )
+    assert event["event"]["kind"] == "customer_message"
 
 
 async def test_a_kb_reload_on_one_replica_reaches_the_other(
