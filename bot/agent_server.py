@@ -183,17 +183,20 @@ class AgentConnection:
             except DeskmateError:
                 continue  # the store is away: check again later
             if not alive:
-                with contextlib.suppress(ConnectionClosed):
-                    await self.send(
-                        {
-                            "type": "error",
-                            "code": "session_expired",
-                            "ref": None,
-                            "message": "your session has ended; sign in again",
-                        }
-                    )
-                await self.ws.close(1008, "session ended")
+                await self._session_ended(None)
                 return
+
+    async def _session_ended(self, ref: str | None) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self.send(
+                {
+                    "type": "error",
+                    "code": "session_expired",
+                    "ref": ref,
+                    "message": "your session has ended; sign in again",
+                }
+            )
+        await self.ws.close(1008, "session ended")
 
     async def _send_queue(self) -> None:
         now = time.time()
@@ -274,15 +277,7 @@ class AgentConnection:
                 raise ProtocolError("rate_limited", "too many requests; wait a moment and retry", ref=ref)
             # every frame: a session ended elsewhere (sign-out, account removed, expiry) ends here too
             if self.accounts is not None and await self.accounts.authenticate(self._token) is None:
-                await self.send(
-                    {
-                        "type": "error",
-                        "code": "session_expired",
-                        "ref": ref,
-                        "message": "your session has ended; sign in again",
-                    }
-                )
-                await self.ws.close(1008, "session ended")
+                await self._session_ended(ref)
                 return
             conversation_id = frame.get("conversation_id", "")
             set_conversation(conversation_id or None)  # this connection's task: log lines of this frame carry it

@@ -7,7 +7,6 @@ ways, and a KB reload made on one replica that the other serves too.
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from bot.config import DEMO_KB
 from kb.build import BuildInfo
 from tests.e2e.processes import ADMIN_TOKEN, ServerProcess, shared_builds
 from tests.e2e.server import AgentClient, Client, agent, customer
+from tests.e2e.test_reload import set_order_reply
 from tests.services import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.slow
@@ -151,14 +151,7 @@ async def test_a_kb_reload_on_one_replica_reaches_the_other(
     before = a.health()
     assert before is not None and before["build"] == (b.health() or {}).get("build")
     new_reply = "Replica check: your order is on its way, tracked at pinecone.example/track."
-    responses = kb / "responses.yml"
-    lines = responses.read_text(encoding="utf-8").splitlines()
-    start = lines.index("  order_status:")
-    end = start + 1
-    while lines[end].startswith("    - "):
-        end += 1
-    lines[start + 1 : end] = [f"    - {json.dumps(new_reply)}"]
-    responses.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    set_order_reply(kb, new_reply)
 
     async with connect(f"ws://{a.base}/ws/admin") as ws:
         admin = Client(ws)
