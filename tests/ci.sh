@@ -23,7 +23,6 @@ if [ -n "$NEED" ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $NEED >/dev/null
 fi
-export DESKMATE_REQUIRE_SERVICES=1
 
 ruff check .
 mypy

@@ -4,8 +4,8 @@ Each server is private to the test run (its own data folder and a free port on 1
 tests never touch a system cluster, and fault tests can stop and restart one at will. PostgreSQL
 refuses to run as root: as root the server runs as the ``postgres`` user the package creates.
 
-Where the packages are missing the fixtures skip and say how to install them, except under
-``DESKMATE_REQUIRE_SERVICES=1`` (set by tests/ci.sh), where a missing server fails the run.
+Where the packages are missing the tests fail and say how to install them (tests/ci.sh does):
+they must run, not skip.
 """
 
 from __future__ import annotations
@@ -45,11 +45,8 @@ def wait_for_port(port: int, *, timeout: float = 30.0) -> None:
 
 
 def unavailable(what: str) -> None:
-    """Skip (or fail, in CI) a test whose server cannot be started here."""
-    message = f"{what} is not installed: {INSTALL_HINT}"
-    if os.environ.get("DESKMATE_REQUIRE_SERVICES") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
+    """Fail (never skip) a test whose server cannot be started here, saying how to install it."""
+    pytest.fail(f"{what} is not installed: {INSTALL_HINT}")
 
 
 def _postgres_bin() -> Path | None:
