@@ -90,7 +90,7 @@ async def test_a_forged_or_foreign_session_token_opens_nothing(demo_brain: Brain
         nonce, expires, signature = token.split(".")
         forged = [
             SessionSigner("another-deployments-key-0123456789").issue(),  # signed with another key
-            f"{nonce[:-1]}A.{expires}.{signature}",  # someone else's nonce under this signature
+            f"{nonce[:-1]}{'B' if nonce.endswith('A') else 'A'}.{expires}.{signature}",  # another nonce, same signature
             signer.issue(),  # validly signed, but no conversation was ever opened with it
             welcome["conversation_id"],
         ]
