@@ -19,8 +19,9 @@ import hashlib
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from bot.action_turn import action_for, run_action
 from bot.actions import ActionRunner
@@ -38,6 +39,8 @@ from bot.session_tokens import SESSION_UNKNOWN, SessionSigner
 from bot.store import Store
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 CONFLICT_RETRIES = 5  # replays after another replica wrote first, before giving up with the ConflictError
 
@@ -81,6 +84,17 @@ def assist_event(
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Received:
+    """A customer message just stored, with what the bot's answer to it will need."""
+
+    brain: Brain
+    conversation: Conversation
+    context: tuple[str, ...]
+    entities: list[tuple[str, str]]
+    events: list[StoredEvent]
 
 
 @dataclass(frozen=True)
@@ -157,36 +171,34 @@ class ChatService:
         A message id seen before is not handled again: its stored message and replies are returned.
         """
         async with self._turn(conversation_id):
-            for attempt in range(CONFLICT_RETRIES + 1):
-                # inside the loop: a replica that lost a race may find the message stored by the winner
+
+            async def receive() -> Received | list[StoredEvent]:
+                # on every attempt: a replica that lost a race may find the message stored by the winner
                 existing = await self.store.find_customer_message(conversation_id, client_id)
                 if existing is not None:
-                    return True, await self._resent(existing, client_id, intent)
+                    return await self._resent(existing, client_id, intent)
                 brain = self.brain  # one build for the whole turn, even if a reload swaps it meanwhile
-                try:
-                    conversation = await self._conversation(conversation_id)
-                    context = conversation.recent_turns  # before this message: the retriever's query context
-                    entities = [(e.entity, e.value) for e in brain.extractor.extract(text)]
-                    received = await self._append(
-                        conversation,
-                        conversation.receive(text, client_id=client_id, chosen_intent=intent, entities=entities),
-                    )
-                except ConflictError:
-                    self._forget(conversation_id)  # another replica wrote first: replay and retry
-                    if attempt == CONFLICT_RETRIES:
-                        raise
-                    continue
-                except BaseException:
-                    self._forget(conversation_id)  # replay from the store next time
-                    raise
-                await self.bus.publish(conversation_id, received)
-                try:
-                    stored = await self._respond(brain, conversation, client_id, text, intent, context, entities)
-                except BaseException:
-                    self._forget(conversation_id)
-                    raise
-                return False, [*received, *stored]
-            raise AssertionError("unreachable")
+                conversation = await self._conversation(conversation_id)
+                context = conversation.recent_turns  # before this message: the retriever's query context
+                entities = [(e.entity, e.value) for e in brain.extractor.extract(text)]
+                received = await self._append(
+                    conversation,
+                    conversation.receive(text, client_id=client_id, chosen_intent=intent, entities=entities),
+                )
+                return Received(brain, conversation, context, entities, received)
+
+            turn = await self._replaying(conversation_id, receive)
+            if isinstance(turn, list):
+                return True, turn
+            await self.bus.publish(conversation_id, turn.events)
+            try:
+                stored = await self._respond(
+                    turn.brain, turn.conversation, client_id, text, intent, turn.context, turn.entities
+                )
+            except BaseException:
+                self._forget(conversation_id)
+                raise
+            return False, [*turn.events, *stored]
 
     async def _resent(self, existing: StoredEvent, client_id: str, intent: str | None) -> list[StoredEvent]:
         """A message id stored before: its stored replies, or, if it never got any, its answer now.
@@ -343,24 +355,33 @@ class ChatService:
         conversation: of two agents claiming at once, the second sees the first's claim.
         """
         async with self._turn(conversation_id):
-            for attempt in range(CONFLICT_RETRIES + 1):
+
+            async def apply() -> list[StoredEvent]:
                 conversation = await self._conversation(conversation_id)
                 if conversation.is_empty:
-                    self._forget(conversation_id)
                     raise ConversationError(f"no conversation {conversation_id}; pick one from the queue")
-                try:
-                    stored = await self._append(conversation, step(conversation))
-                except ConflictError:
-                    self._forget(conversation_id)  # another replica wrote first: replay, run the step again
-                    if attempt == CONFLICT_RETRIES:
-                        raise
-                    continue
-                except BaseException:
-                    self._forget(conversation_id)  # replay from the store next time
+                return await self._append(conversation, step(conversation))
+
+            stored = await self._replaying(conversation_id, apply)
+            await self.bus.publish(conversation_id, stored)
+            return stored
+
+    async def _replaying(self, conversation_id: str, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Run ``attempt``; when another replica wrote first, replay the conversation and run it again.
+
+        Any other failure also drops the cached conversation, so the next use replays it from the store.
+        """
+        for tries in range(CONFLICT_RETRIES + 1):
+            try:
+                return await attempt()
+            except ConflictError:
+                self._forget(conversation_id)
+                if tries == CONFLICT_RETRIES:
                     raise
-                await self.bus.publish(conversation_id, stored)
-                return stored
-            raise AssertionError("unreachable")
+            except BaseException:
+                self._forget(conversation_id)
+                raise
+        raise AssertionError("unreachable")
 
     async def state_of(self, conversation_id: str) -> Conversation:
         async with self._lock(conversation_id):

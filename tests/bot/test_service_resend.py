@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
@@ -12,6 +12,8 @@ from bot.errors import StoreError
 from bot.events import CUSTOMER_MESSAGE, NewEvent, StoredEvent
 from bot.service import ChatService
 from bot.store import InMemoryStore
+
+ORDER = "Where is my order?"
 
 
 class FailsOnce(InMemoryStore):
@@ -30,25 +32,30 @@ class FailsOnce(InMemoryStore):
         return await super().append(conversation_id, events, after=after)
 
 
-async def test_a_message_whose_answer_failed_is_answered_on_resend(demo_brain: Brain) -> None:
+@pytest.fixture
+async def unanswered(demo_brain: Brain) -> AsyncIterator[tuple[ChatService, FailsOnce, str]]:
+    """A service whose conversation holds m1 stored but unanswered: the store failed on the answer."""
     store = FailsOnce()
     service = ChatService(store=store, bus=InProcessBus(), brain=demo_brain)
     try:
         session = await service.open_session(None)
         store.armed = True
         with pytest.raises(StoreError):
-            await service.customer_message(session.conversation_id, client_id="m1", text="Where is my order?")
-
-        duplicate, events = await service.customer_message(
-            session.conversation_id, client_id="m1", text="Where is my order?"
-        )
-        again, repeated = await service.customer_message(
-            session.conversation_id, client_id="m1", text="Where is my order?"
-        )
+            await service.customer_message(session.conversation_id, client_id="m1", text=ORDER)
+        yield service, store, session.conversation_id
     finally:
         await service.close()
 
-    stored = await store.events(session.conversation_id)
+
+async def test_a_message_whose_answer_failed_is_answered_on_resend(
+    unanswered: tuple[ChatService, FailsOnce, str],
+) -> None:
+    service, store, conversation = unanswered
+
+    duplicate, events = await service.customer_message(conversation, client_id="m1", text=ORDER)
+    again, repeated = await service.customer_message(conversation, client_id="m1", text=ORDER)
+
+    stored = await store.events(conversation)
     assert duplicate and [e.client_id for e in events] == ["m1"]  # the answer went out on the bus
     assert [e.client_id for e in stored if e.kind == CUSTOMER_MESSAGE] == ["m1"]
     answers = [e for e in stored if e.data.get("reply_to") == "m1"]
@@ -56,19 +63,13 @@ async def test_a_message_whose_answer_failed_is_answered_on_resend(demo_brain: B
     assert again and repeated[1:] == answers
 
 
-async def test_an_older_unanswered_message_is_not_answered_late(demo_brain: Brain) -> None:
-    store = FailsOnce()
-    service = ChatService(store=store, bus=InProcessBus(), brain=demo_brain)
-    try:
-        session = await service.open_session(None)
-        store.armed = True
-        with pytest.raises(StoreError):
-            await service.customer_message(session.conversation_id, client_id="m1", text="Where is my order?")
-        await service.customer_message(session.conversation_id, client_id="m2", text="do you ship to Germany?")
+async def test_an_older_unanswered_message_is_not_answered_late(
+    unanswered: tuple[ChatService, FailsOnce, str],
+) -> None:
+    service, store, conversation = unanswered
+    await service.customer_message(conversation, client_id="m2", text="do you ship to Germany?")
 
-        _, events = await service.customer_message(session.conversation_id, client_id="m1", text="Where is my order?")
-    finally:
-        await service.close()
+    _, events = await service.customer_message(conversation, client_id="m1", text=ORDER)
 
     assert [e.client_id for e in events] == ["m1"]
-    assert not [e for e in await store.events(session.conversation_id) if e.data.get("reply_to") == "m1"]
+    assert not [e for e in await store.events(conversation) if e.data.get("reply_to") == "m1"]
