@@ -1,9 +1,10 @@
 """Learning from agents: candidate KB entries that an admin approves or discards.
 
 When an agent answers a customer in a handed-off conversation, the customer's question and the
-agent's answer are recorded as a *pending* :class:`Candidate`, masked first with the KB's
-:class:`~retrieval.masking.Masker`, so personal data enters neither the store nor the KB. An admin
-then approves it (editing the answer if needed) or discards it. Approving appends the pair to the
+agent's answer are recorded as a *pending* :class:`Candidate`, de-identified first with the KB's
+:class:`~retrieval.masking.Deidentifier` (personal values become ``{kind}`` placeholders), so
+personal data enters neither the store nor the KB. An admin then approves it (editing the answer
+if needed) or discards it. Approving appends the pair to the
 KB folder's ``approved.jsonl`` (kb/approved.py); it becomes a retrieval pair at the next KB reload.
 
 ::
@@ -11,7 +12,7 @@ KB folder's ``approved.jsonl`` (kb/approved.py); it becomes a retrieval pair at 
     CandidateStore             the seam: add, get, list, decide
     ├── InMemoryCandidateStore   the twin, here
     └── SQLiteCandidateStore     bot/sqlite_candidates.py
-    CandidateReview            masks what is recorded; approving also writes approved.jsonl
+    CandidateReview            de-identifies what is recorded; approving also writes approved.jsonl
 
 Decisions are final: deciding a candidate again the same way returns it unchanged (so retries are
 safe), deciding it otherwise raises :class:`~bot.errors.CandidateError`.
@@ -33,9 +34,8 @@ from typing import Protocol
 from bot.errors import CandidateError
 from bot.events import AGENT_MESSAGE, BOT_REPLY, CLARIFY, CUSTOMER_MESSAGE, HANDOFF, StoredEvent
 from kb.approved import append_approved
-from kb.importer import load_masker
 from kb.model import ApprovedPair
-from retrieval.masking import Masker
+from retrieval.masking import Deidentifier, load_deidentifier
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Candidate:
 
 class CandidateStore(Protocol):
     async def add(self, *, conversation_id: str, question: str, answer: str, agent: str) -> Candidate:
-        """Store a new pending candidate; the texts are stored as given (mask them first)."""
+        """Store a new pending candidate; the texts are stored as given (de-identify them first)."""
         ...
 
     async def get(self, candidate_id: str) -> Candidate | None: ...
@@ -185,22 +185,26 @@ class InMemoryCandidateStore:
 
 
 class CandidateReview:
-    """Records masked candidates and carries out the admin's decisions on them.
+    """Records de-identified candidates and carries out the admin's decisions on them.
 
     ``kb_root`` is the KB source folder (the one reloads build from, not a build's copy): approved
-    pairs are appended to its approved.jsonl. ``masker`` defaults to the one configured in its
-    kb.yml; assign a new one to :attr:`masker` after the masking settings change.
+    pairs are appended to its approved.jsonl. ``deidentifier`` defaults to the KB's
+    (:func:`~retrieval.masking.load_deidentifier`); assign a new one to :attr:`deidentifier` after
+    the KB's masking settings change.
     """
 
-    def __init__(self, store: CandidateStore, kb_root: str | Path, *, masker: Masker | None = None) -> None:
+    def __init__(self, store: CandidateStore, kb_root: str | Path, *, deidentifier: Deidentifier | None = None) -> None:
         self.store = store
         self.kb_root = Path(kb_root)
-        self.masker = masker if masker is not None else load_masker(self.kb_root)
+        self.deidentifier = deidentifier if deidentifier is not None else load_deidentifier(self.kb_root)
         self._lock = asyncio.Lock()  # one decision at a time: approved.jsonl is rewritten whole
 
     async def record(self, *, conversation_id: str, question: str, answer: str, agent: str) -> Candidate | None:
-        """Store the masked pair as a pending candidate; None (nothing stored) when a text is empty."""
-        question, answer = self._mask(question), self._mask(answer)
+        """Store the de-identified pair as a pending candidate; None (nothing stored) when a text is empty.
+
+        The two are de-identified together: a name the customer gave is masked in the answer too.
+        """
+        question, answer = self._deidentify(question, answer)
         if not question or not answer:
             return None
         candidate = await self.store.add(conversation_id=conversation_id, question=question, answer=answer, agent=agent)
@@ -208,13 +212,13 @@ class CandidateReview:
         return candidate
 
     async def approve(self, candidate_id: str, *, by: str, answer: str | None = None) -> Candidate:
-        """Approve a candidate, with ``answer`` (masked) replacing the agent's if given, and add it to approved.jsonl.
+        """Approve a candidate, with ``answer`` (de-identified) replacing the agent's if given, and add it to approved.jsonl.
 
         Approving again is harmless: the pair is written once. Raises :class:`CandidateError` when
         the candidate is unknown or was discarded, and
         :class:`~bot.errors.KBValidationError` when approved.jsonl has problems to fix first.
         """
-        edited = None if answer is None else self._mask(answer)
+        edited = None if answer is None else self._deidentify(answer)[0]
         async with self._lock:
             current = await self.store.get(candidate_id)
             if current is None:
@@ -246,5 +250,5 @@ class CandidateReview:
         logger.info("candidate %s discarded by %s", candidate_id, by)
         return stored
 
-    def _mask(self, text: str) -> str:
-        return self.masker.mask(text.strip()).text.strip()
+    def _deidentify(self, *texts: str) -> list[str]:
+        return [result.text.strip() for result in self.deidentifier.deidentify_all([t.strip() for t in texts])]

@@ -7,7 +7,7 @@ One JSON object per line (see docs/kb-format.md, "approved.jsonl")::
 
 An admin approving a candidate (bot/candidates.py) appends a line with :func:`append_approved`;
 the loader reads the file with :func:`parse_approved`, and each pair becomes a retrieval pair at
-the next build. The texts were masked when the candidate was recorded.
+the next build. The texts were de-identified when the candidate was recorded.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import KBIssue, KBValidationError
-from kb.importer import _append_atomically
+from kb.atomic import append_atomically
 from kb.model import ApprovedPair
 
 APPROVED = "approved.jsonl"
@@ -76,7 +76,7 @@ def append_approved(kb_root: str | Path, pair: ApprovedPair) -> bool:
         key = same_pair_key(pair.question, pair.answer)
         if any(e.id == pair.id or same_pair_key(e.question, e.answer) == key for e in existing):
             return False
-        _append_atomically(path, [dump_approved(pair)])
+        append_atomically(path, [dump_approved(pair)])
         return True
 
 

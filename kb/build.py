@@ -6,7 +6,7 @@ A build folder holds::
     kb/             a copy of the KB source files it was built from
     classifier/     the intent model (see training/intent_model.py)
     examples/       the intents' examples in embedding space (see retrieval/examples.py)
-    retriever/      FAISS index and the (customer turn -> agent reply) pairs
+    retriever/      FAISS index and the (customer turn -> agent reply) pairs, de-identified
 
 Builds are written to a temporary folder and renamed into place, so a half-written build is
 never seen. The classifier is reused from an earlier build when the intents did not change.
@@ -22,15 +22,18 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from bot.errors import BuildNotFoundError
 from kb.loader import FILES, load_kb
+from kb.masking import read_masking_settings
 from kb.model import KnowledgeBase
 from retrieval.embedder import Embedder
 from retrieval.examples import ExampleMemory
-from retrieval.pairs import Pair, deduplicate, dialogue_pairs
+from retrieval.masking import Deidentifier, load_deidentifier
+from retrieval.pairs import Pair, deduplicate, dialogue_pairs, marked
 from retrieval.retriever import Retriever
 from training.config import TrainingConfig
 from training.data import IntentData
@@ -39,7 +42,7 @@ from training.intent_model import train_intent_model
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-BUILD_FORMAT = 4  # bump when the build layout changes, so old builds are not reused
+BUILD_FORMAT = 5  # bump when the build layout changes, so old builds are not reused
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class BuildInfo:
     content_hash: str
     training_hash: str
     created_at: float
+    masked: dict[str, int] = field(default_factory=dict)  # personal values de-identified in the pairs, by kind
+    replies: dict[str, int] = field(default_factory=dict)  # past replies: general, case_specific, persona
 
     @classmethod
     def read(cls, folder: Path) -> BuildInfo:
@@ -64,25 +69,53 @@ class BuildInfo:
             content_hash=data["content_hash"],
             training_hash=data["training_hash"],
             created_at=data["created_at"],
+            masked=data.get("masked", {}),
+            replies=data.get("replies", {}),
         )
 
 
-def kb_pairs(kb: KnowledgeBase, *, context_turns: int = 2) -> list[Pair]:
-    """Retrieval pairs from the KB's historical dialogues, FAQ entries and approved pairs, duplicates collapsed."""
+def kb_pairs(
+    kb: KnowledgeBase,
+    *,
+    context_turns: int = 2,
+    deidentifier: Deidentifier | None = None,
+    masked: Counter[str] | None = None,
+) -> list[Pair]:
+    """Retrieval pairs from the KB's historical dialogues, FAQ entries and approved pairs, duplicates collapsed.
+
+    Dialogue turns and approved pairs are de-identified first, each dialogue's turns together
+    (``deidentifier``, default: the KB's, :func:`~retrieval.masking.load_deidentifier`); FAQ
+    entries are the KB's own text and stay. ``masked``, when given, counts the values replaced.
+    Then every reply is marked case-specific or persona (:func:`~retrieval.pairs.marked`): only
+    general ones may be sent by the bot itself.
+    """
+    deidentifier = deidentifier or load_deidentifier(kb.root, kb)
+    counts = masked if masked is not None else Counter()
+
+    def clean(texts: list[str]) -> list[str]:
+        results = deidentifier.deidentify_all(texts)
+        for result in results:
+            counts.update(result.counts)
+        return [result.text for result in results]
+
     pairs: list[Pair] = []
     for dialogue in kb.dialogues:
-        turns = [(t.speaker, t.text) for t in dialogue.turns]
+        texts = clean([t.text for t in dialogue.turns])
+        turns = [(t.speaker, text) for t, text in zip(dialogue.turns, texts, strict=True)]
         pairs.extend(dialogue_pairs(dialogue.id, turns, context_turns=context_turns))
     for number, entry in enumerate(kb.faq, start=1):
         pairs.append(Pair(entry.question, entry.question, entry.answer, f"faq:{number}"))
     for approved in kb.approved:
-        pairs.append(Pair(approved.question, approved.question, approved.answer, f"approved:{approved.id}"))
-    return deduplicate(pairs)
+        question, answer = clean([approved.question, approved.answer])
+        pairs.append(Pair(question, question, answer, f"approved:{approved.id}"))
+    return marked(deduplicate(pairs))
 
 
 def build_id(kb: KnowledgeBase, config: TrainingConfig) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", kb.name.lower()).strip("-") or "kb"
-    options = {"format": BUILD_FORMAT, "training": config.to_dict()}
+    entity_kinds = [e.name for e in kb.entities if e.pattern is not None]
+    masking = asdict(read_masking_settings(kb.root, entity_kinds=entity_kinds)) if kb.root is not None else {}
+    options = {"format": BUILD_FORMAT, "training": config.to_dict(), "masking": masking}
     config_hash = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()
     return f"{slug}-{kb.content_hash()[:10]}{config_hash[:4]}"
 
@@ -157,7 +190,14 @@ def build_kb(
             )
             model.save(temp / "classifier")
 
-        Retriever.build(embedder, kb_pairs(kb)).save(temp / "retriever")
+        masked: Counter[str] = Counter()
+        pairs = kb_pairs(kb, masked=masked)
+        Retriever.build(embedder, pairs).save(temp / "retriever")
+        replies = {
+            "general": sum(not (p.case_specific or p.persona) for p in pairs),
+            "case_specific": sum(p.case_specific for p in pairs),
+            "persona": sum(p.persona for p in pairs),
+        }
         texts, labels = kb.scope_examples()
         ExampleMemory.build(embedder, texts, labels).save(temp / "examples")
         manifest = {
@@ -168,6 +208,8 @@ def build_kb(
             "created_at": time.time(),
             "training": config.to_dict(),
             "format": BUILD_FORMAT,
+            "masked": dict(sorted(masked.items())),
+            "replies": replies,
         }
         (temp / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         final = builds / identifier

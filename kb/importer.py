@@ -1,4 +1,4 @@
-"""Import past support conversations into a KB folder's ``dialogues.jsonl``, masking personal data.
+"""Import past support conversations into a KB folder's ``dialogues.jsonl``, de-identified.
 
 Two input formats (see docs/kb-format.md, "Importing past conversations"):
 
@@ -6,31 +6,30 @@ Two input formats (see docs/kb-format.md, "Importing past conversations"):
   Speakers may be aliases (:data:`SPEAKER_ALIASES`); without an ``id`` one is made from the content.
 - CSV with a ``question,answer`` header: each row becomes a two-turn dialogue.
 
-Every text goes through the KB's :class:`~retrieval.masking.Masker` (``masking:`` in kb.yml).
-Dialogues whose masked turns repeat, case and spacing aside, one already imported or already in the
-KB are dropped. Any problem in the input raises :class:`KBValidationError` naming the file, the
-line and the fix, and then nothing is written; otherwise ``dialogues.jsonl`` is replaced atomically.
+Every dialogue goes through the KB's :class:`~retrieval.masking.Deidentifier` (kb.yml's
+``masking:``, its pattern entities and its own values; see
+:func:`~retrieval.masking.load_deidentifier`): personal values become ``{kind}`` placeholders.
+Dialogues whose de-identified turns repeat, case and spacing aside, one already imported or already
+in the KB are dropped (earlier imports' ``[kind]`` marks compare as ``{kind}``). Any problem in the
+input raises :class:`KBValidationError` naming the file, the line and the fix, and then nothing is
+written; otherwise ``dialogues.jsonl`` is replaced atomically.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import io
 import json
-import os
-import stat
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.errors import ConfigError, KBIssue, KBValidationError
+from bot.errors import KBIssue, KBValidationError
+from kb.atomic import append_atomically
 from kb.model import Dialogue, Turn
-from kb.yamlio import LineDict, YAMLSyntaxError, load_yaml
-from retrieval.masking import ORDER_ID, Masker, compile_pattern
+from retrieval.masking import Deidentifier, load_deidentifier
 
 DIALOGUES = "dialogues.jsonl"
 SPEAKER_ALIASES = {
@@ -49,7 +48,7 @@ _Key = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What an import did. ``masked`` counts the placeholders, by kind, in the imported dialogues."""
+    """What an import did. ``masked`` counts the personal values replaced, by kind, in the imported dialogues."""
 
     read: int  # dialogues read from the input
     imported: int  # dialogues appended to dialogues.jsonl
@@ -60,24 +59,24 @@ class ImportSummary:
 
 @dataclass(frozen=True)
 class _Read:
-    """A dialogue as read from a file, before masking."""
+    """A dialogue as read from a file, before de-identification."""
 
     line: int
     id: str | None
     turns: tuple[Turn, ...]
 
 
-def import_dialogues(source: str | Path, kb: str | Path, *, masker: Masker | None = None) -> ImportSummary:
-    """Mask the dialogues of ``source`` (.jsonl or .csv) and append the new ones to ``kb``/dialogues.jsonl.
+def import_dialogues(source: str | Path, kb: str | Path, *, deidentifier: Deidentifier | None = None) -> ImportSummary:
+    """De-identify the dialogues of ``source`` (.jsonl or .csv) and append the new ones to ``kb``/dialogues.jsonl.
 
-    ``masker`` defaults to the one configured in the KB's kb.yml (:func:`load_masker`).
+    ``deidentifier`` defaults to the KB's (:func:`~retrieval.masking.load_deidentifier`).
     Raises :class:`KBValidationError` listing every problem; nothing is written then.
     """
     root, source = Path(kb), Path(source)
     if not (root / "kb.yml").is_file():
         fix = "no such folder" if not root.is_dir() else "no kb.yml in this folder"
         raise KBValidationError([KBIssue(str(root), None, f"{fix}; pass the path of a KB folder with --kb")])
-    masker = masker or load_masker(root)
+    deidentifier = deidentifier or load_deidentifier(root)
     issues: list[KBIssue] = []
     incoming = _read_source(source, issues)
     target = root / DIALOGUES
@@ -88,18 +87,14 @@ def import_dialogues(source: str | Path, kb: str | Path, *, masker: Masker | Non
     keys: set[_Key] = set()
     owners: dict[str, str] = {}  # dialogue id -> where it is, for error messages
     for dialogue in existing:
-        keys.add(_key(tuple(Turn(t.speaker, masker.mask(t.text).text) for t in dialogue.turns)))
+        keys.add(_key(_deidentified(deidentifier, dialogue.turns, Counter())))
         owners.setdefault(str(dialogue.id), f"{DIALOGUES} line {dialogue.line}")
     new: list[Dialogue] = []
     masked: Counter[str] = Counter()
     for dialogue in incoming:
         counts: Counter[str] = Counter()
-        turns: list[Turn] = []
-        for turn in dialogue.turns:
-            result = masker.mask(turn.text)
-            counts.update(result.counts)
-            turns.append(Turn(turn.speaker, result.text))
-        key = _key(tuple(turns))
+        turns = _deidentified(deidentifier, dialogue.turns, counts)
+        key = _key(turns)
         if key in keys:
             continue
         dialogue_id = dialogue.id or _generated_id(key)
@@ -120,41 +115,28 @@ def import_dialogues(source: str | Path, kb: str | Path, *, masker: Masker | Non
     if issues:
         raise KBValidationError(issues)
     if new:
-        _append_atomically(target, [_dump(dialogue) for dialogue in new])
+        append_atomically(target, [_dump(dialogue) for dialogue in new])
     return ImportSummary(len(incoming), len(new), len(incoming) - len(new), dict(masked), target)
 
 
-def load_masker(kb: str | Path) -> Masker:
-    """The masker configured by the optional ``masking:`` mapping of ``kb``/kb.yml.
+def read_dialogues(source: str | Path) -> list[Dialogue]:
+    """The dialogues of a .jsonl or .csv export as they are, not de-identified (for the privacy benchmark).
 
-    ``order_id`` is the shop's order-id pattern; every other key names an extra kind of data.
+    Raises :class:`KBValidationError` listing every problem in the file.
     """
-    file = "kb.yml"
-    path = Path(kb) / file
-    if not path.is_file():
-        return Masker()
-    try:
-        doc = load_yaml(path)
-    except YAMLSyntaxError as exc:
-        message = f"{exc}; fix the YAML syntax (put regular expressions in single quotes)"
-        raise KBValidationError([KBIssue(file, exc.line, message)]) from exc
-    except UnicodeDecodeError as exc:
-        raise KBValidationError([KBIssue(file, None, "file is not UTF-8; save it as UTF-8")]) from exc
-    raw = doc.get("masking") if isinstance(doc, LineDict) else None
-    if raw is None:
-        return Masker()
-    if not isinstance(raw, LineDict):
-        example = "`masking: {order_id: 'PO-\\d{6}'}`"
-        raise KBValidationError([KBIssue(file, doc.line_of("masking"), f"`masking` must be a mapping like {example}")])
     issues: list[KBIssue] = []
-    for kind, regex in raw.items():
-        try:
-            compile_pattern(kind, regex)
-        except ConfigError as exc:
-            issues.append(KBIssue(file, raw.line_of(kind), str(exc)))
+    read = _read_source(Path(source), issues)
     if issues:
         raise KBValidationError(issues)
-    return Masker(order_id=raw.get(ORDER_ID), patterns={k: v for k, v in raw.items() if k != ORDER_ID})
+    return [Dialogue(d.id or _generated_id(_key(d.turns)), d.turns) for d in read]
+
+
+def _deidentified(deidentifier: Deidentifier, turns: tuple[Turn, ...], counts: Counter[str]) -> tuple[Turn, ...]:
+    """``turns`` de-identified together (a value found in one is masked in all); ``counts`` gets the values."""
+    results = deidentifier.deidentify_all([turn.text for turn in turns])
+    for result in results:
+        counts.update(result.counts)
+    return tuple(Turn(turn.speaker, result.text) for turn, result in zip(turns, results, strict=True))
 
 
 def _read_source(source: Path, issues: list[KBIssue]) -> list[_Read]:
@@ -285,7 +267,7 @@ def _key(turns: tuple[Turn, ...]) -> _Key:
 
 
 def _generated_id(key: _Key) -> str:
-    """A stable id made from the (masked) content, so that no personal data can be read back from it."""
+    """A stable id made from the (de-identified) content, so that no personal data can be read back from it."""
     digest = hashlib.sha256(json.dumps(key, ensure_ascii=False).encode("utf-8")).hexdigest()
     return GENERATED_ID_PREFIX + digest[:12]
 
@@ -293,24 +275,3 @@ def _generated_id(key: _Key) -> str:
 def _dump(dialogue: Dialogue) -> str:
     turns = [{"speaker": turn.speaker, "text": turn.text} for turn in dialogue.turns]
     return json.dumps({"id": dialogue.id, "turns": turns}, ensure_ascii=False)
-
-
-def _append_atomically(path: Path, lines: list[str]) -> None:
-    """Write ``path`` plus ``lines`` to a temporary file beside it, then swap it in with os.replace."""
-    old = path.read_bytes() if path.is_file() else b""
-    if old and not old.endswith(b"\n"):
-        old += b"\n"
-    data = old + "".join(line + "\n" for line in lines).encode("utf-8")
-    mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else 0o644
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise

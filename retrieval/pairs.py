@@ -1,17 +1,28 @@
-"""Retrieval pairs: a customer turn (with recent context) and the agent reply that followed it."""
+"""Retrieval pairs: a customer turn (with recent context) and the agent reply that followed it.
+
+Past replies are knowledge, not scripts: at build time they are de-identified and marked
+case-specific or persona (kb/build.py), and only general ones may be sent by the bot itself.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from retrieval.case_specific import is_case_specific
+from retrieval.persona import claims_to_be_person
 
 
 @dataclass(frozen=True)
 class Pair:
     query: str  # the text that is embedded: customer turn with its context
     customer: str  # the customer turn alone
-    reply: str  # the agent's reply
+    reply: str  # the agent's reply, de-identified: personal values are ``{placeholders}``
     source: str  # where it came from, e.g. "dialogue:d0001#3" or "faq:12"
+    # the reply reports an action done for that customer, or the state of their own case
+    # (retrieval/case_specific.py): a suggestion for agents, never the bot's own answer
+    case_specific: bool = False
+    persona: bool = False  # the reply says its writer is a person (retrieval/persona.py): never the bot's
 
 
 def join_context(context: Sequence[str], turn: str) -> str:
@@ -42,3 +53,11 @@ def deduplicate(pairs: Iterable[Pair]) -> list[Pair]:
             seen.add(key)
             unique.append(pair)
     return unique
+
+
+def marked(pairs: Iterable[Pair]) -> list[Pair]:
+    """``pairs`` with their replies marked case-specific or persona (run on de-identified replies)."""
+    return [
+        replace(pair, case_specific=is_case_specific(pair.reply), persona=claims_to_be_person(pair.reply))
+        for pair in pairs
+    ]

@@ -214,7 +214,7 @@ async def test_sqlite_errors_become_store_errors(tmp_path: Path) -> None:
 # --- the review flow ---------------------------------------------------------------------------------
 
 
-async def test_recording_masks_personal_data(review: CandidateReview, store: CandidateStore) -> None:
+async def test_recording_deidentifies_personal_data(review: CandidateReview, store: CandidateStore) -> None:
     candidate = await review.record(
         conversation_id="c_9",
         question="I'm ann@example.com, where is PO-204518? Call 07700 900123",
@@ -223,8 +223,8 @@ async def test_recording_masks_personal_data(review: CandidateReview, store: Can
     )
 
     assert candidate is not None
-    assert candidate.question == "I'm [email], where is [order_id]? Call [phone]"
-    assert candidate.answer == "Hi Ann, [order_id] ships today; we mailed [email]"
+    assert candidate.question == "I'm {email}, where is {order_id}? Call {phone}"
+    assert candidate.answer == "Hi {name}, {order_id} ships today; we mailed {email}"
     assert await store.get(candidate.id) == candidate
 
 
@@ -250,14 +250,27 @@ async def test_approving_writes_approved_jsonl_once(review: CandidateReview, kb_
     assert not [p for p in kb_root.iterdir() if p.name.endswith(".tmp")]
 
 
-async def test_edit_then_approve_masks_the_edit(review: CandidateReview, kb_root: Path) -> None:
+async def test_edit_then_approve_deidentifies_the_edit(review: CandidateReview, kb_root: Path) -> None:
     candidate = await review.record(conversation_id="c_9", question="where is it", answer="On its way.", agent="maria")
     assert candidate is not None
 
     approved = await review.approve(candidate.id, by="admin", answer="It left on Monday; ask me at bob@example.com")
 
-    assert approved.answer == "It left on Monday; ask me at [email]"
+    assert approved.answer == "It left on Monday; ask me at {email}"
     assert [line["answer"] for line in approved_lines(kb_root)] == [approved.answer]
+
+
+async def test_a_name_the_customer_gave_is_masked_in_the_answer_too(review: CandidateReview) -> None:
+    candidate = await review.record(
+        conversation_id="c_9",
+        question="this is Harriet Quayle, is my lamp {broken}?",
+        answer="Sorry to hear that. Quayle is the name on the order, so we'll send a new one.",
+        agent="maria",
+    )
+
+    assert candidate is not None
+    assert candidate.question == "this is {name}, is my lamp {{broken}}?"
+    assert candidate.answer == "Sorry to hear that. {name} is the name on the order, so we'll send a new one."
 
 
 async def test_the_same_pair_is_written_once(review: CandidateReview, kb_root: Path) -> None:

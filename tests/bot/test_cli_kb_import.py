@@ -29,7 +29,7 @@ def test_kb_import_prints_the_summary(tmp_path: Path, capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert "Imported 1 of 2 dialogues" in out and "1 duplicates dropped" in out and "masked: 1 email" in out
     (line,) = (kb / "dialogues.jsonl").read_text(encoding="utf-8").splitlines()
-    assert json.loads(line)["turns"][0]["text"] == "I am [email]"
+    assert json.loads(line)["turns"][0]["text"] == "I am {email}"
 
 
 def test_kb_import_defaults_to_the_configured_kb(

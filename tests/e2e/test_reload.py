@@ -203,7 +203,7 @@ async def test_an_agents_reply_becomes_a_candidate_and_once_approved_serves_afte
 
     listed = await _admin(base, {"type": "candidates", "id": "c1"}, "candidates")
     (candidate,) = [c for c in listed["items"] if c["conversation_id"] == conversation]
-    masked = answer.replace("tents@pinecone.example", "[email]")  # personal data never reaches the KB
+    masked = answer.replace("tents@pinecone.example", "{email}")  # personal data never reaches the KB
     assert candidate["question"] == question and candidate["answer"] == masked and candidate["agent"] == "sam"
     decided = await _admin(base, {"type": "approve", "id": "a1", "candidate": candidate["id"]}, "decided")
     assert decided["candidate"]["status"] == "approved"

@@ -1,4 +1,4 @@
-"""kb.importer: past conversations go into dialogues.jsonl masked, deduplicated, all or nothing."""
+"""kb.importer: past conversations go into dialogues.jsonl de-identified, deduplicated, all or nothing."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 
 from bot.config import DEMO_KB
 from bot.errors import KBIssue, KBValidationError
-from kb.importer import GENERATED_ID_PREFIX, import_dialogues, load_masker
+from kb.importer import GENERATED_ID_PREFIX, import_dialogues
 from kb.loader import load_kb
-from retrieval.masking import Masker
+from retrieval.masking import Deidentifier, load_deidentifier
 
 KB_YML = "name: Lamp Corner\n"
 
@@ -63,7 +63,7 @@ def kb(tmp_path: Path) -> Path:
 # --- JSONL ---------------------------------------------------------------------------------
 
 
-def test_jsonl_is_masked_and_appended(kb: Path, tmp_path: Path) -> None:
+def test_jsonl_is_deidentified_and_appended(kb: Path, tmp_path: Path) -> None:
     source = tmp_path / "export.jsonl"
     source.write_text(
         jsonl(
@@ -92,11 +92,11 @@ def test_jsonl_is_masked_and_appended(kb: Path, tmp_path: Path) -> None:
         {
             "id": "t-100",
             "turns": [
-                turn("customer", "My lamp broke, mail me at [email]"),
-                turn("agent", "Sorry! Call us on [phone]."),
+                turn("customer", "My lamp broke, mail me at {email}"),
+                turn("agent", "Sorry! Call us on {phone}."),
             ],
         },
-        {"id": "101", "turns": [turn("customer", "card [card] was charged twice"), turn("agent", "Refunded.")]},
+        {"id": "101", "turns": [turn("customer", "card {card} was charged twice"), turn("agent", "Refunded.")]},
     ]
     text = (kb / "dialogues.jsonl").read_text(encoding="utf-8")
     assert "ann@example.com" not in text and "7946" not in text and "4111" not in text
@@ -115,7 +115,7 @@ def test_speaker_aliases_map_to_customer_and_agent(kb: Path, tmp_path: Path) -> 
     assert speakers == ["customer", "agent", "customer", "agent", "customer", "agent"]
 
 
-def test_missing_ids_are_made_from_the_masked_content(kb: Path, tmp_path: Path) -> None:
+def test_missing_ids_are_made_from_the_deidentified_content(kb: Path, tmp_path: Path) -> None:
     dialogue = {"turns": [turn("customer", "I am bob@example.com"), turn("agent", "Hi Bob")]}
     source = tmp_path / "no-ids.jsonl"
     source.write_text(jsonl(dialogue, {"id": None, "turns": [turn("customer", "other"), turn("agent", "reply")]}))
@@ -128,7 +128,7 @@ def test_missing_ids_are_made_from_the_masked_content(kb: Path, tmp_path: Path) 
     assert [d["id"] for d in written(other)] == ids  # stable: same content, same id
     assert all(isinstance(i, str) and i.startswith(GENERATED_ID_PREFIX) for i in ids)
     assert len(set(ids)) == 2
-    # the id is made after masking: another e-mail address gives the same id
+    # the id is made after de-identification: another e-mail address gives the same id
     source.write_text(jsonl({"turns": [turn("customer", "I am eve@example.org"), turn("agent", "Hi Bob")]}))
     third = make_kb(tmp_path / "third")
     import_dialogues(source, third)
@@ -153,7 +153,7 @@ def test_csv_rows_become_two_turn_dialogues(kb: Path, tmp_path: Path) -> None:
     assert (summary.read, summary.imported, summary.masked) == (2, 2, {"card": 1})
     assert [d["turns"] for d in written(kb)[1:]] == [
         [turn("customer", "How long is the warranty?"), turn("agent", "Two years.")],
-        [turn("customer", "Can I pay by card, e.g. [card]?"), turn("agent", "Yes.\nWe take all cards.")],
+        [turn("customer", "Can I pay by card, e.g. {card}?"), turn("agent", "Yes.\nWe take all cards.")],
     ]
 
 
@@ -187,7 +187,7 @@ def test_duplicates_in_the_input_and_in_the_kb_are_dropped(kb: Path, tmp_path: P
             # already in the KB, apart from case and spacing
             {"turns": [turn("user", "does the LAMP come  with a bulb?"), turn("agent", "yes, a warm LED bulb.")]},
             {"id": "n1", "turns": [turn("customer", "write to amy@example.com"), turn("agent", "Done")]},
-            # the same once masked
+            # the same once de-identified
             {"id": "n2", "turns": [turn("customer", "write to ben@example.net"), turn("agent", "done")]},
             # repeated with the same id (an export concatenated twice)
             {"id": "n1", "turns": [turn("customer", "write to amy@example.com"), turn("agent", "Done")]},
@@ -299,7 +299,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_one(
     def fail(*args: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("kb.importer.os.replace", fail)
+    monkeypatch.setattr("kb.atomic.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         import_dialogues(source, kb)
 
@@ -325,23 +325,24 @@ def test_kb_yml_configures_order_ids_and_extra_patterns(tmp_path: Path) -> None:
     source = tmp_path / "orders.csv"
     source.write_text("question,answer\nwhere is PO-123456? I am M-0042,On its way.\n", encoding="utf-8")
 
-    assert load_masker(kb) == Masker(order_id=r"PO-\d{6}", patterns={"member": r"M-\d{4}"})
+    assert load_deidentifier(kb) == Deidentifier(patterns={"order_id": r"PO-\d{6}", "member": r"M-\d{4}"})
     summary = import_dialogues(source, kb)
 
     assert summary.masked == {"order_id": 1, "member": 1}
     assert written(kb)[0]["turns"] == [
-        turn("customer", "where is [order_id]? I am [member]"),
+        turn("customer", "where is {order_id}? I am {member}"),
         turn("agent", "On its way."),
     ]
 
 
-def test_without_masking_config_order_ids_are_kept(tmp_path: Path) -> None:
-    assert load_masker(make_kb(tmp_path)) == Masker()
-    assert load_masker(tmp_path / "no-such-kb") == Masker()
+def test_without_masking_config_or_entities_order_ids_are_kept(tmp_path: Path) -> None:
+    assert load_deidentifier(make_kb(tmp_path)) == Deidentifier()
+    assert load_deidentifier(tmp_path / "no-such-kb") == Deidentifier()
+    assert Deidentifier().deidentify("where is PO-123456?").text == "where is PO-123456?"
 
 
 def test_bad_masking_config_names_kb_yml_and_the_line(tmp_path: Path) -> None:
-    kb = make_kb(tmp_path / "kb", kb_yml=KB_YML + "masking:\n  order_id: 'PO-(\\d{6}'\n  phone: '\\d+'\n")
+    kb = make_kb(tmp_path / "kb", kb_yml=KB_YML + "masking:\n  order_id: 'PO-(\\d{6}'\n  disable: [names]\n")
     source = tmp_path / "new.jsonl"
     source.write_text(jsonl({"id": "n", "turns": [turn("customer", "hi")]}), encoding="utf-8")
 
@@ -349,7 +350,7 @@ def test_bad_masking_config_names_kb_yml_and_the_line(tmp_path: Path) -> None:
 
     assert [(i.file, i.line) for i in issues] == [("kb.yml", 3), ("kb.yml", 4)]
     assert "not a valid regular expression" in issues[0].message
-    assert "built in" in issues[1].message
+    assert "unknown kind 'names'" in issues[1].message
     assert not (kb / "dialogues.jsonl").exists()
 
 
@@ -357,7 +358,7 @@ def test_masking_must_be_a_mapping(tmp_path: Path) -> None:
     kb = make_kb(tmp_path, kb_yml=KB_YML + "masking: PO-\\d{6}\n")
 
     with pytest.raises(KBValidationError, match=r"kb\.yml:2: `masking` must be a mapping"):
-        load_masker(kb)
+        load_deidentifier(kb)
 
 
 # --- the result loads as a KB --------------------------------------------------------------
@@ -375,3 +376,25 @@ def test_imported_dialogues_load_with_the_kb(tmp_path: Path) -> None:
     loaded = load_kb(kb)
     assert len(loaded.dialogues) == count + 1
     assert loaded.dialogues[-1].turns[0].text == "Do you sell ice axes?"
+
+
+def test_importing_into_a_whole_kb_uses_its_entities_and_keeps_its_own_values(tmp_path: Path) -> None:
+    kb = tmp_path / "demo"
+    shutil.copytree(DEMO_KB, kb)
+    source = tmp_path / "new.jsonl"
+    dialogue = {
+        "turns": [
+            turn("customer", "Hi, I'm Harriet Quayle, where is PC-402217? It looks like PC-123456, right?"),
+            turn("agent", "Hi Harriet, PC-402217 left today. Questions? help@pinecone-outfitters.example"),
+        ]
+    }
+    source.write_text(jsonl(dialogue), encoding="utf-8")
+
+    summary = import_dialogues(source, kb)
+
+    assert summary.masked == {"name": 2, "order_id": 2}
+    assert written(kb)[-1]["turns"] == [
+        turn("customer", "Hi, I'm {name}, where is {order_id}? It looks like PC-123456, right?"),
+        turn("agent", "Hi {name}, {order_id} left today. Questions? help@pinecone-outfitters.example"),
+    ]
+    load_kb(kb)

@@ -1,0 +1,35 @@
+"""Appending lines to a KB file in one step, so a server reading it never sees half a file.
+
+The new content goes to a temporary file beside the old one, which is then swapped in with
+``os.replace``; on any error the temporary file is removed and the old file is left as it was.
+Used by ``kb import`` (dialogues.jsonl) and by approving candidates (approved.jsonl).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+
+def append_atomically(path: Path, lines: list[str]) -> None:
+    """Write ``path`` plus ``lines`` to a temporary file beside it, then swap it in with os.replace."""
+    old = path.read_bytes() if path.is_file() else b""
+    if old and not old.endswith(b"\n"):
+        old += b"\n"
+    data = old + "".join(line + "\n" for line in lines).encode("utf-8")
+    mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else 0o644
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
