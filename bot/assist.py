@@ -1,9 +1,14 @@
 """Agent assist: the replies the bot would suggest to an agent for a customer message.
 
 Pure: from what the models made of the message and the KB, up to ``limit`` suggestions, best
-first. Candidates are the templates of the top intents (scored by the intent's probability) and
-the retrieved past agent replies (scored by their similarity); the same text is offered once.
-Intents that hand off have no template and are skipped.
+first. Candidates are the templates of the top intents (scored by the intent's probability; the
+variation closest to the message) and the retrieved past agent replies (scored by their
+similarity); the same text is offered once. Intents that hand off have no template and are skipped.
+
+Past replies are de-identified: their ``{placeholders}`` are filled from this conversation's
+slots only, and the ones without a value stay visible (``{order_id}``) for the agent to fill in;
+a value from another conversation can never appear. A case-specific past reply (an action done
+for another customer) is offered, marked, since the agent can do and then say it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 from bot.policy import Understanding
 from bot.templates import choose
 from kb.model import KnowledgeBase
+from kb.placeholders import fill_known
 
 
 @dataclass(frozen=True)
@@ -24,22 +30,37 @@ class Suggestion:
     score: float
     intent: str | None = None
     match: str | None = None  # the retrieved pair's source, e.g. "dialogue:d12#3"
+    placeholders: tuple[str, ...] = ()  # still to fill in by the agent, shown as ``{name}`` in ``text``
+    case_specific: bool = False  # reports an action done for another customer: do it before saying it
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v not in (None, (), False)}
 
 
 def suggest(
     understanding: Understanding, kb: KnowledgeBase, *, slots: Mapping[str, str] | None = None, limit: int = 3
 ) -> list[Suggestion]:
     """``slots`` fill the templates' ``{slot}`` placeholders; a variation needing an unknown slot is skipped."""
+    known = {k: v for k, v in (slots or {}).items() if isinstance(v, str) and v.strip()}
     candidates: list[Suggestion] = []
     for scored in understanding.prediction.ranking[:limit]:
-        rendered = choose(kb.templates.get(scored.intent, ()), slots or {}, turn=0)
+        scores = understanding.variation_scores.get(scored.intent)
+        rendered = choose(kb.templates.get(scored.intent, ()), known, turn=0, scores=scores)
         if rendered is not None:
             candidates.append(Suggestion(rendered.text, "template", round(scored.probability, 4), scored.intent))
     for hit in understanding.retrieved[:limit]:
-        candidates.append(Suggestion(hit.reply, "retrieved", round(hit.score, 4), match=hit.source))
+        missing = tuple(sorted(hit.placeholders - known.keys()))
+        text = fill_known(hit.reply, known)
+        candidates.append(
+            Suggestion(
+                text,
+                "retrieved",
+                round(hit.score, 4),
+                match=hit.source,
+                placeholders=missing,
+                case_specific=hit.case_specific,
+            )
+        )
     candidates.sort(key=lambda s: -s.score)
     seen: set[str] = set()
     chosen: list[Suggestion] = []

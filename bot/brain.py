@@ -9,14 +9,17 @@ from pathlib import Path
 
 from bot.composer import Composer
 from bot.entities import EntityExtractor
+from bot.generation.guard import PersonalDataFinder, SupportCheck
 from bot.policy import Policy, PolicyConfig, Understanding
 from kb.build import BuildInfo
 from kb.loader import load_kb
 from kb.model import OUT_OF_SCOPE, KnowledgeBase
 from retrieval.embedder import Embedder
 from retrieval.examples import ExampleMemory
+from retrieval.masking import load_deidentifier
 from retrieval.pairs import join_context
 from retrieval.retriever import Retriever
+from retrieval.variations import VariationIndex
 from training.intent_model import IntentModel
 from training.prediction import IntentClassifier
 
@@ -34,6 +37,9 @@ class Brain:
     examples: ExampleMemory | None = None
     top_k: int = 5
     extractor: EntityExtractor = field(default_factory=lambda: EntityExtractor(()))
+    variations: VariationIndex | None = None  # template variations in embedding space (which one to send)
+    deidentifier: PersonalDataFinder | None = None  # the KB's de-identifier: personal values in generated text
+    faithfulness: SupportCheck | None = None  # checks generated sentences against their passages
 
     @classmethod
     def assemble(
@@ -48,10 +54,25 @@ class Brain:
     ) -> Brain:
         threshold = getattr(classifier, "threshold", None)
         policy = Policy(
-            policy_config, handoff_intents=[i.name for i in kb.intents if i.handoff], model_threshold=threshold
+            policy_config,
+            handoff_intents=[i.name for i in kb.intents if i.handoff],
+            action_intents=[i.name for i in kb.intents if i.action],
+            model_threshold=threshold,
+        )
+        variations = VariationIndex.build(
+            retriever.embedder, {name: [t.text for t in templates] for name, templates in kb.templates.items()}
         )
         return cls(
-            kb, classifier, retriever, policy, Composer(kb), build_id, examples, extractor=EntityExtractor(kb.entities)
+            kb,
+            classifier,
+            retriever,
+            policy,
+            Composer(kb),
+            build_id,
+            examples,
+            extractor=EntityExtractor(kb.entities),
+            variations=variations,
+            deidentifier=load_deidentifier(kb.root, kb),
         )
 
     @classmethod
@@ -91,12 +112,14 @@ class Brain:
                 queries[rows] = self.retriever.embedder.encode([join_context(contexts[r], texts[r]) for r in rows])
         retrieved = self.retriever.search_vectors(queries, top_k=self.top_k)
         nearest = self.examples.nearest(vectors) if self.examples is not None else [None] * len(texts)
+        variation_scores = self.variations.scores(vectors) if self.variations is not None else [{}] * len(texts)
         return [
             Understanding(
                 p,
                 tuple(r),
                 n.similarity if n is not None else None,
                 nearest_is_out_of_scope=n is not None and n.intent == OUT_OF_SCOPE,
+                variation_scores=v,
             )
-            for p, r, n in zip(predictions, retrieved, nearest, strict=True)
+            for p, r, n, v in zip(predictions, retrieved, nearest, variation_scores, strict=True)
         ]

@@ -9,6 +9,7 @@ from typing import Any
 from bot.policy import Action, Decision
 from bot.templates import choose
 from kb.model import KnowledgeBase
+from kb.placeholders import substitute
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,21 @@ class Composer:
     def greeting(self) -> Reply:
         return Reply("bot_reply", self.kb.system["greeting"], {"source": "system"})
 
-    def compose(self, decision: Decision, *, turn: int, slots: Mapping[str, str] | None = None) -> Reply:
+    def compose(
+        self,
+        decision: Decision,
+        *,
+        turn: int,
+        slots: Mapping[str, str] | None = None,
+        variation_scores: Mapping[str, tuple[float, ...]] | None = None,
+    ) -> Reply:
         """The reply for ``decision``; ``turn`` rotates among a template's variations.
 
         A template's variations may use slots (``{order_id}``): the variations whose slots are all
         known are preferred, filled with the values (inserted literally); buttons come along.
+        ``variation_scores`` (per intent, each variation's similarity to the message) picks the
+        variation closest in meaning. A retrieved past reply's placeholders are filled from
+        ``slots`` only, this conversation's own values; the policy sends no reply with one unknown.
         """
         meta: dict[str, Any] = {
             "rule": decision.rule,
@@ -43,7 +54,8 @@ class Composer:
         }
         templates = self.kb.templates.get(decision.intent or "", ())
         if decision.action is Action.ANSWER and templates:
-            rendered = choose(templates, slots or {}, turn=turn)
+            scores = (variation_scores or {}).get(decision.intent or "")
+            rendered = choose(templates, slots or {}, turn=turn, scores=scores)
             if rendered is not None:
                 data: dict[str, Any] = {**meta, "source": "template"}
                 if rendered.buttons:
@@ -53,7 +65,14 @@ class Composer:
                 return Reply("bot_reply", rendered.text, data)
         if decision.action in (Action.RETRIEVED, Action.GENERATE) and decision.retrieved is not None:
             hit = decision.retrieved
-            return Reply("bot_reply", hit.reply, {**meta, "source": "retrieved", "match": hit.source})
+            known = {k: v for k, v in (slots or {}).items() if isinstance(v, str) and v.strip()}
+            if hit.sendable(known):
+                data = {**meta, "source": "retrieved", "match": hit.source}
+                if hit.placeholders:
+                    data["slots"] = sorted(hit.placeholders)
+                return Reply("bot_reply", substitute(hit.reply, known), data)
+            # never another customer's case: the policy checks this, the composer makes sure of it
+            meta["withheld"] = hit.source
         if decision.action is Action.CLARIFY:
             options = [{"intent": name, "label": self.label(name)} for name in decision.options]
             return Reply("clarify", self.kb.system["clarify"], {**meta, "options": options})

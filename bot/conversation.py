@@ -41,6 +41,7 @@ from bot.events import (
     StoredEvent,
 )
 from bot.policy import Action, Decision, HandoffReason, Policy, TurnContext, Understanding
+from retrieval.retriever import RetrievedReply
 
 logger = logging.getLogger(__name__)
 
@@ -193,11 +194,18 @@ class Conversation:
         return self._emit(events)
 
     def decide(
-        self, text: str, understanding: Understanding, policy: Policy, *, chosen_intent: str | None = None
+        self,
+        text: str,
+        understanding: Understanding,
+        policy: Policy,
+        *,
+        chosen_intent: str | None = None,
+        generation: bool = True,
     ) -> Decision:
         """What the policy makes of a message in this conversation's context (no events)."""
-        context = TurnContext(self.failures_in_a_row, self.last_was_clarify, self.offered_options)
-        return policy.decide(text, understanding, context, chosen_intent=chosen_intent)
+        known = frozenset(name for name, value in self.slots.items() if value.strip())
+        context = TurnContext(self.failures_in_a_row, self.last_was_clarify, self.offered_options, known)
+        return policy.decide(text, understanding, context, chosen_intent=chosen_intent, generation=generation)
 
     def action_answer(
         self,
@@ -223,7 +231,9 @@ class Conversation:
         meta["ranking"] = ranking
         if outcome.error is not None:
             self._emit(events)
-            reply = composer.compose(decision, turn=self.bot_turns, slots=self.slots)
+            reply = composer.compose(
+                decision, turn=self.bot_turns, slots=self.slots, variation_scores=understanding.variation_scores
+            )
             data = {"text": reply.text, **reply.data, **meta, "action_error": outcome.error}
             return [*events, *self._emit([NewEvent(reply.kind, data)])]
         for message in outcome.messages:
@@ -268,7 +278,9 @@ class Conversation:
             raise ConversationError("the bot holds this conversation: pass what the models understood")
         if decision is None:
             decision = self.decide(text, understanding, policy, chosen_intent=chosen_intent)
-        reply = composer.compose(decision, turn=self.bot_turns, slots=self.slots)
+        reply = composer.compose(
+            decision, turn=self.bot_turns, slots=self.slots, variation_scores=understanding.variation_scores
+        )
         data: dict[str, object] = {"text": reply.text, "reply_to": client_id, **reply.data}
         data["ranking"] = [
             {"intent": s.intent, "p": round(s.probability, 4)} for s in understanding.prediction.ranking[:3]
@@ -338,19 +350,21 @@ class Conversation:
         decision: Decision,
         understanding: Understanding,
         text: str,
-        generated: bool,
         stream: str,
+        fallback: RetrievedReply | None = None,
         error: str | None = None,
+        withheld: dict[str, Any] | None = None,
     ) -> list[NewEvent]:
-        """The reply to a turn the policy chose to generate: the generated text, or the fallback.
+        """The reply to a turn the policy chose to generate: the checked generated text, or a fallback.
 
-        ``generated`` False means the generator failed and ``text`` is the best retrieved reply;
-        ``error`` is kept for the agent console. ``stream`` ties the reply to the streamed deltas.
+        ``fallback`` is the general past reply sent instead (``text`` holds it, filled from the
+        slots) when the generator failed (``error``) or a sentence failed its check (``withheld``:
+        what failed and why, for the agent console). ``stream`` ties the reply to the streamed deltas.
         """
         data: dict[str, Any] = {
             "text": text,
             "reply_to": client_id,
-            "source": "generated" if generated else "retrieved",
+            "source": "generated" if fallback is None else "retrieved",
             "stream": stream,
             "rule": decision.rule,
             "intent": decision.intent,
@@ -360,10 +374,13 @@ class Conversation:
                 {"intent": s.intent, "p": round(s.probability, 4)} for s in understanding.prediction.ranking[:3]
             ],
         }
-        if decision.retrieved is not None:
-            data["match"] = decision.retrieved.source
+        match = fallback if fallback is not None else decision.retrieved
+        if match is not None:
+            data["match"] = match.source
         if error is not None:
             data["generation_error"] = error
+        if withheld is not None:
+            data["generation_withheld"] = withheld
         return self._emit([NewEvent(BOT_REPLY, data)])
 
     def _require_holder(self, agent: Agent, what: str) -> None:

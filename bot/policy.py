@@ -16,11 +16,18 @@ Order of the rules (the first that applies wins):
    anything; distance to what they learnt from is not fooled), and that nearest example is not
    one of the KB's ``out_of_scope`` messages (a nearest-neighbour vote with an out-of-scope
    class, the score that did best in ``deskmate bench oos``) -> answer with the template.
-4. **good retrieval** - the best past reply scores >= ``retrieval_threshold`` -> send it.
-4b. **grounded generation** - a generator is configured and the best past reply scores >=
-   ``generation_min_score`` -> generate an answer grounded in the retrieved replies (streamed;
-   the best retrieved reply is the fallback). Weaker grounding never generates: it goes on to
-   clarify or hand off.
+4a. **case-specific action** - the best past reply scores >= ``retrieval_threshold`` but reports
+   an action done for that customer (or the state of their case), the top intent is bound to a
+   custom action and the message is in scope -> answer the intent: its action runs instead (with
+   its template asking for what the action needs until it is known).
+4. **good retrieval** - the best *sendable* past reply scores >= ``retrieval_threshold`` -> send
+   it. Sendable: general knowledge (not case-specific, not said as a person) and every
+   ``{placeholder}`` in it has a value in this conversation's slots. Past replies are only
+   knowledge: a case-specific one is a suggestion for agents, never the bot's own answer.
+4b. **grounded generation** - a generator is configured and the best general past reply scores
+   >= ``generation_min_score`` -> generate an answer grounded in the general retrieved replies
+   (checked before it is sent; the best sendable retrieved reply is the fallback). Weaker
+   grounding never generates: it goes on to clarify or hand off.
 5. **ambiguous** - in scope, the top two intents together hold >= ``clarify_mass`` and the
    second has at least ``clarify_ratio`` of the top's probability -> ask which one; if the
    previous bot turn already was a clarification -> hand off (``ambiguous``).
@@ -32,7 +39,7 @@ Order of the rules (the first that applies wins):
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -89,6 +96,8 @@ class Understanding:
     retrieved: tuple[RetrievedReply, ...] = ()
     example_similarity: float | None = None  # cosine to the nearest intent example; None: unknown
     nearest_is_out_of_scope: bool = False  # the nearest example is one of the KB's out-of-scope messages
+    # per intent, each template variation's similarity to the message (aligned with kb.templates)
+    variation_scores: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,7 @@ class TurnContext:
     failures_in_a_row: int = 0
     last_was_clarify: bool = False
     offered_options: tuple[str, ...] = ()
+    slots: frozenset[str] = frozenset()  # the slots with a value in this conversation
 
 
 class Policy:
@@ -118,12 +128,14 @@ class Policy:
         config: PolicyConfig | None = None,
         *,
         handoff_intents: Sequence[str] = (),
+        action_intents: Sequence[str] = (),
         model_threshold: float | None = None,
     ) -> None:
         self.config = config or PolicyConfig()
         chosen = self.config.answer_threshold
         self.answer_threshold = chosen if chosen is not None else model_threshold or DEFAULT_ANSWER_THRESHOLD
         self.handoff_intents = frozenset(handoff_intents)
+        self.action_intents = frozenset(action_intents)  # intents a custom action answers
         self._explicit = re.compile(self.config.explicit_handoff_pattern, re.IGNORECASE)
 
     def decide(
@@ -133,7 +145,13 @@ class Policy:
         context: TurnContext,
         *,
         chosen_intent: str | None = None,
+        generation: bool = True,
     ) -> Decision:
+        """The first rule that applies (see the module docstring).
+
+        ``generation=False`` skips grounded generation even when a generator is configured: the
+        decision after a generated reply was found unsupported.
+        """
         c = self.config
         prediction, retrieved = understanding.prediction, understanding.retrieved
         top, second = prediction.top, prediction.second
@@ -142,6 +160,11 @@ class Policy:
         best = retrieved[0] if retrieved else None
         if best is not None:
             notes["retrieval"] = best.score
+        # what the bot may say itself; also the fallback and grounding of a generated reply
+        sendable = next((hit for hit in retrieved if hit.sendable(context.slots)), None)
+        general = next((hit for hit in retrieved if hit.general), None)
+        if sendable is not None and sendable is not best:
+            notes["sendable_retrieval"] = sendable.score
         in_scope = True
         if understanding.example_similarity is not None:
             notes["example_similarity"] = understanding.example_similarity
@@ -174,10 +197,13 @@ class Policy:
             and top.probability - second_p >= c.clarify_margin - 1e-9
         ):
             return decision(Action.ANSWER, "confident_intent")
-        if best is not None and best.score >= c.retrieval_threshold:
-            return decision(Action.RETRIEVED, "good_retrieval", retrieved=best)
-        if c.generate and best is not None and best.score >= c.generation_min_score:
-            return decision(Action.GENERATE, "grounded_generation", retrieved=best)
+        strong_case = best is not None and best.score >= c.retrieval_threshold and best.case_specific
+        if strong_case and in_scope and top.intent in self.action_intents and top.probability >= c.handoff_below:
+            return decision(Action.ANSWER, "case_specific_action")
+        if sendable is not None and sendable.score >= c.retrieval_threshold:
+            return decision(Action.RETRIEVED, "good_retrieval", retrieved=sendable)
+        if generation and c.generate and general is not None and general.score >= c.generation_min_score:
+            return decision(Action.GENERATE, "grounded_generation", retrieved=sendable or general)
         close = second is not None and second_p >= c.clarify_ratio * top.probability
         if in_scope and close and top.probability + second_p >= c.clarify_mass:
             if context.last_was_clarify:

@@ -1,8 +1,12 @@
 """Pick a response variation the known slots can fill, and fill it.
 
-Only variations whose every ``{slot}`` has a value can be sent. Among those, the ones that use the
-most slots come first (a reply that names the customer's order beats a generic one), and ``turn``
-rotates among them. A slot without a value, or with only spaces, counts as unknown. When nothing
+Only variations whose every ``{slot}`` has a value can be sent, and never one in which the bot says
+it is a person. Among those, the ones that use the
+most slots come first (a reply that names the customer's order beats a generic one); then, when
+the caller knows how close each variation is in meaning to the customer's message (``scores``,
+cosine similarities of sentence embeddings), the closest ones: "my tracking says delivered but
+nothing's here" gets the variation about parcels marked delivered. Variations within
+``TIE_MARGIN`` of the closest count as tied, and ``turn`` rotates among the tied ones. A slot without a value, or with only spaces, counts as unknown. When nothing
 can be filled, :func:`missing_slots` says what to ask the customer for.
 
 Values are customer text: they are inserted literally by one regex pass (kb/placeholders.py),
@@ -27,15 +31,31 @@ class Rendered:
     used_slots: frozenset[str]  # the slots whose values are in ``text``
 
 
-def choose(templates: Sequence[Template], slots: Mapping[str, str], *, turn: int) -> Rendered | None:
-    """The variation to send at ``turn``, filled from ``slots``; None when no variation can be filled."""
+TIE_MARGIN = 0.03  # cosine similarities closer than this are the same answer said another way
+
+
+def choose(
+    templates: Sequence[Template],
+    slots: Mapping[str, str],
+    *,
+    turn: int,
+    scores: Sequence[float] | None = None,
+) -> Rendered | None:
+    """The variation to send at ``turn``, filled from ``slots``; None when no variation can be filled.
+
+    ``scores`` holds each variation's similarity to the customer's message, aligned with
+    ``templates`` (ignored when it is not).
+    """
     known = _known(slots)
-    fillable = [t for t in templates if t.slots <= known.keys()]
+    fillable = [index for index, t in enumerate(templates) if t.slots <= known.keys() and not t.persona]
     if not fillable:
         return None
-    most = max(len(t.slots) for t in fillable)
-    best = [t for t in fillable if len(t.slots) == most]
-    template = best[turn % len(best)]
+    most = max(len(templates[i].slots) for i in fillable)
+    best = [i for i in fillable if len(templates[i].slots) == most]
+    if scores is not None and len(scores) == len(templates):
+        closest = max(scores[i] for i in best)
+        best = [i for i in best if scores[i] >= closest - TIE_MARGIN]
+    template = templates[best[turn % len(best)]]
     return Rendered(substitute(template.text, known), template.buttons, template.slots)
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kb.placeholders import slot_names
+from retrieval.persona import claims_to_be_person
 
 OUT_OF_SCOPE = "out_of_scope"  # reserved: not an intent name; the label of messages no intent covers
 
@@ -85,9 +86,12 @@ class Template:
     text: str
     buttons: tuple[Button, ...] = ()
     slots: frozenset[str] = field(init=False)
+    # says the bot is a person ("I'm Sam from the team"): never sent (kb validate warns about it)
+    persona: bool = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "slots", frozenset(slot_names(self.text)))
+        object.__setattr__(self, "persona", claims_to_be_person(self.text))
 
 
 @dataclass(frozen=True)

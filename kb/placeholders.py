@@ -55,6 +55,30 @@ def substitute(text: str, values: Mapping[str, str]) -> str:
     return _TOKEN.sub(replace, text)
 
 
+def placeholder_names(text: str) -> tuple[str, ...]:
+    """Like :func:`slot_names`, but a malformed brace counts as literal text instead of an error.
+
+    For texts that were not written as templates (past replies from older builds).
+    """
+    return tuple(dict.fromkeys(m.group(1) for m in _TOKEN.finditer(text) if m.group(1) is not None))
+
+
+def fill_known(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with the placeholders that have a value filled; the others stay visible as ``{name}``.
+
+    For agents: a suggestion shows what is still to fill in. ``{{``/``}}`` become ``{``/``}``, and
+    a malformed brace stays as written.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        token, name = match.group(0), match.group(1)
+        if name is not None:
+            return values.get(name, token)
+        return token[0] if token in ("{{", "}}") else token
+
+    return _TOKEN.sub(replace, text)
+
+
 def _describe(text: str, at: int) -> str:
     where = f"at character {at + 1}"
     if text[at] == "}":

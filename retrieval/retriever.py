@@ -9,13 +9,14 @@ see ``retrieval.ann.choose_index``. Approved answers are appended with ``add``, 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy.typing as npt
 
 from bot.errors import ModelNotFoundError
+from kb.placeholders import placeholder_names
 from retrieval.ann import DEFAULT_FLAT_BELOW, choose_index, load_index
 from retrieval.embedder import Embedder
 from retrieval.index import FaissIndex, VectorIndex
@@ -24,10 +25,26 @@ from retrieval.pairs import Pair
 
 @dataclass(frozen=True)
 class RetrievedReply:
-    reply: str
+    reply: str  # de-identified: personal values are ``{placeholders}`` (see kb/placeholders.py)
     customer: str
     score: float
     source: str
+    case_specific: bool = False  # reports an action done for that customer, or their case's state
+    persona: bool = False  # its writer says they are a person
+
+    @property
+    def placeholders(self) -> frozenset[str]:
+        """The slots this reply needs before it can be sent (a malformed brace counts as literal text)."""
+        return frozenset(placeholder_names(self.reply))
+
+    @property
+    def general(self) -> bool:
+        """Knowledge any customer may be told: neither case-specific nor said as a person."""
+        return not (self.case_specific or self.persona)
+
+    def sendable(self, slots: Iterable[str]) -> bool:
+        """Whether the bot may send this reply itself: general, and every placeholder has a value here."""
+        return self.general and self.placeholders <= frozenset(slots)
 
 
 class Retriever:
@@ -75,6 +92,8 @@ class Retriever:
                     customer=self.pairs[h.corpus_id].customer,
                     score=h.score,
                     source=self.pairs[h.corpus_id].source,
+                    case_specific=self.pairs[h.corpus_id].case_specific,
+                    persona=self.pairs[h.corpus_id].persona,
                 )
                 for h in row
             ]

@@ -118,6 +118,10 @@
       if (event.intent) {
         item.appendChild(el("span", "meta", "bot · " + event.intent + " " + Math.round((event.confidence || 0) * 100) + "% · " + (event.rule || event.source || "")));
       }
+      if (event.generation_withheld) {
+        item.appendChild(el("span", "meta warn", "generated reply withheld (" + event.generation_withheld.failure + "): " + event.generation_withheld.reason));
+      }
+      if (event.generation_error) item.appendChild(el("span", "meta warn", "generation failed; sent a past reply instead"));
       tagCustomerTurn(event);
     } else if (event.kind === "agent_message") {
       item = el("li", "t-agent", event.text);
@@ -154,9 +158,19 @@
     box.textContent = "";
     items.forEach(function (suggestion) {
       var row = el("div", "suggestion");
-      row.appendChild(el("span", "text", suggestion.text));
+      var body = el("span", "text", suggestion.text);
+      var blanks = suggestion.placeholders || [];
+      if (blanks.length) {
+        body.appendChild(el("span", "meta warn", "fill in " + blanks.map(function (n) { return "{" + n + "}"; }).join(", ") + " before sending"));
+      }
+      if (suggestion.case_specific) {
+        body.appendChild(el("span", "meta warn", "reports an action done for another customer: do it first"));
+      }
+      row.appendChild(body);
       var send = el("button", "use-send", "Send");
       send.type = "button";
+      send.disabled = blanks.length > 0;  // a placeholder never reaches the customer
+      if (blanks.length) send.title = "Edit it first: fill in the placeholders";
       send.addEventListener("click", function () { sendReply(suggestion.text); });
       var edit = el("button", "secondary use-edit", "Edit");
       edit.type = "button";
@@ -169,6 +183,12 @@
 
   function sendReply(text) {
     if (!current || !text.trim()) return;
+    var blank = /\{[A-Za-z_][A-Za-z0-9_]*\}/.exec(text);
+    if (blank) {  // a suggestion's placeholder left in: the customer would see it
+      showError("Fill in " + blank[0] + " before sending.");
+      $("console-reply").value = text;
+      return;
+    }
     act({ type: "reply", conversation_id: current.id, text: text.trim() });
     $("console-reply").value = "";
     $("console-suggestions").textContent = "";

@@ -65,3 +65,16 @@ def test_a_template_needing_an_unknown_slot_is_not_suggested_until_the_slot_is_k
     assert [s.intent for s in suggest(understanding, kb)] == ["leak"]
     filled = suggest(understanding, kb, slots={"order_id": "PC-123456"})
     assert filled[0].text == "We open at 9; your order PC-123456 ships today."
+
+
+def test_a_past_reply_shows_its_placeholders_filled_only_from_this_conversation() -> None:
+    hit = RetrievedReply("I've sent a returns link for {order_id} to {email}.", "q", 0.9, "dialogue:d1#1", case_specific=True)
+    understanding = Understanding(rank(["greet"], [0.2]), (hit,))
+
+    (unknown,) = [s for s in suggest(understanding, KB) if s.source == "retrieved"]
+    (known,) = [s for s in suggest(understanding, KB, slots={"order_id": "PC-998834"}) if s.source == "retrieved"]
+
+    assert unknown.text == "I've sent a returns link for {order_id} to {email}."
+    assert unknown.placeholders == ("email", "order_id") and unknown.case_specific
+    assert known.text == "I've sent a returns link for PC-998834 to {email}."
+    assert known.to_dict()["placeholders"] == ["email"] and known.to_dict()["case_specific"] is True

@@ -121,3 +121,23 @@ def test_greeting_and_labels(composer: Composer) -> None:
     assert greeting.data == {"source": "system"}
     assert composer.label("human") == "Talk to a person"
     assert composer.label("track_my_order") == "track my order"
+
+
+def test_a_retrieved_reply_is_filled_from_this_conversations_slots_only(composer: Composer) -> None:
+    hit = RetrievedReply("{order_id} can be cancelled under Account > Orders.", "cancel?", 0.9, "dialogue:d1#0")
+    decision = Decision(Action.RETRIEVED, "good_retrieval", intent="x", confidence=0.3, retrieved=hit)
+
+    filled = composer.compose(decision, turn=0, slots={"order_id": "PC-998834"})
+    unfilled = composer.compose(decision, turn=0, slots={})
+
+    assert filled.text == "PC-998834 can be cancelled under Account > Orders."
+    assert filled.data["source"] == "retrieved" and filled.data["slots"] == ["order_id"]
+    assert "{order_id}" not in unfilled.text and unfilled.data["source"] == "fallback"
+    assert unfilled.data["withheld"] == "dialogue:d1#0"
+
+
+def test_a_case_specific_reply_is_never_composed_as_the_bots_own(composer: Composer) -> None:
+    hit = RetrievedReply("I've cancelled it for you.", "cancel", 0.95, "dialogue:d1#1", case_specific=True)
+    decision = Decision(Action.RETRIEVED, "good_retrieval", intent="x", confidence=0.3, retrieved=hit)
+
+    assert composer.compose(decision, turn=0).data["source"] == "fallback"

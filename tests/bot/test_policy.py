@@ -224,6 +224,65 @@ def test_good_retrieval_works_out_of_scope() -> None:
     assert decide(understand(CONFIDENT, retrieval=0.9, similarity=0.1)).action is Action.RETRIEVED
 
 
+def hits(*replies: RetrievedReply) -> Understanding:
+    return Understanding(rank(list(AMBIGUOUS), list(AMBIGUOUS.values())), replies)
+
+
+CASE = RetrievedReply("I've cancelled {order_id} for you.", "cancel it", 0.9, "dialogue:d5#2", case_specific=True)
+GENERAL = RetrievedReply("You can cancel under Account > Orders.", "cancel?", 0.85, "dialogue:d6#0")
+NEEDS_ORDER = RetrievedReply("{order_id} can still be cancelled there.", "cancel?", 0.88, "dialogue:d7#0")
+
+
+def test_a_case_specific_past_reply_is_never_the_bots_answer() -> None:
+    only_case = decide(hits(CASE))
+    with_general = decide(hits(CASE, GENERAL))
+
+    assert only_case.action is Action.CLARIFY  # the policy goes on to its next rule
+    assert with_general.action is Action.RETRIEVED and with_general.retrieved == GENERAL
+    assert with_general.notes["sendable_retrieval"] == pytest.approx(0.85)
+
+
+def test_a_persona_reply_is_never_the_bots_answer() -> None:
+    persona = RetrievedReply("I'm {name} from the team, happy to help.", "hi", 0.95, "dialogue:d8#0", persona=True)
+
+    assert decide(hits(persona)).action is Action.CLARIFY
+
+
+def test_a_past_reply_with_a_placeholder_needs_this_conversations_value() -> None:
+    without = decide(hits(NEEDS_ORDER, GENERAL))
+    with_order = decide(hits(NEEDS_ORDER, GENERAL), context=TurnContext(slots=frozenset({"order_id"})))
+
+    assert without.retrieved == GENERAL
+    assert with_order.retrieved == NEEDS_ORDER
+
+
+def test_a_case_specific_match_runs_the_intents_custom_action() -> None:
+    policy = Policy(None, handoff_intents=[HUMAN], action_intents=["order_status"])
+    confident_enough = {"order_status": 0.5, "refund": 0.3, "greet": 0.2}
+    understanding = Understanding(rank(list(confident_enough), list(confident_enough.values())), (CASE, GENERAL))
+
+    decision = policy.decide("where is it", understanding, TurnContext())
+    out_of_scope = policy.decide("where is it", Understanding(understanding.prediction, (CASE,), 0.1), TurnContext())
+
+    assert decision.action is Action.ANSWER and decision.rule == "case_specific_action"
+    assert decision.intent == "order_status"
+    assert out_of_scope.rule != "case_specific_action"
+
+
+def test_generation_is_grounded_in_general_replies_only() -> None:
+    generating = PolicyConfig(generate=True, generation_min_score=0.55)
+    weak_intent = {"order_status": 0.3, "refund": 0.1, "greet": 0.1, "a": 0.1, "b": 0.1, "c": 0.1, "d": 0.1, "e": 0.1}
+    prediction = rank(list(weak_intent), list(weak_intent.values()))
+    case_only = Understanding(prediction, (CASE,))
+    weak_general = RetrievedReply("You can cancel under Account > Orders.", "cancel?", 0.6, "faq:1")
+
+    assert decide(case_only, config=generating).action is not Action.GENERATE
+    mixed = decide(Understanding(prediction, (CASE, weak_general)), config=generating)
+    assert mixed.action is Action.GENERATE and mixed.retrieved == weak_general
+    again = Policy(generating).decide("x", Understanding(prediction, (weak_general,)), TurnContext(), generation=False)
+    assert again.action is not Action.GENERATE
+
+
 # --- 5. ambiguous -------------------------------------------------------------------------------
 
 

@@ -84,3 +84,37 @@ def test_render() -> None:
     assert render(ORDER, {"order_id": "PC-9"}) == "Looking up PC-9."
     with pytest.raises(KeyError, match="order_id"):
         render(ORDER, {"order_id": " "})
+
+
+def test_the_variation_closest_in_meaning_is_chosen() -> None:
+    templates = [Template("Track it under Account > Orders."), Template("Marked delivered but not there? Check neighbours.")]
+
+    chosen = [choose(templates, {}, turn=turn, scores=(0.31, 0.62)) for turn in range(3)]
+
+    assert {c.text for c in chosen if c} == {"Marked delivered but not there? Check neighbours."}
+
+
+def test_variations_about_as_close_rotate() -> None:
+    templates = [Template("A."), Template("B."), Template("C.")]
+
+    chosen = {r.text for turn in range(4) if (r := choose(templates, {}, turn=turn, scores=(0.50, 0.49, 0.2)))}
+
+    assert chosen == {"A.", "B."}
+
+
+def test_known_slots_come_before_closeness_and_misaligned_scores_are_ignored() -> None:
+    templates = [Template("Send me your order number."), Template("Thanks, {order_id} is on its way.")]
+
+    with_slot = choose(templates, {"order_id": "PC-1"}, turn=0, scores=(0.9, 0.1))
+    misaligned = {r.text for t in range(2) if (r := choose(templates, {}, turn=t, scores=(0.9,)))}
+
+    assert with_slot is not None and with_slot.text == "Thanks, PC-1 is on its way."
+    assert misaligned == {"Send me your order number."}
+
+
+def test_a_variation_saying_the_bot_is_a_person_is_never_sent() -> None:
+    templates = [Template("I'm Sam from the support team, how can I help?"), Template("How can I help?")]
+
+    chosen = {r.text for turn in range(3) if (r := choose(templates, {}, turn=turn))}
+
+    assert chosen == {"How can I help?"}

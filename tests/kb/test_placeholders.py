@@ -46,3 +46,11 @@ def test_values_are_inserted_literally() -> None:
 def test_a_missing_value_is_a_key_error() -> None:
     with pytest.raises(KeyError, match="order_id"):
         substitute("Order {order_id}", {})
+
+
+def test_fill_known_leaves_unknown_placeholders_visible() -> None:
+    from kb.placeholders import fill_known, placeholder_names
+
+    assert fill_known("{order_id} goes to {address} {{literal}}", {"order_id": "PC-1"}) == "PC-1 goes to {address} {literal}"
+    assert fill_known("a } stray {", {}) == "a } stray {"
+    assert placeholder_names("{a} and {b}, {a}, {{c}} }") == ("a", "b")
