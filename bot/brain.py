@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bot.composer import Composer
 from bot.entities import EntityExtractor
+from bot.generation.faithfulness import FaithfulnessCheck
 from bot.generation.guard import PersonalDataFinder, SupportCheck
 from bot.policy import Policy, PolicyConfig, Understanding
 from kb.build import BuildInfo
@@ -73,6 +74,7 @@ class Brain:
             extractor=EntityExtractor(kb.entities),
             variations=variations,
             deidentifier=load_deidentifier(kb.root, kb),
+            faithfulness=FaithfulnessCheck(retriever.embedder, allowed_terms=kb.name.split()),
         )
 
     @classmethod

@@ -72,13 +72,20 @@ def _train(args: argparse.Namespace) -> int:
 def _kb_validate(args: argparse.Namespace) -> int:
     from kb.build import kb_pairs
     from kb.loader import load_kb
+    from kb.masking import persona_warnings, personal_data_warnings
+    from retrieval.masking import load_deidentifier
 
     kb = load_kb(args.path)
+    # without the KB's own values kept: personal data in its templates is what to warn about
+    warnings = personal_data_warnings(kb, load_deidentifier(args.path, kb, own_values=False).find)
+    warnings += persona_warnings(kb)
     examples = sum(len(i.examples) for i in kb.intents)
     print(
         f"{kb.name}: OK - {len(kb.intents)} intents, {examples} examples, {len(kb.faq)} FAQ entries, "
         f"{len(kb.dialogues)} dialogues ({len(kb_pairs(kb))} retrieval pairs)"
     )
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -91,6 +98,13 @@ def _kb_build(args: argparse.Namespace) -> int:
     settings = Settings.from_env(data_dir=args.data_dir)
     info = build_kb(args.path, args.out or settings.builds, embedder=MiniLMEmbedder())
     print(f"Built {info.id} in {info.path}")
+    print("masked: " + (", ".join(f"{n} {kind}" for kind, n in sorted(info.masked.items())) or "nothing"))
+    if info.replies:
+        r = info.replies
+        print(
+            f"past replies: {r.get('general', 0)} general, {r.get('case_specific', 0)} case-specific "
+            f"(suggestions for agents only), {r.get('persona', 0)} said as a person"
+        )
     return 0
 
 
@@ -231,6 +245,14 @@ def _bench_policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_faithfulness(args: argparse.Namespace) -> int:
+    from bot.bench.faithfulness import run_faithfulness_benchmark
+
+    _configure_logging("WARNING")
+    run_faithfulness_benchmark(args.data, out=args.out)
+    return 0
+
+
 def _bench_load(args: argparse.Namespace) -> int:
     from bot.bench_load import run_load_benchmark
 
@@ -249,6 +271,38 @@ def _bench_load(args: argparse.Namespace) -> int:
         )
     )
     return 0 if report["ok"] else 1
+
+
+def _bench_privacy(args: argparse.Namespace) -> int:
+    from bot.bench.privacy import EchoGenerator, run_privacy_benchmark
+    from bot.config import DEMO_KB, Settings
+    from bot.generation import Generator, LocalSmolLM2Generator
+    from retrieval.embedder import MiniLMEmbedder
+
+    _configure_logging("WARNING")
+    settings = Settings.from_env()
+    kb_dir = args.kb or settings.kb_path
+    generator: Generator | None = None
+    if args.generator == "echo":
+        generator = EchoGenerator()
+    elif args.generator == "local":
+        local = LocalSmolLM2Generator(settings.data_dir / "models" / "smollm2")
+        local.load()
+        generator = local
+    report = asyncio.run(
+        run_privacy_benchmark(
+            kb_dir,
+            builds_dir=args.builds or settings.builds,
+            embedder=MiniLMEmbedder(),
+            dialogues_file=args.dialogues,
+            generator=generator,
+            generator_name=args.generator,
+            actions_package=settings.actions_package if kb_dir.resolve() == DEMO_KB.resolve() else None,
+            seed=args.seed,
+            out=args.out,
+        )
+    )
+    return 1 if report.leaks else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -359,6 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
     policy.add_argument("--limit", type=int, help="read only the first N dialogues (quick runs)")
     policy.add_argument("--out", type=Path, help="also write the results as JSON here")
     policy.set_defaults(run=_bench_policy)
+    faithfulness = bench_commands.add_parser(
+        "faithfulness",
+        help="generated-reply faithfulness check on our labelled set: precision, recall, F1 vs baselines, latency",
+    )
+    faithfulness.add_argument("--data", type=Path, help="labelled JSONL (default: bot/bench/faithfulness.jsonl)")
+    faithfulness.add_argument("--out", type=Path, help="also write the results as JSON here")
+    faithfulness.set_defaults(run=_bench_faithfulness)
     load = bench_commands.add_parser(
         "load",
         help="concurrent websocket customers against a server: latency, throughput, errors, lost messages",
@@ -378,6 +439,28 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("--ceiling-messages", type=int, default=512, help="messages timed per ceiling batch size")
     load.add_argument("--out", type=Path, help="also write the results and settings as JSON here")
     load.set_defaults(run=_bench_load)
+    privacy = bench_commands.add_parser(
+        "privacy",
+        help="replay the KB's past dialogues with fresh personal data; count any other customer's data shown",
+        description="Replay every past dialogue of the KB whose agent replies held personal data, with that "
+        "customer's values swapped for fresh ones, through the real chat service in-process; then ask for a "
+        "person and send the turns again so agent suggestions are made. Counts every personal value of another "
+        "conversation in bot replies, generated text and suggestions, by kind. Exits with 1 on any leak.",
+    )
+    privacy.add_argument("--kb", type=Path, help="KB folder (default: the configured KB, else the demo KB)")
+    privacy.add_argument(
+        "--dialogues", type=Path, help="the raw export the KB's dialogues were imported from (.jsonl or .csv)"
+    )
+    privacy.add_argument(
+        "--generator",
+        choices=("echo", "local", "none"),
+        default="echo",
+        help="echo: a twin that repeats its grounding word for word (default); local: SmolLM2; none: off",
+    )
+    privacy.add_argument("--builds", type=Path, help="where to build the KB (default: the data folder's builds)")
+    privacy.add_argument("--seed", type=int, default=0, help="seed of the fresh values")
+    privacy.add_argument("--out", type=Path, help="also write the report as JSON here")
+    privacy.set_defaults(run=_bench_privacy)
     return parser
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from bot.errors import ConfigError, KBIssue, KBValidationError
 from kb.model import KnowledgeBase
 from kb.yamlio import LineDict, LineList, YAMLSyntaxError, load_yaml
+from retrieval.persona import claims_to_be_person
 from retrieval.pii import BUILT_IN, KIND_NAME, Finding, compile_pattern
 
 KB_FILE = "kb.yml"
@@ -224,3 +225,17 @@ def _line_of_value(lines: list[str], start: int, value: str, *, reach: int = 30)
         if pattern.search(lines[number - 1]):
             return number
     return start
+
+
+def persona_warnings(kb: KnowledgeBase) -> list[KBIssue]:
+    """One warning per text the bot sends that says it is a person (such a template is never sent)."""
+    return [
+        KBIssue(
+            own.file,
+            own.line,
+            f"{own.what} says the bot is a person ({own.text[:60]!r}); the bot never sends it: "
+            "reword it (\"I'm the shop's assistant\") or remove it",
+        )
+        for own in own_texts(kb)
+        if not own.what.startswith("the question") and claims_to_be_person(own.text)
+    ]

@@ -58,14 +58,21 @@ async def _ask(brain: Brain, db: Path, fake: FakeOpenAIServer, *, timeout: float
     return {"reply": reply, "deltas": deltas, "data": stored.data}
 
 
-async def test_a_grounded_answer_streams_to_the_customer(
+SUPPORTED = ["Yes, we ship ", "to Germany and every ", "other EU country. ", "Delivery to the EU costs £9.95, ", "free over £120."]
+
+
+async def test_a_grounded_answer_streams_to_the_customer_sentence_by_sentence(
     demo_brain: Brain, tmp_path: Path, fake: FakeOpenAIServer
 ) -> None:
+    fake.deltas = SUPPORTED
     turn = await _ask(demo_brain, tmp_path / "g.sqlite3", fake)
 
     reply = turn["reply"]
-    assert reply["source"] == "generated" and reply["text"] == "Parcels arrive in 3–5 days."
-    assert "".join(d["text"] for d in turn["deltas"]) == reply["text"]
+    assert reply["source"] == "generated" and reply["text"] == "".join(SUPPORTED)
+    assert [d["text"] for d in turn["deltas"]] == [  # each sentence held back until it was checked
+        "Yes, we ship to Germany and every other EU country. ",
+        "Delivery to the EU costs £9.95, free over £120.",
+    ]
     assert {d["stream"] for d in turn["deltas"]} == {reply["stream"]}
     assert all(d["reply_to"] == "m1" for d in turn["deltas"])
     (request,) = fake.requests
@@ -87,3 +94,28 @@ async def test_a_failing_generator_falls_back_to_the_best_retrieved_reply(
     assert reply["source"] == "retrieved"
     assert reply["text"] == demo_brain.retriever.search(QUESTION, top_k=1)[0].reply
     assert turn["data"]["generation_error"]
+
+
+@pytest.mark.parametrize(
+    ("deltas", "failure"),
+    [
+        (["Parcels ", "arrive ", "in 3", "–5 days."], "unsupported"),  # the KB says 4-8 working days to the EU
+        (["Yes. ", "I'm a support agent ", "at Pinecone Outfitters."], "persona"),
+        (["Yes, we ship to Germany. ", "Your order PC-771203 ", "left on Monday."], "personal_data"),
+        (["Yes, {order_id} ", "ships to Germany."], "placeholder"),
+    ],
+)
+async def test_a_generated_reply_that_fails_its_check_is_never_sent(
+    demo_brain: Brain, tmp_path: Path, fake: FakeOpenAIServer, deltas: list[str], failure: str
+) -> None:
+    fake.deltas = deltas
+    turn = await _ask(demo_brain, tmp_path / f"{failure}.sqlite3", fake)
+
+    reply = turn["reply"]
+    assert reply["source"] == "retrieved"
+    assert reply["text"] == demo_brain.retriever.search(QUESTION, top_k=1)[0].reply  # the best general reply
+    assert turn["data"]["generation_withheld"]["failure"] == failure and turn["data"]["generation_withheld"]["reason"]
+    assert "generation_error" not in turn["data"]
+    streamed = "".join(d["text"] for d in turn["deltas"])
+    for bad in ("3–5 days", "support agent", "PC-771203", "{order_id}"):
+        assert bad not in streamed  # the failing sentence never reached the customer

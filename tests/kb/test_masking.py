@@ -234,3 +234,16 @@ def test_kb_validate_reports_bad_masking_settings(tmp_path: Path, capsys: pytest
 def test_the_plain_responses_of_the_test_kb_hold_nothing_personal(tmp_path: Path) -> None:
     kb = load_kb(write_kb(tmp_path, responses_yml=RESPONSES_YML))
     assert personal_data_warnings(kb, load_deidentifier(tmp_path, kb, own_values=False).find) == []
+
+
+def test_a_template_saying_the_bot_is_a_person_is_warned_about(tmp_path: Path) -> None:
+    from kb.masking import persona_warnings
+
+    responses = RESPONSES_YML.replace("That should not happen.", "I'm Sam from the support team.")
+    kb = load_kb(write_kb(tmp_path, responses_yml=responses))
+
+    (warning,) = persona_warnings(kb)
+
+    assert (warning.file, warning.line) == ("responses.yml", 4)
+    assert "says the bot is a person" in warning.message and "never sends it" in warning.message
+    assert persona_warnings(load_kb(DEMO_KB)) == []
