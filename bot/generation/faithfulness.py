@@ -26,7 +26,8 @@ winter), so a generated reply is checked before it is kept, one sentence at a ti
 The customer's question is never lexical support: "winter" in "is it good for winter camping?"
 does not make "it's great for winter" true. Words match after light stemming (a shared prefix of
 five letters, or equal without a plural "s"), so "deliveries" matches "delivery"; ``{placeholders}``
-are opaque tokens that match only themselves. The claims (alone and after the question) and the
+are opaque tokens that match only themselves. The word lists and the phrase patterns of the rules are
+in :mod:`bot.generation.faithfulness_words`. The claims (alone and after the question) and the
 passage sentences are encoded in one batch: 10-20 short texts, a median of ~25-40 ms on 2 cores.
 
 Chosen by measurement on ``bot/bench/faithfulness.jsonl`` (``deskmate bench faithfulness``): 205
@@ -61,6 +62,7 @@ from typing import Literal
 
 import numpy as np
 
+from bot.generation import faithfulness_words as vocab
 from retrieval.embedder import Embedder
 from retrieval.search import normalize
 
@@ -106,90 +108,6 @@ _TOKEN = re.compile(
 )
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-_NUMBER_WORDS = {
-    "zero": "0", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "fifteen": "15",
-    "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "ninety": "90",
-}  # fmt: skip
-_UNITS = {
-    "day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month", "months": "month",
-    "year": "year", "years": "year", "hour": "hour", "hours": "hour", "minute": "minute",
-    "minutes": "minute", "cm": "cm", "kg": "kg", "g": "g", "l": "l", "%": "%", "percent": "%",
-    "°C": "°C", "pm": "pm", "am": "am", "pegs": "peg", "items": "item", "digits": "digit",
-}  # fmt: skip
-_STOPWORDS = _words(
-    """a about above after again all almost already also although am an and any anyone anything are aren't as at
-    be because been before being below between both but by can can't cannot could couldn't did didn't do does
-    doesn't doing don't down during each either else even ever every few for from further get gets getting got
-    had hadn't has hasn't have haven't having he her here hers how however i i'd i'll i'm i've if in into is
-    isn't it it's its itself just let let's like may me might more most much must mustn't my need needs never no
-    nor not now of off on once one only or other our ours out over own per please quite rather really same see
-    shall she should shouldn't so some something soon still such sure than that that's the their them then
-    there there's these they they'll they're this those though through to too under until up upon us very via
-    want was wasn't we we'd we'll we're we've were weren't what what's when where whether which while who whom
-    whose why will with within without won't would wouldn't yes you you'd you'll you're you've your yours
-    yourself simply easily usually normally often hi hello hey thanks thank ok okay oh well good great happy
-    glad help helps helping sorry afraid hope hoping know make makes made use used using go goes going find
-    check take takes able way ways including etc"""
-)
-_PLEASANTRY = _words(
-    """problem worries course certainly absolutely definitely welcome hear apologies apologise apologize
-    inconvenience question questions enjoy day trip outdoors time chatting contacting reaching asking news
-    love wonderful fantastic brilliant lovely kit hiking anything else assist assistance"""
-)
-_STRICT_WORDS = _words(
-    """monday tuesday wednesday thursday friday saturday sunday weekend weekends weekday weekdays
-    today tonight tomorrow yesterday morning afternoon evening overnight week weeks month months year
-    years hour hours minute minutes daily weekly monthly annually january february march april may june
-    july august september october november december spring summer autumn winter season seasons
-    lifetime forever permanently instantly immediately always never guarantee guaranteed guarantees free
-    everywhere anywhere worldwide unlimited"""
-)
-_SEASONS = frozenset({"spring", "summer", "autumn", "winter", "season"})
-_NEGATORS = frozenset({"not", "no", "never", "cannot", "nothing", "none", "nor", "without"})
-_SCOPE_ENDS = _words("but however so as because although though which while then unless if until instead")
-
-_PERSON = re.compile(
-    r"\b(?:i\s+am|i['’]m)\s+(?:not\s+a\s+bot\b|(?:a|an|one\s+of\s+the|part\s+of\s+(?:the|our)|on\s+the|with\s+the|"
-    r"from\s+the)\s+(?:[a-z-]+\s+){0,3}?(?:human|person|agent|advisor|adviser|representative|colleague|employee|"
-    r"team|staff)\b)|\b(?:i\s+am|i['’]m)\s+(?:a\s+)?(?:real|human|actual|live)\s+(?:person|human|agent|one)\b",
-    re.IGNORECASE,
-)
-_NAMED_PERSON = re.compile(r"\b(?:[Mm]y name is|[Mm]y name's|[Tt]his is|I['’]m|I am) [A-Z][a-z]+\b(?! Outfitters)")
-_ACTION = re.compile(
-    r"(?<!until )(?<!once )(?<!after )(?<!when )(?<!before )(?<!if )"
-    r"\b(?:i|we)\s*(?:['’]ve|\s+have)\s+(?:just\s+|now\s+|already\s+)?(?:cancell?ed|refunded|issued|sent|"
-    r"updated|changed|arranged|processed|opened|passed|noted|removed|added|linked|emailed|booked|applied|"
-    r"checked|escalated|reported|combined|reset|credited|reserved)\b"
-    r"|\bi\s+can\s+see\b|\bi\s*['’]ve\s+looked\b|\blooking\s+at\s+your\s+(?:order|account)\b",
-    re.IGNORECASE,
-)
-_ORDER_STATE = re.compile(
-    r"\byour\s+(?:order|parcel|package|return|refund|payment|item|items|delivery)\b[^.!?,]{0,20}?"
-    r"\b(?:has|have|was|were|is|are)\s+(?:already|now|just|been|being|on\s+(?:its|the)\s+way|"
-    r"out\s+for\s+delivery|in\s+transit|with\s+the\s+courier)",
-    re.IGNORECASE,
-)
-_CONDITIONAL = re.compile(r"\b(?:if|once|when|until|unless|before|after)\b", re.IGNORECASE)
-_ADMISSION = re.compile(
-    r"\b(?:i|we)\s+(?:do\s+not|don['’]t|dont)\s+(?:know|have\s+(?:that|this|any|the|enough)\b)"
-    r"|\bnot\s+(?:completely\s+|entirely\s+|100%\s+)?sure\b|\b(?:can['’]t|cannot|can\s+not|unable\s+to|not\s+able\s+to)\s+"
-    r"(?:say|tell|confirm|answer|help\s+with\s+that)\b|\bpass\s+(?:you|this|it)\s+(?:on\s+)?(?:to|over)\b"
-    r"|\bconnect\s+you\b|\bhand\s+(?:you\s+)?over\b|\btransfer\s+you\b|\bcolleague\b|\bhuman\s+agent\b"
-    r"|\bmember\s+of\s+(?:our|the)\s+team\b",
-    re.IGNORECASE,
-)
-_CLOSING = re.compile(
-    r"(?:is\s+there\s+)?anything\s+else\s+(?:i|we)\s+can\s+(?:help|do|assist)(?:\s+you)?(?:\s+with)?(?:\s+today)?\s*[?.!]*$",
-    re.IGNORECASE,
-)
-_BUT = re.compile(r"[,;]?\s+\b(?:but|however|although|though)\b\s+", re.IGNORECASE)
-
-
 def split_sentences(text: str) -> list[str]:
     """Sentences of ``text``: ends at . ! ? before a capital, digit or £, at line breaks and bullets."""
     return [part.strip(" -*") for part in _SPLIT.split(text.strip()) if part and part.strip(" -*")]
@@ -229,7 +147,6 @@ class _Lexicon:
 
 
 _PUNCTUATION = frozenset(".!?;:,()-'")
-_CLAUSE_STARTS = _words("the we you it they your our a an there this i")
 
 
 def _lexicon(text: str) -> _Lexicon:
@@ -248,21 +165,21 @@ def _lexicon(text: str) -> _Lexicon:
         lower = token.lower().replace("’", "'")
         following = tokens[index + 1].lower() if index + 1 < len(tokens) else ""
         index += 1
-        if lower in _NEGATORS or lower.endswith("n't"):
+        if lower in vocab.NEGATORS or lower.endswith("n't"):
             scope, short = set(), lower in {"no", "without"}
             negations.append(scope)
             continue
         if (
-            lower in _SCOPE_ENDS
+            lower in vocab.SCOPE_ENDS
             or lower in {".", "!", "?", ";", "(", ")"}
             or (lower == "," and following in {"and", "or", "then"})
-            or (lower == "and" and following in _CLAUSE_STARTS)
+            or (lower == "and" and following in vocab.CLAUSE_STARTS)
         ):
             scope = None
         if lower in _PUNCTUATION:
             continue
         value = _number(token)
-        if value is not None and not (lower == "one" and _UNITS.get(following) is None):
+        if value is not None and not (lower == "one" and vocab.UNITS.get(following) is None):
             index, found = _read_number(tokens, index - 1, value)
             numbers.extend(found)
             continue
@@ -270,7 +187,7 @@ def _lexicon(text: str) -> _Lexicon:
             strict.append(lower)
             surface.setdefault(lower, token)
             continue
-        if not token[0].isalpha() or lower in _STOPWORDS or len(lower) < 2:
+        if not token[0].isalpha() or lower in vocab.STOPWORDS or len(lower) < 2:
             continue
         stem = _stem(lower)
         surface.setdefault(stem, lower if not token[0].isupper() or index == 1 else token)
@@ -280,7 +197,7 @@ def _lexicon(text: str) -> _Lexicon:
         else:
             affirmed.add(stem)
         capitalised = token[0].isupper() and index > 1 and tokens[index - 2] not in {".", "!", "?", ":", "'"}
-        if lower in _STRICT_WORDS or (capitalised and lower not in {"i", "uk", "eu"}):
+        if lower in vocab.STRICT_WORDS or (capitalised and lower not in {"i", "uk", "eu"}):
             strict.append(stem)
         else:
             words.append(stem)
@@ -305,7 +222,7 @@ def _read_number(tokens: Sequence[str], index: int, value: str) -> tuple[int, li
         index += 2
     if index < len(tokens) and tokens[index].lower() in {"working", "business", "calendar", "clear"}:
         index += 1
-    unit = "£" if pounds else _UNITS.get(tokens[index], "") if index < len(tokens) else ""
+    unit = "£" if pounds else vocab.UNITS.get(tokens[index], "") if index < len(tokens) else ""
     if unit and unit != "£":
         index += 1
     if ranged:
@@ -315,8 +232,8 @@ def _read_number(tokens: Sequence[str], index: int, value: str) -> tuple[int, li
 
 def _number(token: str) -> str | None:
     lower = token.lower()
-    if lower in _NUMBER_WORDS or lower == "one":
-        return _NUMBER_WORDS.get(lower, "1")
+    if lower in vocab.NUMBER_WORDS or lower == "one":
+        return vocab.NUMBER_WORDS.get(lower, "1")
     digits = token.lstrip("£").replace(",", "")
     if digits and digits[0].isdigit() and ":" not in digits:
         return digits.removesuffix(".00")
@@ -393,12 +310,12 @@ class FaithfulnessCheck:
     def _judge(
         self, claim: str, score: float, source: _Lexicon, vocabulary: set[str], asked: set[str]
     ) -> SentenceSupport:
-        if _PERSON.search(claim) or _NAMED_PERSON.search(claim):
+        if vocab.PERSON.search(claim) or vocab.NAMED_PERSON.search(claim):
             return SentenceSupport(claim, "claim", score, (), False, "claims to be a person")
-        if action := _ACTION.search(claim):
+        if action := vocab.ACTION.search(claim):
             return SentenceSupport(claim, "claim", score, (), False, f'reports what it did not do: "{action.group(0)}"')
-        state = _ORDER_STATE.search(claim)
-        if state and not _CONDITIONAL.search(claim[: state.start()]):
+        state = vocab.ORDER_STATE.search(claim)
+        if state and not vocab.CONDITIONAL.search(claim[: state.start()]):
             return SentenceSupport(
                 claim, "claim", score, (), False, f'states the customer\'s order: "{state.group(0)}"'
             )
@@ -437,14 +354,14 @@ def _flipped(claim: _Lexicon, source: _Lexicon) -> list[str]:
 def _kind(sentence: str, allowed: frozenset[str]) -> SentenceKind:
     lexicon = _lexicon(sentence)
     content = [w for w in lexicon.words + lexicon.strict if w not in allowed]
-    if _PERSON.search(sentence) or _NAMED_PERSON.search(sentence) or _ACTION.search(sentence):
+    if vocab.PERSON.search(sentence) or vocab.NAMED_PERSON.search(sentence) or vocab.ACTION.search(sentence):
         return "claim"
-    if not lexicon.numbers and all(w in _PLEASANTRY or _stem(w) in _PLEASANTRY for w in content):
+    if not lexicon.numbers and all(w in vocab.PLEASANTRY or _stem(w) in vocab.PLEASANTRY for w in content):
         return "pleasantry"
-    if _CLOSING.match(sentence):
+    if vocab.CLOSING.match(sentence):
         return "pleasantry"
-    if _ADMISSION.search(sentence) and not _BUT.search(sentence):
-        promised = [w for w in lexicon.strict if w in _STRICT_WORDS and w not in _SEASONS]
+    if vocab.ADMISSION.search(sentence) and not vocab.BUT.search(sentence):
+        promised = [w for w in lexicon.strict if w in vocab.STRICT_WORDS and w not in vocab.SEASONS]
         if not any(unit for _, unit in lexicon.numbers) and not promised:
             return "admission"
     return "claim"
@@ -452,7 +369,7 @@ def _kind(sentence: str, allowed: frozenset[str]) -> SentenceKind:
 
 def _claims(sentence: str) -> Iterator[str]:
     """The parts of a sentence to check: after "I'm not sure, but ...", only what follows the "but"."""
-    if _ADMISSION.search(sentence) and (but := _BUT.search(sentence)):
+    if vocab.ADMISSION.search(sentence) and (but := vocab.BUT.search(sentence)):
         rest = sentence[but.end() :].strip()
         if rest:
             yield rest
