@@ -31,7 +31,7 @@ class Rendered:
     used_slots: frozenset[str]  # the slots whose values are in ``text``
 
 
-TIE_MARGIN = 0.03  # cosine similarities closer than this are the same answer said another way
+TIE_MARGIN = 0.01  # cosine similarities closer than this are equally close: those variations rotate
 
 
 def choose(

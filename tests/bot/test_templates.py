@@ -97,7 +97,7 @@ def test_the_variation_closest_in_meaning_is_chosen() -> None:
 def test_variations_about_as_close_rotate() -> None:
     templates = [Template("A."), Template("B."), Template("C.")]
 
-    chosen = {r.text for turn in range(4) if (r := choose(templates, {}, turn=turn, scores=(0.50, 0.49, 0.2)))}
+    chosen = {r.text for turn in range(4) if (r := choose(templates, {}, turn=turn, scores=(0.500, 0.495, 0.2)))}
 
     assert chosen == {"A.", "B."}
 
