@@ -41,7 +41,6 @@ from bot.events import (
     StoredEvent,
 )
 from bot.policy import Action, Decision, HandoffReason, Policy, TurnContext, Understanding
-from retrieval.retriever import RetrievedReply
 
 logger = logging.getLogger(__name__)
 
@@ -351,20 +350,16 @@ class Conversation:
         understanding: Understanding,
         text: str,
         stream: str,
-        fallback: RetrievedReply | None = None,
-        error: str | None = None,
-        withheld: dict[str, Any] | None = None,
     ) -> list[NewEvent]:
-        """The reply to a turn the policy chose to generate: the checked generated text, or a fallback.
+        """The reply to a turn the policy chose to generate: the generated text, every sentence checked.
 
-        ``fallback`` is the general past reply sent instead (``text`` holds it, filled from the
-        slots) when the generator failed (``error``) or a sentence failed its check (``withheld``:
-        what failed and why, for the agent console). ``stream`` ties the reply to the streamed deltas.
+        ``stream`` ties the reply to the streamed deltas. A generation that failed or was withheld
+        is not recorded here: the service answers by the policy's next rule instead.
         """
         data: dict[str, Any] = {
             "text": text,
             "reply_to": client_id,
-            "source": "generated" if fallback is None else "retrieved",
+            "source": "generated",
             "stream": stream,
             "rule": decision.rule,
             "intent": decision.intent,
@@ -374,13 +369,8 @@ class Conversation:
                 {"intent": s.intent, "p": round(s.probability, 4)} for s in understanding.prediction.ranking[:3]
             ],
         }
-        match = fallback if fallback is not None else decision.retrieved
-        if match is not None:
-            data["match"] = match.source
-        if error is not None:
-            data["generation_error"] = error
-        if withheld is not None:
-            data["generation_withheld"] = withheld
+        if decision.retrieved is not None:
+            data["match"] = decision.retrieved.source
         return self._emit([NewEvent(BOT_REPLY, data)])
 
     def _require_holder(self, agent: Agent, what: str) -> None:

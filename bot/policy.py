@@ -26,8 +26,9 @@ Order of the rules (the first that applies wins):
    knowledge: a case-specific one is a suggestion for agents, never the bot's own answer.
 4b. **grounded generation** - a generator is configured and the best general past reply scores
    >= ``generation_min_score`` -> generate an answer grounded in the general retrieved replies
-   (checked before it is sent; the best sendable retrieved reply is the fallback). Weaker
-   grounding never generates: it goes on to clarify or hand off.
+   (each sentence checked before it is sent). When generation fails or a sentence fails its
+   check, the service decides again with ``generation=False``: the rules after this one.
+   Weaker grounding never generates: it goes on to clarify or hand off.
 5. **ambiguous** - in scope, the top two intents together hold >= ``clarify_mass`` and the
    second has at least ``clarify_ratio`` of the top's probability -> ask which one; if the
    previous bot turn already was a clarification -> hand off (``ambiguous``).
@@ -203,7 +204,7 @@ class Policy:
         if sendable is not None and sendable.score >= c.retrieval_threshold:
             return decision(Action.RETRIEVED, "good_retrieval", retrieved=sendable)
         if generation and c.generate and general is not None and general.score >= c.generation_min_score:
-            return decision(Action.GENERATE, "grounded_generation", retrieved=sendable or general)
+            return decision(Action.GENERATE, "grounded_generation", retrieved=general)
         close = second is not None and second_p >= c.clarify_ratio * top.probability
         if in_scope and close and top.probability + second_p >= c.clarify_mass:
             if context.last_was_clarify:

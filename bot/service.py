@@ -33,12 +33,12 @@ from bot.conversation import Conversation, State
 from bot.errors import ConflictError, ConversationError, ProtocolError, StoreError
 from bot.events import CUSTOMER_MESSAGE, STATE_CHANGED, SUGGESTIONS, NewEvent, StoredEvent
 from bot.generation import Generator, Grounding, Passage, build_messages, with_fallback
-from bot.generation.guard import ReplyGuard, SentenceGate, Verdict
+from bot.generation.fallback import GenerationStatus
+from bot.generation.guard import ReplyGuard, Verdict, stream_checked
 from bot.logcontext import conversation_context
 from bot.policy import Action, Decision, Understanding
 from bot.session_tokens import SESSION_UNKNOWN, SessionSigner
 from bot.store import Store
-from kb.placeholders import fill_known
 
 logger = logging.getLogger(__name__)
 
@@ -327,22 +327,19 @@ class ChatService:
         """Stream a grounded answer, each sentence held back until it is checked; then store it.
 
         Only general past replies ground it (never a case-specific one). A sentence that fails the
-        guard (bot/generation/guard.py) ends the generation: the customer gets the best sendable
-        past reply instead, or the policy's next rule (clarify, hand off), and the reply's data
-        says why for the agent console. A failed generation falls back the same way.
+        guard (bot/generation/guard.py) ends the generation, and so does a generator error: the
+        policy then decides without generation (a strong past reply, clarify, hand off, rephrase),
+        its reply replaces whatever was streamed, and the reply's data says why for the agent
+        console. A weak past reply is never sent in a generated reply's place: it was too weak to
+        send on its own.
         """
-        assert self.generator is not None and decision.retrieved is not None
-        general = [r for r in understanding.retrieved if r.general]
-        passages = [Passage(r.reply, r.source, r.score) for r in general]
+        assert self.generator is not None
+        passages = [Passage(r.reply, r.source, r.score) for r in understanding.retrieved if r.general]
         messages = build_messages(Grounding(text, passages), shop_name=brain.kb.name)
         stream_id = f"s{conversation.bot_turns}-{secrets.token_hex(4)}"
-        fallback = next((r for r in general if r.sendable(conversation.slots)), None)
-        guarded = with_fallback(self.generator, messages, fallback_text=fallback.reply if fallback else "")
-        gate = SentenceGate()
+        guarded = with_fallback(self.generator, messages, fallback_text="")
         guard = ReplyGuard(finder=brain.deidentifier, support=brain.faithfulness)
         said = (*conversation.recent_turns, text, *conversation.slots.values())
-        kept: list[str] = []
-        verdict: Verdict | None = None
 
         async def check(sentence: str) -> Verdict:
             return await asyncio.to_thread(
@@ -355,52 +352,28 @@ class ChatService:
             )
 
         async def send(sentence: str) -> None:
-            kept.append(sentence)
             signal = Signal("reply_delta", {"stream": stream_id, "reply_to": client_id, "text": sentence})
             await self.bus.signal(conversation.id, signal)
 
-        async for delta in guarded:
-            for sentence in gate.feed(delta):
-                verdict = await check(sentence)
-                if not verdict.ok:
-                    break
-                await send(verdict.text)
-            if verdict is not None and not verdict.ok:
-                break
-        if verdict is None or verdict.ok:
-            tail = gate.flush() if not guarded.outcome.failed else None
-            if tail is not None:
-                verdict = await check(tail)
-                if verdict.ok:
-                    await send(verdict.text)
+        checked = await stream_checked(
+            guarded, check=check, send=send, finished=lambda: guarded.outcome.status is GenerationStatus.COMPLETED
+        )
         outcome = guarded.outcome
         if outcome.failed:
             # the reason only: an endpoint's error text may echo the customer's words (kept in the event)
             reason = getattr(outcome.error, "reason", "failed")
             logger.warning("conversation %s: generation failed (%s)", conversation.id, reason)
             logger.debug("conversation %s: generation error: %s", conversation.id, outcome.error)
-        withheld = verdict is not None and not verdict.ok
-        if not outcome.failed and not withheld:
-            reply = "".join(kept).strip()
+        elif checked.failed is None:
             return conversation.generated_answer(
-                client_id=client_id, decision=decision, understanding=understanding, text=reply, stream=stream_id
+                client_id=client_id, decision=decision, understanding=understanding, text=checked.text, stream=stream_id
             )
-        check_data = {"failure": verdict.failure, "reason": verdict.reason} if verdict and not verdict.ok else None
-        if withheld:
-            logger.info("conversation %s: generated reply withheld (%s)", conversation.id, check_data)
-        error = str(outcome.error) if outcome.failed else None
-        if fallback is not None:
-            return conversation.generated_answer(
-                client_id=client_id,
-                decision=decision,
-                understanding=understanding,
-                text=fill_known(fallback.reply, conversation.slots),
-                stream=stream_id,
-                fallback=fallback,
-                error=error,
-                withheld=check_data,
-            )
-        # nothing general to fall back on: the policy's next rule (clarify, hand off, rephrase)
+        why: dict[str, object] = {}
+        if checked.failed is not None:
+            why["generation_withheld"] = {"failure": checked.failed.failure, "reason": checked.failed.reason}
+            logger.info("conversation %s: generated reply withheld (%s)", conversation.id, checked.failed.failure)
+        if outcome.failed:
+            why["generation_error"] = str(outcome.error)
         events = conversation.answer(
             text,
             client_id=client_id,
@@ -411,11 +384,7 @@ class ChatService:
         )
         for event in events:
             if event.kind != STATE_CHANGED:
-                event.data["stream"] = stream_id  # replaces whatever was streamed before the failure
-                if check_data is not None:
-                    event.data["generation_withheld"] = check_data
-                if error is not None:
-                    event.data["generation_error"] = error
+                event.data.update(why, stream=stream_id)  # the stream id: it replaces what was streamed
         return events
 
     async def change(self, conversation_id: str, step: Callable[[Conversation], list[NewEvent]]) -> list[StoredEvent]:

@@ -14,11 +14,11 @@ the best general past reply instead, or lets the policy clarify or hand off. A s
 
 ::
 
-    gate = SentenceGate()
-    for delta in stream:
-        for sentence in gate.feed(delta):
-            verdict = guard.check(sentence, ...)      # stop at the first failure
-    tail = gate.flush()                               # the last sentence, checked the same way
+    checked = await stream_checked(deltas, check=..., send=..., finished=...)
+    checked.failed          # the first sentence that failed (None: every one passed and was sent)
+
+:func:`stream_checked` cuts the deltas into sentences (:class:`SentenceGate`), checks each one
+(:meth:`ReplyGuard.check`, off the event loop) and sends it only when it passed.
 
 Pure apart from the checks it is given (seams: :class:`PersonalDataFinder`, :class:`SupportCheck`).
 """
@@ -26,8 +26,8 @@ Pure apart from the checks it is given (seams: :class:`PersonalDataFinder`, :cla
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from kb.placeholders import placeholder_names, substitute
@@ -134,3 +134,49 @@ class ReplyGuard:
             if not support.supported:
                 return Verdict(False, filled, "unsupported", support.reason or "not supported by the passages")
         return Verdict(True, filled)
+
+
+@dataclass
+class Checked:
+    """What :func:`stream_checked` let through: the sentences sent, and the first that failed."""
+
+    sent: list[str] = field(default_factory=list)
+    failed: Verdict | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.sent).strip()
+
+
+async def stream_checked(
+    deltas: AsyncIterable[str],
+    *,
+    check: Callable[[str], Awaitable[Verdict]],
+    send: Callable[[str], Awaitable[None]],
+    finished: Callable[[], bool],
+) -> Checked:
+    """Send each complete sentence of ``deltas`` once ``check`` passed it; stop at the first that fails.
+
+    The text left when the deltas end is the last sentence, checked the same way, but only when
+    ``finished()`` says the generation completed (a cut-off answer's tail is not sent).
+    """
+    gate = SentenceGate()
+    checked = Checked()
+
+    async def take(sentence: str) -> bool:
+        verdict = await check(sentence)
+        if not verdict.ok:
+            checked.failed = verdict
+            return False
+        checked.sent.append(verdict.text)
+        await send(verdict.text)
+        return True
+
+    async for delta in deltas:
+        for sentence in gate.feed(delta):
+            if not await take(sentence):
+                return checked
+    tail = gate.flush()
+    if tail is not None and finished():
+        await take(tail)
+    return checked

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.generation.guard import ReplyGuard, SentenceGate
+from bot.generation.guard import ReplyGuard, SentenceGate, stream_checked
 
 
 def test_the_gate_lets_out_complete_sentences_only() -> None:
@@ -78,3 +78,44 @@ def test_a_value_the_customer_gave_may_be_repeated() -> None:
     assert GUARD.check(
         "PC-998834 ships today.", passages=["pc-998834 ships today"], question="q", slots={}, customer_said=("pc-998834",)
     ).ok
+
+
+async def _deltas(*parts: str):  # type: ignore[no-untyped-def]
+    for part in parts:
+        yield part
+
+
+async def test_stream_checked_sends_each_passed_sentence_and_stops_at_the_first_failure() -> None:
+    sent: list[str] = []
+
+    async def send(sentence: str) -> None:
+        sent.append(sentence)
+
+    async def checking(sentence: str):  # type: ignore[no-untyped-def]
+        return check(sentence.strip())
+
+    checked = await stream_checked(
+        _deltas("we ship ", "to germany. we ship ", "in winter. {order_id} ships today."),
+        check=checking,
+        send=send,
+        finished=lambda: True,
+    )
+
+    assert sent == ["we ship to germany."] and checked.text == "we ship to germany."
+    assert checked.failed is not None and checked.failed.failure == "unsupported"
+
+
+async def test_a_cut_off_answers_tail_is_not_sent() -> None:
+    sent: list[str] = []
+
+    async def send(sentence: str) -> None:
+        sent.append(sentence)
+
+    async def checking(sentence: str):  # type: ignore[no-untyped-def]
+        return check(sentence.strip())
+
+    cut = await stream_checked(_deltas("we ship to germany. we ship"), check=checking, send=send, finished=lambda: False)
+    whole = await stream_checked(_deltas("we ship to germany"), check=checking, send=send, finished=lambda: True)
+
+    assert cut.sent == ["we ship to germany."] and cut.failed is None
+    assert whole.sent == ["we ship to germany"]
