@@ -86,3 +86,39 @@ async def test_agent_signs_in_claims_replies_and_hands_back_while_the_customer_w
     await shop.screenshot(path=str(tmp_path / "shop.png"))
     await console.screenshot(path=str(tmp_path / "console.png"))
     assert errors == []
+
+
+async def test_a_suggestion_with_a_placeholder_must_be_filled_in_before_it_is_sent(
+    live: tuple[str, ChatService], browser: Browser
+) -> None:
+    base, _ = live
+    errors: list[str] = []
+    shop = await (await browser.new_context()).new_page()
+    shop.on("pageerror", lambda exc: errors.append(str(exc)))
+    await shop.goto(f"http://{base}/")
+    await shop.click("#deskmate-launcher")
+    await _say(shop, "I want to talk to a real person")
+    await expect(shop.locator(".deskmate-handoff")).to_have_count(1)
+
+    console = await (await browser.new_context()).new_page()
+    console.on("pageerror", lambda exc: errors.append(str(exc)))
+    await console.goto(f"http://{base}/console")
+    await console.fill("#console-username", "sam")
+    await console.fill("#console-password", PASSWORD)
+    await console.click("#console-signin-button")
+    await console.locator("#console-queue li").first.click()
+    await console.click("#console-claim")
+    await expect(shop.locator(".deskmate-agent-joined")).to_have_count(1)
+
+    await _say(shop, "I put my old address on my order")
+    blank = console.locator(".suggestion", has_text="{address}")
+    await expect(blank).to_have_count(1)  # another customer's address never: a placeholder to fill in
+    await expect(blank).to_contain_text("fill in {address}, {order_id} before sending")
+    await expect(blank).to_contain_text("reports an action done for another customer")
+    await expect(blank.locator(".use-send")).to_be_disabled()
+
+    await blank.locator(".use-edit").click()
+    await console.click("#console-send")
+    await expect(console.locator("#console-error")).to_contain_text("Fill in {order_id} before sending.")
+    assert await shop.locator(".deskmate-msg.deskmate-agent").count() == 0  # nothing reached the customer
+    assert errors == []
