@@ -62,7 +62,8 @@ async def run_action(
         actions=[action],
         intents=kb.intent_names,
         entities=[e.name for e in kb.entities],
-        responses={name: list(texts) for name, texts in kb.responses.items()},
+        # never a variation in which the bot says it is a person (kb validate warns about them)
+        responses={name: [t.text for t in variations if not t.persona] for name, variations in kb.templates.items()},
     )
     call = ActionCall.from_turns(action, conversation.id, slots=conversation.slots, latest=latest, domain=domain)
     try:

@@ -110,7 +110,6 @@ async def serve(settings: Settings) -> None:
         metrics = Metrics(build_id=info.id)
         store = ObservedStore(stores.store, metrics)  # counts what is stored: messages, replies, handoffs, latency
         accounts = Accounts(stores.accounts, session_hours=settings.session_hours)
-        review = CandidateReview(stores.candidates, settings.kb_path)
         bus = await make_bus(settings)
         if isinstance(bus, RedisBus):
             resources.push_async_callback(bus.close)
@@ -129,6 +128,8 @@ async def serve(settings: Settings) -> None:
             signer=SessionSigner(settings.secret_key, lifetime_s=settings.customer_session_days * 86400),
         )
         resources.push_async_callback(service.close)
+        # candidates are de-identified like the build being served, reloads included
+        review = CandidateReview(stores.candidates, settings.kb_path, current=lambda: service.brain.deidentifier)
         await store.record_reload(
             ReloadRecord(time.time(), "startup", ReloadAction.START, ReloadOutcome.SERVING, info.id, info.content_hash)
         )

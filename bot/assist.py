@@ -34,7 +34,8 @@ class Suggestion:
     case_specific: bool = False  # reports an action done for another customer: do it before saying it
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v not in (None, (), False)}
+        empty = (None, (), False)  # by identity: a score of 0.0 stays
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if all(v is not e for e in empty)}
 
 
 def suggest(

@@ -10,14 +10,15 @@ from pathlib import Path
 from bot.composer import Composer
 from bot.entities import EntityExtractor
 from bot.generation.faithfulness import FaithfulnessCheck
-from bot.generation.guard import PersonalDataFinder, SupportCheck
+from bot.generation.guard import SupportCheck
 from bot.policy import Policy, PolicyConfig, Understanding
 from kb.build import BuildInfo
 from kb.loader import load_kb
+from kb.masking import load_deidentifier
 from kb.model import OUT_OF_SCOPE, KnowledgeBase
 from retrieval.embedder import Embedder
 from retrieval.examples import ExampleMemory
-from retrieval.masking import load_deidentifier
+from retrieval.masking import Deidentifier
 from retrieval.pairs import join_context
 from retrieval.retriever import Retriever
 from retrieval.variations import VariationIndex
@@ -39,7 +40,7 @@ class Brain:
     top_k: int = 5
     extractor: EntityExtractor = field(default_factory=lambda: EntityExtractor(()))
     variations: VariationIndex | None = None  # template variations in embedding space (which one to send)
-    deidentifier: PersonalDataFinder | None = None  # the KB's de-identifier: personal values in generated text
+    deidentifier: Deidentifier | None = None  # the KB's de-identifier: personal values in generated text
     faithfulness: SupportCheck | None = None  # checks generated sentences against their passages
 
     @classmethod

@@ -25,7 +25,7 @@ import builtins
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
@@ -34,8 +34,9 @@ from typing import Protocol
 from bot.errors import CandidateError
 from bot.events import AGENT_MESSAGE, BOT_REPLY, CLARIFY, CUSTOMER_MESSAGE, HANDOFF, StoredEvent
 from kb.approved import append_approved
+from kb.masking import load_deidentifier
 from kb.model import ApprovedPair
-from retrieval.masking import Deidentifier, load_deidentifier
+from retrieval.masking import Deidentifier
 
 logger = logging.getLogger(__name__)
 
@@ -189,14 +190,22 @@ class CandidateReview:
 
     ``kb_root`` is the KB source folder (the one reloads build from, not a build's copy): approved
     pairs are appended to its approved.jsonl. ``deidentifier`` defaults to the KB's
-    (:func:`~retrieval.masking.load_deidentifier`); assign a new one to :attr:`deidentifier` after
-    the KB's masking settings change.
+    (:func:`~kb.masking.load_deidentifier`). ``current``, when given, returns the de-identifier of
+    the build being served, so candidates follow the KB's masking settings across reloads.
     """
 
-    def __init__(self, store: CandidateStore, kb_root: str | Path, *, deidentifier: Deidentifier | None = None) -> None:
+    def __init__(
+        self,
+        store: CandidateStore,
+        kb_root: str | Path,
+        *,
+        deidentifier: Deidentifier | None = None,
+        current: Callable[[], Deidentifier | None] | None = None,
+    ) -> None:
         self.store = store
         self.kb_root = Path(kb_root)
-        self.deidentifier = deidentifier if deidentifier is not None else load_deidentifier(self.kb_root)
+        self._deidentifier = deidentifier
+        self._current = current
         self._lock = asyncio.Lock()  # one decision at a time: approved.jsonl is rewritten whole
 
     async def record(self, *, conversation_id: str, question: str, answer: str, agent: str) -> Candidate | None:
@@ -249,6 +258,15 @@ class CandidateReview:
             stored = await self.store.decide(candidate_id, CandidateStatus.DISCARDED, by)
         logger.info("candidate %s discarded by %s", candidate_id, by)
         return stored
+
+    @property
+    def deidentifier(self) -> Deidentifier:
+        served = self._current() if self._current is not None else None
+        if served is not None:
+            return served
+        if self._deidentifier is None:
+            self._deidentifier = load_deidentifier(self.kb_root)
+        return self._deidentifier
 
     def _deidentify(self, *texts: str) -> list[str]:
         return [result.text.strip() for result in self.deidentifier.deidentify_all([t.strip() for t in texts])]

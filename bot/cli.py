@@ -72,8 +72,7 @@ def _train(args: argparse.Namespace) -> int:
 def _kb_validate(args: argparse.Namespace) -> int:
     from kb.build import kb_pairs
     from kb.loader import load_kb
-    from kb.masking import persona_warnings, personal_data_warnings
-    from retrieval.masking import load_deidentifier
+    from kb.masking import load_deidentifier, persona_warnings, personal_data_warnings
 
     kb = load_kb(args.path)
     # without the KB's own values kept: personal data in its templates is what to warn about

@@ -9,7 +9,7 @@ from typing import Any
 from bot.policy import Action, Decision
 from bot.templates import choose
 from kb.model import KnowledgeBase
-from kb.placeholders import substitute
+from kb.placeholders import fill_known
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ class Composer:
                 data = {**meta, "source": "retrieved", "match": hit.source}
                 if hit.placeholders:
                     data["slots"] = sorted(hit.placeholders)
-                return Reply("bot_reply", substitute(hit.reply, known), data)
+                return Reply("bot_reply", fill_known(hit.reply, known), data)
             # never another customer's case: the policy checks this, the composer makes sure of it
             meta["withheld"] = hit.source
         if decision.action is Action.CLARIFY:

@@ -143,7 +143,7 @@ class GenerationError(DeskmateError):
     """A generated reply could not be produced (local model missing, endpoint down, timeout, bad stream).
 
     ``reason`` says what went wrong, one of: ``timeout``, ``unreachable``, ``http``, ``bad_response``,
-    ``empty``, ``missing_model``, ``failed``. The caller falls back to a template or retrieved reply.
+    ``empty``, ``missing_model``, ``failed``. The caller answers by the policy's next rules instead.
     """
 
     def __init__(self, message: str, *, reason: str = "failed") -> None:

@@ -18,8 +18,10 @@ Order of the rules (the first that applies wins):
    class, the score that did best in ``deskmate bench oos``) -> answer with the template.
 4a. **case-specific action** - the best past reply scores >= ``retrieval_threshold`` but reports
    an action done for that customer (or the state of their case), the top intent is bound to a
-   custom action and the message is in scope -> answer the intent: its action runs instead (with
-   its template asking for what the action needs until it is known).
+   custom action, the message is in scope, and the top intent is clear (at least ``handoff_below``,
+   the second below ``clarify_ratio`` of it: an action may change things, so an ambiguous
+   message is clarified first) -> answer the intent: its action runs instead (with its template
+   asking for what the action needs until it is known).
 4. **good retrieval** - the best *sendable* past reply scores >= ``retrieval_threshold`` -> send
    it. Sendable: general knowledge (not case-specific, not said as a person) and every
    ``{placeholder}`` in it has a value in this conversation's slots. Past replies are only
@@ -199,7 +201,8 @@ class Policy:
         ):
             return decision(Action.ANSWER, "confident_intent")
         strong_case = best is not None and best.score >= c.retrieval_threshold and best.case_specific
-        if strong_case and in_scope and top.intent in self.action_intents and top.probability >= c.handoff_below:
+        clear_top = top.probability >= c.handoff_below and second_p < c.clarify_ratio * top.probability
+        if strong_case and in_scope and clear_top and top.intent in self.action_intents:
             return decision(Action.ANSWER, "case_specific_action")
         if sendable is not None and sendable.score >= c.retrieval_threshold:
             return decision(Action.RETRIEVED, "good_retrieval", retrieved=sendable)

@@ -160,6 +160,7 @@ def event_frame(event: StoredEvent) -> dict[str, Any] | None:
             "reply_to": data.get("reply_to"),
             "text": data["text"],
             "options": data.get("options", []),
+            **({"stream": data["stream"]} if "stream" in data else {}),  # replaces a withheld generation
         }
     if event.kind == HANDOFF:
         return {
@@ -168,6 +169,7 @@ def event_frame(event: StoredEvent) -> dict[str, Any] | None:
             "reply_to": data.get("reply_to"),
             "text": data["text"],
             "reason": data.get("reason"),
+            **({"stream": data["stream"]} if "stream" in data else {}),
         }
     if event.kind == STATE_CHANGED:
         return {"type": "state", "state": data["to"]}

@@ -328,10 +328,9 @@ class ChatService:
 
         Only general past replies ground it (never a case-specific one). A sentence that fails the
         guard (bot/generation/guard.py) ends the generation, and so does a generator error: the
-        policy then decides without generation (a strong past reply, clarify, hand off, rephrase),
-        its reply replaces whatever was streamed, and the reply's data says why for the agent
-        console. A weak past reply is never sent in a generated reply's place: it was too weak to
-        send on its own.
+        policy then decides without generation (clarify, hand off, rephrase), its reply replaces
+        whatever was streamed, and the reply's data says why for the agent console. A weak past
+        reply is never sent in a generated reply's place: it was too weak to send on its own.
         """
         assert self.generator is not None
         passages = [Passage(r.reply, r.source, r.score) for r in understanding.retrieved if r.general]
@@ -371,7 +370,7 @@ class ChatService:
         why: dict[str, object] = {}
         if checked.failed is not None:
             why["generation_withheld"] = {"failure": checked.failed.failure, "reason": checked.failed.reason}
-            logger.info("conversation %s: generated reply withheld (%s)", conversation.id, checked.failed.failure)
+            logger.debug("conversation %s: generated reply withheld (%s)", conversation.id, checked.failed.failure)
         if outcome.failed:
             why["generation_error"] = str(outcome.error)
         events = conversation.answer(

@@ -28,11 +28,12 @@ from pathlib import Path
 
 from bot.errors import BuildNotFoundError
 from kb.loader import FILES, load_kb
-from kb.masking import read_masking_settings
+from kb.masking import load_deidentifier, read_masking_settings
 from kb.model import KnowledgeBase
+from kb.placeholders import escape
 from retrieval.embedder import Embedder
 from retrieval.examples import ExampleMemory
-from retrieval.masking import Deidentifier, load_deidentifier
+from retrieval.masking import Deidentifier
 from retrieval.pairs import Pair, deduplicate, dialogue_pairs, marked
 from retrieval.retriever import Retriever
 from training.config import TrainingConfig
@@ -84,7 +85,7 @@ def kb_pairs(
     """Retrieval pairs from the KB's historical dialogues, FAQ entries and approved pairs, duplicates collapsed.
 
     Dialogue turns and approved pairs are de-identified first, each dialogue's turns together
-    (``deidentifier``, default: the KB's, :func:`~retrieval.masking.load_deidentifier`); FAQ
+    (``deidentifier``, default: the KB's, :func:`~kb.masking.load_deidentifier`); FAQ
     entries are the KB's own text and stay. ``masked``, when given, counts the values replaced.
     Then every reply is marked case-specific or persona (:func:`~retrieval.pairs.marked`): only
     general ones may be sent by the bot itself.
@@ -104,7 +105,8 @@ def kb_pairs(
         turns = [(t.speaker, text) for t, text in zip(dialogue.turns, texts, strict=True)]
         pairs.extend(dialogue_pairs(dialogue.id, turns, context_turns=context_turns))
     for number, entry in enumerate(kb.faq, start=1):
-        pairs.append(Pair(entry.question, entry.question, entry.answer, f"faq:{number}"))
+        # the KB's own words, not a template: a brace in an answer is literal text
+        pairs.append(Pair(entry.question, entry.question, escape(entry.answer), f"faq:{number}"))
     for approved in kb.approved:
         question, answer = clean([approved.question, approved.answer])
         pairs.append(Pair(question, question, answer, f"approved:{approved.id}"))
@@ -121,20 +123,35 @@ def build_id(kb: KnowledgeBase, config: TrainingConfig) -> str:
 
 
 def find_build(builds_dir: Path, build: str) -> BuildInfo | None:
+    """The complete build ``build`` of this format; None when there is none (see :func:`list_builds`)."""
     folder = builds_dir / build
-    return BuildInfo.read(folder) if (folder / MANIFEST).is_file() else None
+    return BuildInfo.read(folder) if _current(folder) else None
 
 
 def list_builds(builds_dir: Path) -> list[BuildInfo]:
-    """Complete builds in ``builds_dir``, oldest first."""
+    """Complete builds of this format in ``builds_dir``, oldest first.
+
+    A build of an older format is never served (a format-4 build holds past replies that were
+    neither de-identified nor marked case-specific): a start or a reload builds the KB anew.
+    """
     if not builds_dir.is_dir():
         return []
     builds = [
         BuildInfo.read(p)
         for p in builds_dir.iterdir()
-        if not p.name.startswith(".") and (p / MANIFEST).is_file()  # dot-folders: builds still being made
+        if not p.name.startswith(".") and _current(p)  # dot-folders: builds still being made
     ]
     return sorted(builds, key=lambda b: b.created_at)
+
+
+def _current(folder: Path) -> bool:
+    manifest = folder / MANIFEST
+    if not manifest.is_file():
+        return False
+    try:
+        return bool(json.loads(manifest.read_text(encoding="utf-8")).get("format") == BUILD_FORMAT)
+    except (OSError, ValueError):
+        return False
 
 
 def _reusable_classifier(builds_dir: Path, training_hash: str, config: TrainingConfig) -> Path | None:

@@ -8,7 +8,7 @@ Two input formats (see docs/kb-format.md, "Importing past conversations"):
 
 Every dialogue goes through the KB's :class:`~retrieval.masking.Deidentifier` (kb.yml's
 ``masking:``, its pattern entities and its own values; see
-:func:`~retrieval.masking.load_deidentifier`): personal values become ``{kind}`` placeholders.
+:func:`~kb.masking.load_deidentifier`): personal values become ``{kind}`` placeholders.
 Dialogues whose de-identified turns repeat, case and spacing aside, one already imported or already
 in the KB are dropped (earlier imports' ``[kind]`` marks compare as ``{kind}``). Any problem in the
 input raises :class:`KBValidationError` naming the file, the line and the fix, and then nothing is
@@ -28,8 +28,9 @@ from typing import Any
 
 from bot.errors import KBIssue, KBValidationError
 from kb.atomic import append_atomically
+from kb.masking import load_deidentifier
 from kb.model import Dialogue, Turn
-from retrieval.masking import Deidentifier, load_deidentifier
+from retrieval.masking import Deidentifier
 
 DIALOGUES = "dialogues.jsonl"
 SPEAKER_ALIASES = {
@@ -69,7 +70,7 @@ class _Read:
 def import_dialogues(source: str | Path, kb: str | Path, *, deidentifier: Deidentifier | None = None) -> ImportSummary:
     """De-identify the dialogues of ``source`` (.jsonl or .csv) and append the new ones to ``kb``/dialogues.jsonl.
 
-    ``deidentifier`` defaults to the KB's (:func:`~retrieval.masking.load_deidentifier`).
+    ``deidentifier`` defaults to the KB's (:func:`~kb.masking.load_deidentifier`).
     Raises :class:`KBValidationError` listing every problem; nothing is written then.
     """
     root, source = Path(kb), Path(source)

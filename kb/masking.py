@@ -11,7 +11,7 @@
 :func:`read_masking_settings` validates the mapping (every problem names kb.yml, the line and the
 fix). :func:`own_texts` lists what the KB itself says (system messages, templates, FAQ entries):
 the values found there are the shop's, so de-identification keeps them
-(:func:`retrieval.masking.load_deidentifier`), and :func:`personal_data_warnings` points at them
+(:func:`load_deidentifier`, here), and :func:`personal_data_warnings` points at them
 for ``deskmate kb validate``, unless they are in ``keep``, since a template that holds one
 customer's order number or address shows it to every customer.
 
@@ -27,10 +27,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError, KBIssue, KBValidationError
+from kb.loader import REQUIRED_FILES, load_kb
 from kb.model import KnowledgeBase
 from kb.yamlio import LineDict, LineList, YAMLSyntaxError, load_yaml
+from retrieval.masking import Deidentifier
+from retrieval.names import vocabulary
 from retrieval.persona import claims_to_be_person
-from retrieval.pii import BUILT_IN, KIND_NAME, Finding, compile_pattern
+from retrieval.pii import BUILT_IN, KIND_NAME, NAME, Finding, compile_pattern
 
 KB_FILE = "kb.yml"
 KEEP = "keep"
@@ -233,9 +236,62 @@ def persona_warnings(kb: KnowledgeBase) -> list[KBIssue]:
         KBIssue(
             own.file,
             own.line,
-            f"{own.what} says the bot is a person ({own.text[:60]!r}); the bot never sends it: "
-            "reword it (\"I'm the shop's assistant\") or remove it",
+            f"{own.what} says the bot is a person ({own.text[:60]!r}); "
+            + ("system messages are always sent: reword it" if own.what.startswith("system") else "the bot never sends it: reword it")
+            + " (\"I'm the shop's assistant\")",
         )
         for own in own_texts(kb)
         if not own.what.startswith("the question") and claims_to_be_person(own.text)
     ]
+
+
+def load_deidentifier(
+    root: str | Path | None, kb: KnowledgeBase | None = None, *, own_values: bool = True
+) -> Deidentifier:
+    """The de-identifier of the KB folder ``root``: kb.yml's ``masking:``, pattern entities, own values.
+
+    ``kb`` is the KB loaded from ``root`` (loaded here when None and the folder holds a whole KB;
+    a folder with only kb.yml gets its masking settings alone). With ``own_values``, the values
+    found in the KB's own texts are kept (:func:`kb.masking.own_texts`); ``kb validate`` turns that
+    off to warn about them. Raises :class:`~bot.errors.KBValidationError` for bad settings.
+    """
+    folder = Path(root) if root is not None else None
+    if kb is None and folder is not None and all((folder / name).is_file() for name in REQUIRED_FILES):
+        kb = load_kb(folder)
+    entities = [e for e in kb.entities if e.pattern is not None] if kb is not None else []
+    settings = read_masking_settings(folder, entity_kinds=[e.name for e in entities]) if folder is not None else None
+    patterns: dict[str, str] = {}
+    configured = list(settings.patterns.items()) if settings is not None else []
+    for kind, regex in [(e.name, str(e.pattern)) for e in entities] + configured:
+        patterns[kind] = f"(?:{patterns[kind]})|(?:{regex})" if kind in patterns else regex
+    keep = list(settings.keep) if settings else []
+    # what the bot sends: a value in an FAQ question (copied from a ticket?) is not the shop's own
+    texts = [own.text for own in own_texts(kb) if not own.what.startswith("the question")] if kb is not None else []
+    deidentifier = Deidentifier(
+        patterns=patterns,
+        keep=keep,
+        disable=settings.disable if settings else (),
+        slots=[e.name for e in kb.entities] if kb is not None else (),
+        known_words=vocabulary([*texts, *_names_of(kb)]) if kb is not None else frozenset(),
+    )
+    if not own_values or not texts:
+        return deidentifier
+    own = {f.value for text in texts for f in deidentifier.find(text) if f.kind != NAME}
+    return Deidentifier(
+        patterns=deidentifier.patterns,
+        keep=[*keep, *sorted(own)],
+        disable=deidentifier.disable,
+        slots=deidentifier.slots,
+        known_words=deidentifier.known_words,
+    )
+
+
+def _names_of(kb: KnowledgeBase | None) -> list[str]:
+    """The KB's name, description and lookup values: product and brand names, never person names."""
+    if kb is None:
+        return []
+    values = [kb.name, kb.description]
+    for entity in kb.entities:
+        values.extend(entity.lookup)
+        values.extend(variant for variant, _ in entity.synonyms)
+    return values

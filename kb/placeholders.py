@@ -55,6 +55,11 @@ def substitute(text: str, values: Mapping[str, str]) -> str:
     return _TOKEN.sub(replace, text)
 
 
+def escape(text: str) -> str:
+    """``text`` as literal template text: its braces doubled, so no part of it reads as a placeholder."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def placeholder_names(text: str) -> tuple[str, ...]:
     """Like :func:`slot_names`, but a malformed brace counts as literal text instead of an error.
 

@@ -25,7 +25,7 @@ a reply can be filled with the present customer's values with ``substitute``::
 The rules are in retrieval/pii.py and retrieval/names.py (where the name recogniser's choice is
 measured). Lookup entities (product lists) are not personal data and stay. ``keep`` holds the
 shop's own values: a value equal to one of them (case, spaces and punctuation aside) or inside
-one where it is written stays; :func:`load_deidentifier` adds every value found in the KB's own
+one where it is written stays; :func:`kb.masking.load_deidentifier` adds every value found in the KB's own
 texts (its support e-mail, the example order number of its fallback message...). Kinds in
 ``disable`` are not masked at all.
 
@@ -47,17 +47,13 @@ import re
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from bot.errors import ConfigError
-from kb.loader import REQUIRED_FILES, load_kb
-from kb.masking import own_texts, read_masking_settings
-from kb.model import KnowledgeBase
 from retrieval import pii
 from retrieval.name_words import PLACE_WORDS
 from retrieval.name_words import STOP as NAME_STOP
 from retrieval.name_words import TITLES as NAME_TITLES
-from retrieval.names import NameRecogniser, vocabulary
+from retrieval.names import NameRecogniser
 from retrieval.pii import ACCOUNT, ADDRESS, BUILT_IN, CARD, EMAIL, NAME, ORDER_ID, PHONE, POSTCODE, Finding
 
 LEGACY_KINDS = (EMAIL, PHONE, CARD, ORDER_ID)  # written as [kind] by imports before placeholders
@@ -186,57 +182,6 @@ class Deidentifier:
                 yield match.start(), match.end(), match.group()
             elif mark is not None and mark in legacy:
                 yield match.start(), match.end(), "{" + mark + "}"
-
-
-def load_deidentifier(
-    root: str | Path | None, kb: KnowledgeBase | None = None, *, own_values: bool = True
-) -> Deidentifier:
-    """The de-identifier of the KB folder ``root``: kb.yml's ``masking:``, pattern entities, own values.
-
-    ``kb`` is the KB loaded from ``root`` (loaded here when None and the folder holds a whole KB;
-    a folder with only kb.yml gets its masking settings alone). With ``own_values``, the values
-    found in the KB's own texts are kept (:func:`kb.masking.own_texts`); ``kb validate`` turns that
-    off to warn about them. Raises :class:`~bot.errors.KBValidationError` for bad settings.
-    """
-    folder = Path(root) if root is not None else None
-    if kb is None and folder is not None and all((folder / name).is_file() for name in REQUIRED_FILES):
-        kb = load_kb(folder)
-    entities = [e for e in kb.entities if e.pattern is not None] if kb is not None else []
-    settings = read_masking_settings(folder, entity_kinds=[e.name for e in entities]) if folder is not None else None
-    patterns: dict[str, str] = {}
-    configured = list(settings.patterns.items()) if settings is not None else []
-    for kind, regex in [(e.name, str(e.pattern)) for e in entities] + configured:
-        patterns[kind] = f"(?:{patterns[kind]})|(?:{regex})" if kind in patterns else regex
-    keep = list(settings.keep) if settings else []
-    texts = [own.text for own in own_texts(kb)] if kb is not None else []
-    deidentifier = Deidentifier(
-        patterns=patterns,
-        keep=keep,
-        disable=settings.disable if settings else (),
-        slots=[e.name for e in kb.entities] if kb is not None else (),
-        known_words=vocabulary([*texts, *_names_of(kb)]) if kb is not None else frozenset(),
-    )
-    if not own_values or not texts:
-        return deidentifier
-    own = {f.value for text in texts for f in deidentifier.find(text) if f.kind != NAME}
-    return Deidentifier(
-        patterns=deidentifier.patterns,
-        keep=[*keep, *sorted(own)],
-        disable=deidentifier.disable,
-        slots=deidentifier.slots,
-        known_words=deidentifier.known_words,
-    )
-
-
-def _names_of(kb: KnowledgeBase | None) -> list[str]:
-    """The KB's name, description and lookup values: product and brand names, never person names."""
-    if kb is None:
-        return []
-    values = [kb.name, kb.description]
-    for entity in kb.entities:
-        values.extend(entity.lookup)
-        values.extend(variant for variant, _ in entity.synonyms)
-    return values
 
 
 def _rewrite(text: str, findings: list[Finding], tokens: list[tuple[int, int, str]]) -> Deidentified:

@@ -45,9 +45,9 @@ from bot.store import InMemoryStore
 from kb.build import build_kb
 from kb.importer import read_dialogues
 from kb.loader import load_kb
+from kb.masking import load_deidentifier
 from kb.model import Dialogue
 from retrieval.embedder import Embedder
-from retrieval.masking import load_deidentifier
 
 logger = logging.getLogger(__name__)
 
@@ -244,8 +244,9 @@ async def run_privacy_benchmark(
     for dialogue in dialogues:
         values: dict[str, str] = {}
         in_replies = False
-        for turn in dialogue.turns:
-            for finding in deidentifier.find(turn.text):
+        # the turns together, as at build time: a name found in one turn counts in the others
+        for turn, result in zip(dialogue.turns, deidentifier.deidentify_all([t.text for t in dialogue.turns]), strict=True):
+            for finding in result.findings:
                 values.setdefault(finding.value, finding.kind)
                 in_replies = in_replies or turn.speaker == "agent"
         found[dialogue.id] = values

@@ -1,8 +1,8 @@
 """What a generated reply must pass before a customer sees it, sentence by sentence.
 
 A small model writes fluent text that may be untrue for this customer. Each sentence is held back
-until it is complete and checked; the first one that fails stops the reply, and the caller sends
-the best general past reply instead, or lets the policy clarify or hand off. A sentence fails when:
+until it is complete and checked; the first one that fails stops the reply, and the caller lets
+the policy's next rules answer instead (clarify, hand off, rephrase). A sentence fails when:
 
 - **placeholder**: it holds a ``{placeholder}`` this conversation has no value for (the passages
   are de-identified; a model may copy ``{order_id}`` from them). Known ones are filled from this
@@ -30,7 +30,7 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Collection, Mapp
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from kb.placeholders import placeholder_names, substitute
+from kb.placeholders import fill_known, placeholder_names
 from retrieval.persona import claims_to_be_person
 
 # A sentence ends at . ! ? or … (closing quotes and brackets kept), followed by white space.
@@ -119,13 +119,13 @@ class ReplyGuard:
         if missing:
             names = ", ".join(f"{{{name}}}" for name in missing)
             return Verdict(False, sentence, "placeholder", f"needs {names}, which this customer has not given")
-        filled = substitute(sentence, known) if placeholder_names(sentence) else sentence
+        filled = fill_known(sentence, known)
         persona = claims_to_be_person(filled)
         if persona:
             return Verdict(False, filled, "persona", "the reply says it is a person")
         if self.finder is not None:
-            said = " ".join(customer_said).casefold()
-            foreign = [f for f in self.finder.find(filled) if f.value.casefold() not in said]
+            said = " ".join(customer_said)
+            foreign = [f for f in self.finder.find(filled) if not _said(f.value, said)]
             if foreign:
                 kinds = ", ".join(sorted({f.kind for f in foreign}))
                 return Verdict(False, filled, "personal_data", f"holds personal data the customer did not give ({kinds})")
@@ -172,11 +172,22 @@ async def stream_checked(
         await send(verdict.text)
         return True
 
-    async for delta in deltas:
-        for sentence in gate.feed(delta):
-            if not await take(sentence):
-                return checked
-    tail = gate.flush()
-    if tail is not None and finished():
-        await take(tail)
-    return checked
+    stream = aiter(deltas)
+    try:
+        async for delta in stream:
+            for sentence in gate.feed(delta):
+                if not await take(sentence):
+                    return checked  # the generator is closed below: no more tokens for nothing
+        tail = gate.flush()
+        if tail is not None and finished():
+            await take(tail)
+        return checked
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _said(value: str, text: str) -> bool:
+    """Whether ``value`` occurs in ``text`` as a whole (``PC-123`` is not in ``PC-1234``), case aside."""
+    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, flags=re.IGNORECASE) is not None

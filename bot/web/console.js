@@ -121,7 +121,7 @@
       if (event.generation_withheld) {
         item.appendChild(el("span", "meta warn", "generated reply withheld (" + event.generation_withheld.failure + "): " + event.generation_withheld.reason));
       }
-      if (event.generation_error) item.appendChild(el("span", "meta warn", "generation failed; sent a past reply instead"));
+      if (event.generation_error) item.appendChild(el("span", "meta warn", "generation failed; answered by the next rule instead"));
       tagCustomerTurn(event);
     } else if (event.kind === "agent_message") {
       item = el("li", "t-agent", event.text);

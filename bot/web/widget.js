@@ -216,6 +216,11 @@
     text.textContent += String(f.text == null ? "" : f.text);
     scrollDown();
   }
+  // A withheld generation answered otherwise (a clarification, a handoff): what was streamed goes.
+  function dropStream(f) {
+    var node = f.stream ? streamNode(f.stream) : null;
+    if (node && node.parentNode) node.parentNode.removeChild(node);
+  }
   function finishStream(f) {
     if (!f.stream) return false;
     var node = streamNode(f.stream);
@@ -388,8 +393,8 @@
       case "ack": onAck(f.id); break;
       case "reply": if (!finishStream(f)) addReply(f.id, f.text, f.buttons, true); break;
       case "reply_delta": onDelta(f); break;
-      case "clarify": addClarify(f.id, f.text, f.options, true); break;
-      case "handoff": addHandoff(f.id, f.text); break;
+      case "clarify": dropStream(f); addClarify(f.id, f.text, f.options, true); break;
+      case "handoff": dropStream(f); addHandoff(f.id, f.text); break;
       case "state": setState(f.state); if (f.state !== "WAITING_FOR_AGENT") clearQueue(); break;
       case "agent_joined": addNotice("agent_joined", f.id, f.name); break;
       case "agent_message": addAgentMsg(f.id, f.text, f.name); onTyping({ on: false }); break;

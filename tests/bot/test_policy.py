@@ -258,8 +258,9 @@ def test_a_past_reply_with_a_placeholder_needs_this_conversations_value() -> Non
 
 def test_a_case_specific_match_runs_the_intents_custom_action() -> None:
     policy = Policy(None, handoff_intents=[HUMAN], action_intents=["order_status"])
-    confident_enough = {"order_status": 0.5, "refund": 0.3, "greet": 0.2}
-    understanding = Understanding(rank(list(confident_enough), list(confident_enough.values())), (CASE, GENERAL))
+    clear = {"order_status": 0.55, "refund": 0.12, "greet": 0.11, "a": 0.11, "b": 0.11}
+    understanding = Understanding(rank(list(clear), list(clear.values())), (CASE, GENERAL))
+    torn = Understanding(rank(list(AMBIGUOUS), list(AMBIGUOUS.values())), (CASE,))
 
     decision = policy.decide("where is it", understanding, TurnContext())
     out_of_scope = policy.decide("where is it", Understanding(understanding.prediction, (CASE,), 0.1), TurnContext())
@@ -267,6 +268,7 @@ def test_a_case_specific_match_runs_the_intents_custom_action() -> None:
     assert decision.action is Action.ANSWER and decision.rule == "case_specific_action"
     assert decision.intent == "order_status"
     assert out_of_scope.rule != "case_specific_action"
+    assert policy.decide("where is it", torn, TurnContext()).action is Action.CLARIFY  # an action waits for clarity
 
 
 def test_generation_is_grounded_in_general_replies_only() -> None:

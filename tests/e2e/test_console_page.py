@@ -9,6 +9,7 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from bot.brain import Brain
+from bot.events import SUGGESTIONS, NewEvent
 from bot.service import ChatService
 from tests.e2e.server import agent_accounts, running_service
 
@@ -89,7 +90,7 @@ async def test_agent_signs_in_claims_replies_and_hands_back_while_the_customer_w
 
 
 async def test_a_suggestion_with_a_placeholder_must_be_filled_in_before_it_is_sent(
-    live: tuple[str, ChatService], browser: Browser
+    live: tuple[str, ChatService], browser: Browser, tmp_path: Path
 ) -> None:
     base, _ = live
     errors: list[str] = []
@@ -110,15 +111,42 @@ async def test_a_suggestion_with_a_placeholder_must_be_filled_in_before_it_is_se
     await console.click("#console-claim")
     await expect(shop.locator(".deskmate-agent-joined")).to_have_count(1)
 
-    await _say(shop, "I put my old address on my order")
+    # what agent assist offers for a past reply about another customer's case (bot/assist.py): the
+    # model's ranking is tested elsewhere; here, how the console treats such a suggestion
+    _, service = live
+    (held,) = [c for c in await service.store.conversations(["WITH_AGENT"])]
+    stored = await service.store.append(
+        held.id,
+        [
+            NewEvent(
+                SUGGESTIONS,
+                {
+                    "reply_to": None,
+                    "items": [
+                        {
+                            "text": "Thanks. I've updated {order_id} to {address}.",
+                            "source": "retrieved",
+                            "score": 0.72,
+                            "placeholders": ["address", "order_id"],
+                            "case_specific": True,
+                        },
+                        {"text": "You can change it under Account > Orders.", "source": "template", "score": 0.9},
+                    ],
+                },
+            )
+        ],
+    )
+    await service.bus.publish(held.id, stored)
     blank = console.locator(".suggestion", has_text="{address}")
-    await expect(blank).to_have_count(1)  # another customer's address never: a placeholder to fill in
+    await expect(blank).to_have_count(1)
     await expect(blank).to_contain_text("fill in {address}, {order_id} before sending")
     await expect(blank).to_contain_text("reports an action done for another customer")
     await expect(blank.locator(".use-send")).to_be_disabled()
+    await expect(console.locator(".suggestion", has_text="Account > Orders").locator(".use-send")).to_be_enabled()
 
     await blank.locator(".use-edit").click()
     await console.click("#console-send")
     await expect(console.locator("#console-error")).to_contain_text("Fill in {order_id} before sending.")
     assert await shop.locator(".deskmate-msg.deskmate-agent").count() == 0  # nothing reached the customer
+    await console.screenshot(path=str(tmp_path / "console-placeholder.png"))
     assert errors == []

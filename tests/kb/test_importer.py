@@ -12,7 +12,8 @@ from bot.config import DEMO_KB
 from bot.errors import KBIssue, KBValidationError
 from kb.importer import GENERATED_ID_PREFIX, import_dialogues
 from kb.loader import load_kb
-from retrieval.masking import Deidentifier, load_deidentifier
+from kb.masking import load_deidentifier
+from retrieval.masking import Deidentifier
 
 KB_YML = "name: Lamp Corner\n"
 

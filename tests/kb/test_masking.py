@@ -10,8 +10,7 @@ from bot.cli import main
 from bot.config import DEMO_KB
 from bot.errors import KBValidationError
 from kb.loader import load_kb
-from kb.masking import MaskingSettings, own_texts, personal_data_warnings, read_masking_settings
-from retrieval.masking import load_deidentifier
+from kb.masking import MaskingSettings, load_deidentifier, own_texts, personal_data_warnings, read_masking_settings
 from tests.kb.test_loader import KB_YML, RESPONSES_YML, write_kb
 
 ENTITIES_YML = """\
