@@ -82,3 +82,10 @@ def configure_logging(level: str, *, stream: TextIO | None = None) -> None:
     handler.addFilter(ConversationFilter())
     root.addHandler(handler)
     root.setLevel(name)
+
+
+def configure_cli_logging(level: str) -> None:
+    """:func:`configure_logging` for a ``deskmate`` command, with the chatty libraries kept to warnings."""
+    configure_logging(level)
+    for noisy in ("websockets", "sentence_transformers", "httpx", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import secrets
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -28,15 +27,14 @@ from bot.actions import ActionRunner
 from bot.assist import suggest
 from bot.batcher import MicroBatcher
 from bot.brain import Brain
-from bot.bus import Bus, Signal
+from bot.bus import Bus
 from bot.conversation import Conversation, State
 from bot.errors import ConflictError, ConversationError, ProtocolError, StoreError
-from bot.events import CUSTOMER_MESSAGE, STATE_CHANGED, SUGGESTIONS, NewEvent, StoredEvent
-from bot.generation import Generator, Grounding, Passage, build_messages, with_fallback
-from bot.generation.fallback import GenerationStatus
-from bot.generation.guard import ReplyGuard, Verdict, stream_checked
+from bot.events import CUSTOMER_MESSAGE, SUGGESTIONS, NewEvent, StoredEvent
+from bot.generated_turn import generated_turn
+from bot.generation import Generator
 from bot.logcontext import conversation_context
-from bot.policy import Action, Decision, Understanding
+from bot.policy import Action, Understanding
 from bot.session_tokens import SESSION_UNKNOWN, SessionSigner
 from bot.store import Store
 
@@ -304,7 +302,16 @@ class ChatService:
                 outcome=outcome,
             )
         if decision.action is Action.GENERATE and self.generator is not None:
-            return await self._generate(brain, conversation, text, client_id, decision, understanding)
+            return await generated_turn(
+                self.generator,
+                self.bus,
+                brain=brain,
+                conversation=conversation,
+                text=text,
+                client_id=client_id,
+                decision=decision,
+                understanding=understanding,
+            )
         return conversation.answer(
             text,
             client_id=client_id,
@@ -314,77 +321,6 @@ class ChatService:
             chosen_intent=intent,
             decision=decision,
         )
-
-    async def _generate(
-        self,
-        brain: Brain,
-        conversation: Conversation,
-        text: str,
-        client_id: str,
-        decision: Decision,
-        understanding: Understanding,
-    ) -> list[NewEvent]:
-        """Stream a grounded answer, each sentence held back until it is checked; then store it.
-
-        Only general past replies ground it (never a case-specific one). A sentence that fails the
-        guard (bot/generation/guard.py) ends the generation, and so does a generator error: the
-        policy then decides without generation (clarify, hand off, rephrase), its reply replaces
-        whatever was streamed, and the reply's data says why for the agent console. A weak past
-        reply is never sent in a generated reply's place: it was too weak to send on its own.
-        """
-        assert self.generator is not None
-        passages = [Passage(r.reply, r.source, r.score) for r in understanding.retrieved if r.general]
-        messages = build_messages(Grounding(text, passages), shop_name=brain.kb.name)
-        stream_id = f"s{conversation.bot_turns}-{secrets.token_hex(4)}"
-        guarded = with_fallback(self.generator, messages, fallback_text="")
-        guard = ReplyGuard(finder=brain.deidentifier, support=brain.faithfulness)
-        said = (*conversation.recent_turns, text, *conversation.slots.values())
-
-        async def check(sentence: str) -> Verdict:
-            return await asyncio.to_thread(
-                guard.check,
-                sentence,
-                passages=[p.text for p in passages],
-                question=text,
-                slots=conversation.slots,
-                customer_said=said,
-            )
-
-        async def send(sentence: str) -> None:
-            signal = Signal("reply_delta", {"stream": stream_id, "reply_to": client_id, "text": sentence})
-            await self.bus.signal(conversation.id, signal)
-
-        checked = await stream_checked(
-            guarded, check=check, send=send, finished=lambda: guarded.outcome.status is GenerationStatus.COMPLETED
-        )
-        outcome = guarded.outcome
-        if outcome.failed:
-            # the reason only: an endpoint's error text may echo the customer's words (kept in the event)
-            reason = getattr(outcome.error, "reason", "failed")
-            logger.warning("conversation %s: generation failed (%s)", conversation.id, reason)
-            logger.debug("conversation %s: generation error: %s", conversation.id, outcome.error)
-        elif checked.failed is None:
-            return conversation.generated_answer(
-                client_id=client_id, decision=decision, understanding=understanding, text=checked.text, stream=stream_id
-            )
-        why: dict[str, object] = {}
-        if checked.failed is not None:
-            why["generation_withheld"] = {"failure": checked.failed.failure, "reason": checked.failed.reason}
-            logger.debug("conversation %s: generated reply withheld (%s)", conversation.id, checked.failed.failure)
-        if outcome.failed:
-            why["generation_error"] = str(outcome.error)
-        events = conversation.answer(
-            text,
-            client_id=client_id,
-            understanding=understanding,
-            policy=brain.policy,
-            composer=brain.composer,
-            decision=conversation.decide(text, understanding, brain.policy, generation=False),
-        )
-        for event in events:
-            if event.kind != STATE_CHANGED:
-                event.data.update(why, stream=stream_id)  # the stream id: it replaces what was streamed
-        return events
 
     async def change(self, conversation_id: str, step: Callable[[Conversation], list[NewEvent]]) -> list[StoredEvent]:
         """Apply ``step`` (a conversation-core call) under the conversation's lock; store and publish.

@@ -89,6 +89,6 @@ def test_the_command_exits_1_on_a_leak(monkeypatch: pytest.MonkeyPatch, tmp_path
         return report
 
     monkeypatch.setattr(privacy, "run_privacy_benchmark", leaking)
-    monkeypatch.setattr("bot.cli._configure_logging", lambda level: None)  # keep the session's log levels
+    monkeypatch.setattr("bot.cli_bench._configure_logging", lambda level: None)  # keep the session's log levels
     monkeypatch.setattr("retrieval.embedder.MiniLMEmbedder", lambda: None)
     assert main(["bench", "privacy", "--generator", "none", "--builds", str(tmp_path)]) == 1
