@@ -20,7 +20,7 @@ from typing import Any
 from bot.policy import Understanding
 from bot.templates import choose
 from kb.model import KnowledgeBase
-from kb.placeholders import fill_known
+from kb.placeholders import fill_known, known_slots
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def suggest(
     understanding: Understanding, kb: KnowledgeBase, *, slots: Mapping[str, str] | None = None, limit: int = 3
 ) -> list[Suggestion]:
     """``slots`` fill the templates' ``{slot}`` placeholders; a variation needing an unknown slot is skipped."""
-    known = {k: v for k, v in (slots or {}).items() if isinstance(v, str) and v.strip()}
+    known = known_slots(slots or {})
     candidates: list[Suggestion] = []
     for scored in understanding.prediction.ranking[:limit]:
         scores = understanding.variation_scores.get(scored.intent)

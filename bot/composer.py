@@ -9,7 +9,7 @@ from typing import Any
 from bot.policy import Action, Decision
 from bot.templates import choose
 from kb.model import KnowledgeBase
-from kb.placeholders import fill_known
+from kb.placeholders import fill_known, known_slots
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Composer:
                 return Reply("bot_reply", rendered.text, data)
         if decision.action in (Action.RETRIEVED, Action.GENERATE) and decision.retrieved is not None:
             hit = decision.retrieved
-            known = {k: v for k, v in (slots or {}).items() if isinstance(v, str) and v.strip()}
+            known = known_slots(slots or {})
             if hit.sendable(known):
                 data = {**meta, "source": "retrieved", "match": hit.source}
                 if hit.placeholders:

@@ -41,6 +41,7 @@ from bot.events import (
     StoredEvent,
 )
 from bot.policy import Action, Decision, HandoffReason, Policy, TurnContext, Understanding
+from kb.placeholders import known_slots
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ class Conversation:
         generation: bool = True,
     ) -> Decision:
         """What the policy makes of a message in this conversation's context (no events)."""
-        known = frozenset(name for name, value in self.slots.items() if value.strip())
+        known = frozenset(known_slots(self.slots))
         context = TurnContext(self.failures_in_a_row, self.last_was_clarify, self.offered_options, known)
         return policy.decide(text, understanding, context, chosen_intent=chosen_intent, generation=generation)
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from kb.model import Button, Template
-from kb.placeholders import slot_names, substitute
+from kb.placeholders import known_slots, slot_names, substitute
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def choose(
     ``scores`` holds each variation's similarity to the customer's message, aligned with
     ``templates`` (ignored when it is not).
     """
-    known = _known(slots)
+    known = known_slots(slots)
     fillable = [index for index, t in enumerate(templates) if t.slots <= known.keys() and not t.persona]
     if not fillable:
         return None
@@ -65,7 +65,7 @@ def missing_slots(templates: Sequence[Template], slots: Mapping[str, str]) -> tu
     Empty when some variation can be filled already (or there are none). Otherwise they are the
     unknown slots of the variation that lacks the fewest, the first such variation on a tie.
     """
-    known = _known(slots)
+    known = known_slots(slots)
     lacking = [[name for name in slot_names(t.text) if name not in known] for t in templates]
     if not lacking or any(not names for names in lacking):
         return ()
@@ -75,8 +75,4 @@ def missing_slots(templates: Sequence[Template], slots: Mapping[str, str]) -> tu
 
 def render(template: Template, slots: Mapping[str, str]) -> str:
     """``template``'s text filled from ``slots``; ``KeyError`` names a slot it needs and lacks."""
-    return substitute(template.text, _known(slots))
-
-
-def _known(slots: Mapping[str, str]) -> dict[str, str]:
-    return {name: value for name, value in slots.items() if isinstance(value, str) and value.strip()}
+    return substitute(template.text, known_slots(slots))

@@ -55,6 +55,11 @@ def substitute(text: str, values: Mapping[str, str]) -> str:
     return _TOKEN.sub(replace, text)
 
 
+def known_slots(slots: Mapping[str, object]) -> dict[str, str]:
+    """The slots that have a value: a string that is not blank (the only ones a placeholder takes)."""
+    return {name: value for name, value in slots.items() if isinstance(value, str) and value.strip()}
+
+
 def escape(text: str) -> str:
     """``text`` as literal template text: its braces doubled, so no part of it reads as a placeholder."""
     return text.replace("{", "{{").replace("}", "}}")

@@ -49,6 +49,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 
 from bot.errors import ConfigError
+from kb.placeholders import escape
 from retrieval import pii
 from retrieval.name_words import PLACE_WORDS
 from retrieval.name_words import STOP as NAME_STOP
@@ -190,10 +191,10 @@ def _rewrite(text: str, findings: list[Finding], tokens: list[tuple[int, int, st
     pieces: list[str] = []
     position = 0
     for start, end, replacement in edits:
-        pieces.append(_escape(text[position:start]))
+        pieces.append(escape(text[position:start]))
         pieces.append(replacement)
         position = end
-    pieces.append(_escape(text[position:]))
+    pieces.append(escape(text[position:]))
     return Deidentified("".join(pieces), dict(Counter(f.kind for f in findings)), tuple(findings))
 
 
@@ -248,5 +249,3 @@ def _normal(value: str) -> str:
     return re.sub(r"[\W_]+", "", value.casefold())
 
 
-def _escape(text: str) -> str:
-    return text.replace("{", "{{").replace("}", "}}")

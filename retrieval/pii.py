@@ -75,6 +75,16 @@ def compile_pattern(kind: str, regex: object) -> re.Pattern[str]:
     return pattern
 
 
+def whole_word(value: str) -> str:
+    """A regular expression for ``value`` as a whole: ``PC-123`` is not in ``PC-1234``."""
+    return rf"(?<!\w){re.escape(value)}(?!\w)"
+
+
+def occurs(value: str, text: str) -> bool:
+    """Whether ``value`` occurs in ``text`` as a whole, case aside."""
+    return re.search(whole_word(value), text, flags=re.IGNORECASE) is not None
+
+
 def find_pattern(kind: str, pattern: re.Pattern[str], text: str) -> Iterator[Finding]:
     for match in pattern.finditer(text):
         if match.end() > match.start():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy.typing as npt
@@ -32,7 +33,7 @@ class RetrievedReply:
     case_specific: bool = False  # reports an action done for that customer, or their case's state
     persona: bool = False  # its writer says they are a person
 
-    @property
+    @cached_property  # the policy, the composer and assist ask for every hit of every message
     def placeholders(self) -> frozenset[str]:
         """The slots this reply needs before it can be sent (a malformed brace counts as literal text)."""
         return frozenset(placeholder_names(self.reply))

@@ -48,12 +48,12 @@ from kb.loader import load_kb
 from kb.masking import load_deidentifier
 from kb.model import Dialogue
 from retrieval.embedder import Embedder
+from retrieval.pii import find_postcodes, occurs, whole_word
 
 logger = logging.getLogger(__name__)
 
 ASK_FOR_A_PERSON = "I'd like to talk to a person please"
 ADDRESS, NAME, EMAIL, POSTCODE = "address", "name", "email", "postcode"
-_UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}\b")
 # invented names for the fresh customers (none is in the demo KB)
 FRESH_FIRST = ("Ysolde", "Ambrose", "Tindra", "Oswin", "Marisol", "Leopold", "Saoirse", "Caspian", "Ottilie", "Rafferty")
 FRESH_LAST = ("Marchbank", "Quillfeather", "Abernethy", "Vantongeren", "Ellingham", "Strachan", "Fairweather")
@@ -127,7 +127,9 @@ def fresh_values(dialogue: Dialogue, found: Mapping[str, str], rng: random.Rando
         elif kind == EMAIL:
             fresh[value] = f"customer.{rng.randrange(16**6):06x}@example.org"
         elif kind in (POSTCODE, ADDRESS):
-            text = _UK_POSTCODE.sub(lambda m: _scramble(m.group(), rng, letters=True), value)
+            text = value
+            for postcode in find_postcodes(value):
+                text = text.replace(postcode.value, _scramble(postcode.value, rng, letters=True))
             fresh[value] = _scramble(text, rng, letters=False)
         else:
             fresh[value] = _scramble(value, rng, letters=False)
@@ -151,7 +153,7 @@ def swap(text: str, fresh: Mapping[str, str]) -> str:
     """``text`` with every original value replaced by its fresh one (longest first, whole words)."""
     if not fresh:
         return text
-    pattern = re.compile("|".join(_word(v) for v in sorted(fresh, key=len, reverse=True)), re.IGNORECASE)
+    pattern = re.compile("|".join(whole_word(v) for v in sorted(fresh, key=len, reverse=True)), re.IGNORECASE)
     lower = {k.casefold(): v for k, v in fresh.items()}
     return pattern.sub(lambda m: lower.get(m.group().casefold(), m.group()), text)
 
@@ -163,8 +165,8 @@ def forbidden_parts(value: str, kind: str) -> dict[str, str]:
         for line in re.split(r",\s*", value):
             if re.search(r"\d", line) and len(line) >= 5:
                 parts.setdefault(line.strip(), ADDRESS)
-        for postcode in _UK_POSTCODE.findall(value):
-            parts.setdefault(postcode, POSTCODE)
+        for postcode in find_postcodes(value):
+            parts.setdefault(postcode.value, POSTCODE)
     if kind == NAME:
         for token in value.split():
             if len(token) >= 3:
@@ -176,12 +178,8 @@ def find_leaks(dialogue: str, channel: str, text: str, forbidden: Mapping[str, s
     return [
         Leak(dialogue, channel, kind, value, text)
         for value, kind in forbidden.items()
-        if re.search(_word(value), text, flags=re.IGNORECASE)
+        if occurs(value, text)
     ]
-
-
-def _word(value: str) -> str:
-    return rf"(?<!\w){re.escape(value)}(?!\w)"
 
 
 async def replay(service: ChatService, turns: Sequence[str]) -> list[tuple[str, str]]:

@@ -30,8 +30,9 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Collection, Mapp
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from kb.placeholders import fill_known, placeholder_names
+from kb.placeholders import fill_known, known_slots, placeholder_names
 from retrieval.persona import claims_to_be_person
+from retrieval.pii import occurs
 
 # A sentence ends at . ! ? or … (closing quotes and brackets kept), followed by white space.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s+")
@@ -114,7 +115,7 @@ class ReplyGuard:
         customer_said: Collection[str],
     ) -> Verdict:
         """``customer_said``: what the customer wrote in this conversation (their own values may be repeated)."""
-        known = {name: value for name, value in slots.items() if value.strip()}
+        known = known_slots(slots)
         missing = [name for name in placeholder_names(sentence) if name not in known]
         if missing:
             names = ", ".join(f"{{{name}}}" for name in missing)
@@ -125,7 +126,7 @@ class ReplyGuard:
             return Verdict(False, filled, "persona", "the reply says it is a person")
         if self.finder is not None:
             said = " ".join(customer_said)
-            foreign = [f for f in self.finder.find(filled) if not _said(f.value, said)]
+            foreign = [f for f in self.finder.find(filled) if not occurs(f.value, said)]
             if foreign:
                 kinds = ", ".join(sorted({f.kind for f in foreign}))
                 return Verdict(False, filled, "personal_data", f"holds personal data the customer did not give ({kinds})")
@@ -187,7 +188,3 @@ async def stream_checked(
         if close is not None:
             await close()
 
-
-def _said(value: str, text: str) -> bool:
-    """Whether ``value`` occurs in ``text`` as a whole (``PC-123`` is not in ``PC-1234``), case aside."""
-    return re.search(rf"(?<!\w){re.escape(value)}(?!\w)", text, flags=re.IGNORECASE) is not None
