@@ -11,6 +11,7 @@ from bot.errors import KBIssue, KBValidationError
 from kb.annotations import AnnotationError, parse_annotated
 from kb.approved import APPROVED, parse_approved
 from kb.entities import ENTITIES, parse_entities
+from kb.forms import FORMS, form_response_names, parse_forms
 from kb.model import (
     OUT_OF_SCOPE,
     SYSTEM_DEFAULTS,
@@ -28,7 +29,7 @@ ACTION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 INTENT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 MIN_EXAMPLES = 5
 SPEAKERS = ("customer", "agent")
-FILES = ("kb.yml", "intents.yml", "responses.yml", "faq.yml", "dialogues.jsonl", APPROVED, ENTITIES)
+FILES = ("kb.yml", "intents.yml", "responses.yml", "faq.yml", "dialogues.jsonl", APPROVED, ENTITIES, FORMS)
 REQUIRED_FILES = ("kb.yml", "intents.yml", "responses.yml")
 
 
@@ -61,6 +62,7 @@ def load_kb(path: str | Path) -> KnowledgeBase:
     responses_doc = _read_yaml(root, "responses.yml", issues)
     faq_doc = _read_yaml(root, "faq.yml", issues) if (root / "faq.yml").is_file() else LineDict()
     entities_doc = _read_yaml(root, ENTITIES, issues) if (root / ENTITIES).is_file() else LineDict()
+    forms_doc = _read_yaml(root, FORMS, issues) if (root / FORMS).is_file() else LineDict()
     if issues.items:
         raise KBValidationError(issues.items)
 
@@ -68,8 +70,10 @@ def load_kb(path: str | Path) -> KnowledgeBase:
     intents = _parse_intents(intents_doc, issues)
     out_of_scope = _parse_out_of_scope(intents_doc, intents, issues)
     names = {intent.name for intent in intents}
-    templates = parse_responses(responses_doc, intents, issues.items)
+    templates = parse_responses(responses_doc, intents, issues.items, named=form_response_names(forms_doc))
     entities = parse_entities(entities_doc, issues.items)
+    forms = parse_forms(forms_doc, intents=intents, entities=entities, templates=templates, issues=issues.items)
+    _check_form_intents(intents_doc, intents, forms_doc, issues)
     faq = _parse_faq(faq_doc, names, issues)
     dialogues = _parse_dialogues(root / "dialogues.jsonl", issues)
     approved = parse_approved(root / APPROVED, issues.items)
@@ -88,8 +92,26 @@ def load_kb(path: str | Path) -> KnowledgeBase:
         dialogues=tuple(dialogues),
         out_of_scope=tuple(out_of_scope),
         approved=tuple(approved),
+        forms=forms,
         root=root,
     )
+
+
+def _check_form_intents(doc: LineDict, intents: list[Intent], forms_doc: LineDict, issues: _Issues) -> None:
+    """Every ``form:`` of intents.yml names a form of forms.yml."""
+    raw_forms = forms_doc.get("forms")
+    declared: dict[str, Any] = raw_forms if isinstance(raw_forms, LineDict) else {}
+    raw = doc.get("intents")
+    items = {item.get("name"): item for item in raw if isinstance(item, LineDict)} if isinstance(raw, LineList) else {}
+    for intent in intents:
+        if intent.form is not None and intent.form not in declared:
+            line = items[intent.name].line_of("form") if intent.name in items else None
+            issues.add(
+                "intents.yml",
+                line,
+                f"intent `{intent.name}` starts form `{intent.form}`, which forms.yml does not define; "
+                "add it to forms.yml (see docs/kb-format.md) or fix the name",
+            )
 
 
 def _read_yaml(root: Path, name: str, issues: _Issues) -> LineDict:
@@ -200,6 +222,10 @@ def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
                 file, item.line_of("action_slots"), f"`action_slots` of intent `{name}` must be a list of slot names"
             )
             needs = []
+        form = item.get("form")
+        if form is not None and (not isinstance(form, str) or not INTENT_NAME.match(form)):
+            issues.add(file, item.line_of("form"), f"`form` of intent `{name}` must be a form name of forms.yml")
+            form = None
         intents.append(
             Intent(
                 name=name,
@@ -209,6 +235,7 @@ def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
                 annotations=tuple(annotations),
                 action=action,
                 action_slots=tuple(needs),
+                form=form,
             )
         )
     if len(intents) == 1 and not issues.items:

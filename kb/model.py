@@ -7,6 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from kb.forms_model import Form
 from kb.placeholders import slot_names
 from retrieval.persona import claims_to_be_person
 
@@ -17,6 +18,13 @@ SYSTEM_DEFAULTS: dict[str, str] = {
     "clarify": "I'm not sure I understood. Did you mean one of these?",
     "handoff": "I'm connecting you to a person from our team. They will reply here.",
     "fallback": "Sorry, I didn't get that. Could you say it another way?",
+    # forms (see forms.yml): leaving a task, and a reply that answered nothing
+    "form_stop": "Do you want to stop here? Nothing has been sent or changed yet.",
+    "form_stopped": "OK, I've stopped there. Is there anything else I can help with?",
+    "form_continue": "OK, let's carry on.",
+    "form_retry": "Sorry, I didn't catch that.",
+    "form_restart": "No problem, let's go through it again.",
+    "form_done": "Thanks, that's everything I need.",
 }
 
 
@@ -40,6 +48,7 @@ class Intent:
     annotations: tuple[tuple[EntitySpan, ...], ...] = ()
     action: str | None = None  # a Rasa SDK custom action that answers this intent (see bot/actions)
     action_slots: tuple[str, ...] = ()  # run the action once these slots are known; until then the template answers
+    form: str | None = None  # a form of forms.yml this intent starts (see kb/forms.py)
 
     def __post_init__(self) -> None:
         if self.annotations and len(self.annotations) != len(self.examples):
@@ -69,10 +78,21 @@ class EntityDefinition:
 
 @dataclass(frozen=True)
 class Button:
-    """A quick reply offered with a response: ``title`` is shown, choosing it means ``intent``."""
+    """A quick reply offered with a response: ``title`` is shown, choosing it means ``intent``.
+
+    A form question's buttons carry a slot ``value`` instead (no intent): choosing one answers the
+    question with ``value`` (the title when ``value`` is None).
+    """
 
     title: str
-    intent: str
+    intent: str | None = None
+    value: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        """The button on the wire: ``{title, intent}`` or ``{title, value}``."""
+        if self.intent is not None:
+            return {"title": self.title, "intent": self.intent}
+        return {"title": self.title, "value": self.value if self.value is not None else self.title}
 
 
 @dataclass(frozen=True)
@@ -142,6 +162,7 @@ class KnowledgeBase:
     # is made from ``responses`` (plain texts, no buttons).
     templates: dict[str, tuple[Template, ...]] = field(default_factory=dict)
     entities: tuple[EntityDefinition, ...] = ()  # declared in entities.yml (optional)
+    forms: dict[str, Form] = field(default_factory=dict)  # forms.yml (optional), by name
 
     def __post_init__(self) -> None:
         if not self.templates:
@@ -201,7 +222,7 @@ class KnowledgeBase:
         if self.approved:  # only when there are any, so KBs without approved.jsonl keep their hash
             payload["approved"] = [asdict(a) for a in self.approved]
         buttons = {
-            name: [[asdict(b) for b in t.buttons] for t in templates]
+            name: [[{k: v for k, v in asdict(b).items() if v is not None} for b in t.buttons] for t in templates]
             for name, templates in sorted(self.templates.items())
             if any(t.buttons for t in templates)
         }
@@ -209,6 +230,8 @@ class KnowledgeBase:
             payload["buttons"] = buttons
         if self.entities:
             payload["entities"] = [asdict(e) for e in self.entities]
+        if self.forms:
+            payload["forms"] = {name: asdict(form) for name, form in sorted(self.forms.items())}
         return _hash(payload)
 
 
@@ -219,6 +242,8 @@ def _intent_payload(intent: Intent) -> dict[str, object]:
     if payload["action"] is None:  # KBs without actions keep their hash
         del payload["action"]
         del payload["action_slots"]
+    if payload["form"] is None:  # likewise for forms
+        del payload["form"]
     if any(intent.annotations):
         payload["annotations"] = [[asdict(span) for span in spans] for spans in intent.annotations]
     return payload

@@ -16,7 +16,7 @@ problem names the line and the fix (see docs/kb-format.md, "responses.yml").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from bot.errors import KBIssue
@@ -29,8 +29,14 @@ VARIATION_KEYS = ("text", "buttons")
 BUTTON_KEYS = ("title", "intent")
 
 
-def parse_responses(doc: LineDict, intents: Sequence[Intent], issues: list[KBIssue]) -> dict[str, tuple[Template, ...]]:
-    """The templates of each intent in ``doc`` (responses.yml); problems are added to ``issues``."""
+def parse_responses(
+    doc: LineDict, intents: Sequence[Intent], issues: list[KBIssue], *, named: Collection[str] = ()
+) -> dict[str, tuple[Template, ...]]:
+    """The templates of each intent in ``doc`` (responses.yml); problems are added to ``issues``.
+
+    ``named`` are the other names a response may have: the questions and messages of forms.yml
+    (see :func:`kb.forms.form_response_names`). Their buttons may carry a slot ``value``.
+    """
     file = RESPONSES
     raw = doc.get("responses")
     if not isinstance(raw, LineDict):
@@ -41,8 +47,11 @@ def parse_responses(doc: LineDict, intents: Sequence[Intent], issues: list[KBIss
     templates: dict[str, tuple[Template, ...]] = {}
     for key, value in raw.items():
         line = raw.line_of(key)
-        if key not in names:
-            message = f"response for unknown intent `{key}`; add the intent to intents.yml or fix the name"
+        if key not in names and key not in named:
+            message = (
+                f"response for unknown intent `{key}`; add the intent to intents.yml, fix the name, or use it "
+                "from forms.yml (a form's question `ask_<slot>`, `done` or `confirm` response)"
+            )
             issues.append(KBIssue(file, line, message))
             continue
         variations = value if isinstance(value, LineList) else [value]
@@ -54,21 +63,23 @@ def parse_responses(doc: LineDict, intents: Sequence[Intent], issues: list[KBIss
         parsed: list[Template] = []
         for index, variation in enumerate(variations):
             item_line = variations.line_of(index) if isinstance(variations, LineList) else line
-            template = _parse_variation(variation, key, item_line, names, issues)
+            template = _parse_variation(variation, key, item_line, names, issues, values=key not in names)
             if template is not None:
                 parsed.append(template)
         templates[key] = tuple(parsed)
     for intent in intents:
-        if not intent.handoff and intent.action is None and intent.name not in templates:
+        if not intent.handoff and intent.action is None and intent.form is None and intent.name not in templates:
             message = (
                 f"intent `{intent.name}` has no response; add `{intent.name}:` with a reply text "
-                "(or mark the intent `handoff: true`, or give it an `action:`)"
+                "(or mark the intent `handoff: true`, or give it an `action:` or a `form:`)"
             )
             issues.append(KBIssue(file, raw.line, message))
     return templates
 
 
-def _parse_variation(value: Any, intent: str, line: int, names: set[str], issues: list[KBIssue]) -> Template | None:
+def _parse_variation(
+    value: Any, intent: str, line: int, names: set[str], issues: list[KBIssue], *, values: bool = False
+) -> Template | None:
     """One variation: a string, or a mapping with ``text`` and optional ``buttons``."""
     file = RESPONSES
     if isinstance(value, LineDict):
@@ -80,7 +91,7 @@ def _parse_variation(value: Any, intent: str, line: int, names: set[str], issues
         if text is None:
             where = value.line_of("text") if "text" in value else value.line
             issues.append(KBIssue(file, where, f"a response of `{intent}` needs `text`: the non-empty reply text"))
-        buttons = _parse_buttons(value, intent, names, issues)
+        buttons = _parse_buttons(value, intent, names, issues, values=values)
         if text is None or buttons is None or unknown:
             return None
         return _template(text, buttons, intent, value.line_of("text"), issues)
@@ -102,9 +113,12 @@ def _template(text: str, buttons: tuple[Button, ...], intent: str, line: int, is
 
 
 def _parse_buttons(
-    variation: LineDict, intent: str, names: set[str], issues: list[KBIssue]
+    variation: LineDict, intent: str, names: set[str], issues: list[KBIssue], *, values: bool = False
 ) -> tuple[Button, ...] | None:
-    """The ``buttons`` of a variation (none when absent), or None when they have problems."""
+    """The ``buttons`` of a variation (none when absent), or None when they have problems.
+
+    With ``values`` (a form's question) a button may give a slot ``value`` instead of an intent.
+    """
     file = RESPONSES
     if "buttons" not in variation:
         return ()
@@ -122,15 +136,29 @@ def _parse_buttons(
             message = f"each button of a response of `{intent}` must be a mapping with `title` and `intent`"
             issues.append(KBIssue(file, line, message))
             continue
+        allowed = (*BUTTON_KEYS, "value") if values else BUTTON_KEYS
         for key in item:
-            if key not in BUTTON_KEYS:
-                message = f"unknown key `{key}` in a button of `{intent}`; allowed: {', '.join(BUTTON_KEYS)}"
+            if key not in allowed:
+                message = f"unknown key `{key}` in a button of `{intent}`; allowed: {', '.join(allowed)}"
                 issues.append(KBIssue(file, item.line_of(key), message))
         title, target = _text(item.get("title")), item.get("intent")
         if title is None:
             where = item.line_of("title") if "title" in item else item.line
             issues.append(KBIssue(file, where, f"a button of `{intent}` needs `title`: the non-empty text shown"))
-        if "intent" not in item:
+        if values and "intent" not in item:  # a slot value: `value`, else the title
+            value = item.get("value", title)
+            if not isinstance(value, (str, int, float, bool)) or str(value).strip() == "":
+                message = f"`value` of a button of `{intent}` must be a non-empty text or number"
+                issues.append(KBIssue(file, item.line_of("value"), message))
+            elif title is not None:
+                key = title.casefold()
+                if key in seen:
+                    message = f"two buttons of `{intent}` are titled {title!r} (also on line {seen[key]}); rename one"
+                    issues.append(KBIssue(file, line, message))
+                    continue
+                seen[key] = line
+                buttons.append(Button(title=title, value=str(value).strip()))
+        elif "intent" not in item:
             message = f"a button of `{intent}` needs `intent`: the intent that choosing the button stands for"
             issues.append(KBIssue(file, item.line, message))
         elif not isinstance(target, str) or target not in names:
