@@ -9,12 +9,15 @@ template and the agent console shows the error; nothing hangs.
 
 from __future__ import annotations
 
+import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from bot.actions import (
     ActionCall,
     ActionRunner,
+    LatestMessage,
     build_domain,
     latest_message,
     messages,
@@ -24,10 +27,13 @@ from bot.actions import (
 )
 from bot.conversation import ActionOutcome, Conversation
 from bot.errors import ActionError
+from bot.forms.turn import DONE, VALIDATE, RunAction
 from bot.policy import Decision, Understanding
 from kb.model import KnowledgeBase
 
 logger = logging.getLogger(__name__)
+
+REQUESTED_SLOT = "requested_slot"  # Rasa's slot for the slot a form asks for
 
 
 def action_for(kb: KnowledgeBase, decision: Decision, slots: dict[str, str]) -> str | None:
@@ -50,38 +56,116 @@ async def run_action(
     entities: list[tuple[str, str]],
     kb: KnowledgeBase,
 ) -> ActionOutcome:
+    """Run an intent's custom action (and its follow-ups) for this turn."""
+    call = ActionCall.from_turns(
+        action,
+        conversation.id,
+        slots=conversation.raw_slots,
+        latest=_latest(text, understanding, entities),
+        domain=_domain(kb, conversation, action),
+    )
+    return await _outcome(runner, call, conversation)
+
+
+async def run_form_action(
+    runner: ActionRunner,
+    request: RunAction,
+    *,
+    conversation: Conversation,
+    text: str,
+    understanding: Understanding,
+    entities: list[tuple[str, str]],
+    kb: KnowledgeBase,
+) -> ActionOutcome:
+    """Run a form's action (validate, ask or done) as Rasa calls it: the tracker carries the active
+    loop, ``requested_slot``, the latest message and, for validation, the slot candidates."""
+    requested = {REQUESTED_SLOT: request.requested_slot}
+    call = ActionCall.from_turns(
+        request.action,
+        conversation.id,
+        slots={**conversation.raw_slots, **requested},
+        latest=_latest(text, understanding, entities),
+        domain=_domain(kb, conversation, request.action),
+        active_loop=request.form.name if request.purpose != DONE else None,
+        candidates=request.candidates if request.purpose == VALIDATE else None,
+    )
+    outcome = await _outcome(runner, call, conversation)
+    if REQUESTED_SLOT not in outcome.slots:
+        return outcome
+    slots = dict(outcome.slots)
+    chosen = slots.pop(REQUESTED_SLOT)
+    return replace(outcome, slots=slots, requested_slot=(None if chosen is None else str(chosen),))
+
+
+async def _outcome(runner: ActionRunner, call: ActionCall, conversation: Conversation) -> ActionOutcome:
+    try:
+        result = await run_chain(runner, call)
+    except ActionError as exc:
+        logger.warning("conversation %s: action %s failed: %s", conversation.id, call.name, exc)
+        return ActionOutcome(call.name, error=str(exc))
+    updates = slot_updates(result, current=conversation.raw_slots)
+    replies = [_reply(m) for m in messages(result, domain=call.domain, slots={**conversation.slots, **updates})]
+    return ActionOutcome(call.name, messages=replies, slots=updates, paused=paused(result))
+
+
+def _latest(text: str, understanding: Understanding, entities: list[tuple[str, str]]) -> LatestMessage:
     top = understanding.prediction.top
-    latest = latest_message(
+    return latest_message(
         text,
         intent=top.intent,
         confidence=top.probability,
         entities=[{"entity": name, "value": value} for name, value in entities],
     )
-    domain = build_domain(
-        slots=list(conversation.slots),
+
+
+def _domain(kb: KnowledgeBase, conversation: Conversation, action: str) -> dict[str, Any]:
+    """The domain an action sees: the KB's intents, entities, slots, forms and responses.
+
+    Responses are offered under their Deskmate name and Rasa's ``utter_`` name (an imported action
+    says ``utter_message(response="utter_ask_email")``); never a variation in which the bot says
+    it is a person (kb validate warns about them).
+    """
+    responses: dict[str, list[str]] = {}
+    for name, variations in kb.templates.items():
+        texts = [t.text for t in variations if not t.persona]
+        responses[name] = texts
+        responses.setdefault(f"utter_{name}", texts)
+    return build_domain(
+        slots=[*conversation.raw_slots, REQUESTED_SLOT],
         actions=[action],
         intents=kb.intent_names,
         entities=[e.name for e in kb.entities],
-        # never a variation in which the bot says it is a person (kb validate warns about them)
-        responses={name: [t.text for t in variations if not t.persona] for name, variations in kb.templates.items()},
+        responses=responses,
+        forms={name: form.slot_names for name, form in kb.forms.items()},
     )
-    call = ActionCall.from_turns(action, conversation.id, slots=conversation.slots, latest=latest, domain=domain)
-    try:
-        result = await run_chain(runner, call)
-    except ActionError as exc:
-        logger.warning("conversation %s: action %s failed: %s", conversation.id, action, exc)
-        return ActionOutcome(action, error=str(exc))
-    updates = slot_updates(result, current=conversation.slots)
-    replies = [_reply(m) for m in messages(result, domain=domain, slots={**conversation.slots, **updates})]
-    slots = {k: (None if v is None else str(v)) for k, v in updates.items()}
-    return ActionOutcome(action, messages=replies, slots=slots, paused=paused(result))
 
 
 def _reply(message: Any) -> dict[str, Any]:
-    """An action message with its Rasa buttons (payload ``/intent``) as our buttons (``intent``)."""
+    """An action message with its Rasa buttons as ours: payload ``/intent`` -> ``{title, intent}``;
+    ``/intent{"slot": "value"}`` or a plain-text payload -> ``{title, value}`` (a form's answer)."""
     buttons = []
     for button in message.get("buttons", []):
-        payload = str(button.get("payload", ""))
+        payload = str(button.get("payload", "")).strip()
+        title = str(button.get("title", payload.lstrip("/")))
         if payload.startswith("/") and len(payload) > 1:
-            buttons.append({"title": str(button.get("title", payload[1:])), "intent": payload[1:].split("{")[0]})
+            intent, _, arguments = payload[1:].partition("{")
+            value = _single_value("{" + arguments) if arguments else None
+            if value is not None:
+                buttons.append({"title": title, "value": value})
+            else:
+                buttons.append({"title": title, "intent": intent})
+        elif payload:
+            buttons.append({"title": title, "value": payload})
     return {"text": str(message.get("text", "")), "buttons": buttons}
+
+
+def _single_value(arguments: str) -> str | None:
+    """The value of ``{"slot": "value"}`` (one entry), else None."""
+    try:
+        parsed = json.loads(arguments)
+    except ValueError:
+        return None
+    if isinstance(parsed, dict) and len(parsed) == 1:
+        value = next(iter(parsed.values()))
+        return None if value is None else str(value)
+    return None

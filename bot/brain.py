@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.composer import Composer
 from bot.entities import EntityExtractor
+from bot.forms.reading import payload_intent
 from bot.generation.faithfulness import FaithfulnessCheck
 from bot.generation.guard import SupportCheck
 from bot.policy import Policy, PolicyConfig, Understanding
@@ -16,6 +17,7 @@ from kb.build import BuildInfo
 from kb.loader import load_kb
 from kb.masking import load_deidentifier
 from kb.model import OUT_OF_SCOPE, KnowledgeBase
+from kb.rasa_files import deskmate_name
 from retrieval.embedder import Embedder
 from retrieval.examples import ExampleMemory
 from retrieval.masking import Deidentifier
@@ -23,7 +25,7 @@ from retrieval.pairs import join_context
 from retrieval.retriever import Retriever
 from retrieval.variations import VariationIndex
 from training.intent_model import IntentModel
-from training.prediction import IntentClassifier
+from training.prediction import IntentClassifier, rank
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,7 @@ class Brain:
         policy = Policy(
             policy_config,
             handoff_intents=[i.name for i in kb.intents if i.handoff],
-            action_intents=[i.name for i in kb.intents if i.action],
+            action_intents=[i.name for i in kb.intents if i.action or i.form],  # a form ends in an action
             model_threshold=threshold,
         )
         variations = VariationIndex.build(
@@ -116,7 +118,7 @@ class Brain:
         retrieved = self.retriever.search_vectors(queries, top_k=self.top_k)
         nearest = self.examples.nearest(vectors) if self.examples is not None else [None] * len(texts)
         variation_scores = self.variations.scores(vectors) if self.variations is not None else [{}] * len(texts)
-        return [
+        understood = [
             Understanding(
                 p,
                 tuple(r),
@@ -126,3 +128,17 @@ class Brain:
             )
             for p, r, n, v in zip(predictions, retrieved, nearest, variation_scores, strict=True)
         ]
+        return [self._payload(text, u) for text, u in zip(texts, understood, strict=True)]
+
+    def _payload(self, text: str, understanding: Understanding) -> Understanding:
+        """A Rasa button payload sent as text (``/affirm``, ``/inform{"topic": "x"}``) names its intent:
+        as Rasa reads it, that intent with certainty (its values are read by forms, bot/forms/reading.py)."""
+        intent = payload_intent(text)
+        if intent is None:
+            return understanding
+        name = deskmate_name(intent) if intent not in self.kb.intent_names else intent
+        if name not in self.kb.intent_names:
+            return understanding
+        others = [s.intent for s in understanding.prediction.ranking if s.intent != name]
+        prediction = rank([name, *others], [1.0, *([0.0] * len(others))])
+        return replace(understanding, prediction=prediction, example_similarity=1.0, nearest_is_out_of_scope=False)

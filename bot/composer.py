@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.policy import Action, Decision
 from bot.templates import choose
-from kb.model import KnowledgeBase
+from kb.model import SYSTEM_DEFAULTS, Button, KnowledgeBase
 from kb.placeholders import fill_known, known_slots
 
 
@@ -29,6 +29,30 @@ class Composer:
 
     def greeting(self) -> Reply:
         return Reply("bot_reply", self.kb.system["greeting"], {"source": "system"})
+
+    def system(self, name: str) -> str:
+        """A system message of kb.yml (its default when the KB predates it)."""
+        return self.kb.system.get(name) or SYSTEM_DEFAULTS[name]
+
+    def named(
+        self, name: str, *, turn: int, slots: Mapping[str, str] | None = None, buttons: tuple[Button, ...] = ()
+    ) -> Reply | None:
+        """The response ``name`` of responses.yml (a form's question or message), filled from ``slots``.
+
+        ``buttons`` are offered when the chosen variation has none of its own (a yes/no question).
+        None when the KB has no such response or no variation can be filled.
+        """
+        templates = self.kb.templates.get(name, ())
+        rendered = choose(templates, slots or {}, turn=turn) if templates else None
+        if rendered is None:
+            return None
+        data: dict[str, Any] = {"response": name}
+        shown = rendered.buttons or buttons
+        if shown:
+            data["buttons"] = [b.to_dict() for b in shown]
+        if rendered.used_slots:
+            data["slots"] = sorted(rendered.used_slots)
+        return Reply("bot_reply", rendered.text, data)
 
     def compose(
         self,
@@ -57,9 +81,9 @@ class Composer:
             scores = (variation_scores or {}).get(decision.intent or "")
             rendered = choose(templates, slots or {}, turn=turn, scores=scores)
             if rendered is not None:
-                data: dict[str, Any] = {**meta, "source": "template"}
+                data: dict[str, Any] = {**meta, "source": "template", "response": decision.intent}
                 if rendered.buttons:
-                    data["buttons"] = [{"title": b.title, "intent": b.intent} for b in rendered.buttons]
+                    data["buttons"] = [b.to_dict() for b in rendered.buttons]
                 if rendered.used_slots:
                     data["slots"] = sorted(rendered.used_slots)
                 return Reply("bot_reply", rendered.text, data)

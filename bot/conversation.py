@@ -33,6 +33,7 @@ from bot.events import (
     CLOSED,
     CONTACT_REQUEST,
     CUSTOMER_MESSAGE,
+    FORM,
     HANDED_BACK,
     HANDOFF,
     SLOT_SET,
@@ -40,7 +41,10 @@ from bot.events import (
     NewEvent,
     StoredEvent,
 )
+from bot.forms.state import HANDED_OFF, NO_FORM, FormState
+from bot.forms.turn import FormTurn
 from bot.policy import Action, Decision, HandoffReason, Policy, TurnContext, Understanding
+from kb.model import KnowledgeBase
 from kb.placeholders import known_slots
 
 logger = logging.getLogger(__name__)
@@ -60,10 +64,18 @@ class ActionOutcome:
     """What a custom action run came to, in plain values (the service runs it; see bot/actions)."""
 
     action: str
-    messages: list[dict[str, Any]] = field(default_factory=list)  # {"text", "buttons": [{title, intent}]}
-    slots: dict[str, str | None] = field(default_factory=dict)
+    messages: list[dict[str, Any]] = field(default_factory=list)  # {"text", "buttons": [{title, intent|value}]}
+    slots: dict[str, Any] = field(default_factory=dict)  # JSON values as the action set them; None clears
     paused: bool = False  # ConversationPaused: hand the customer to a person
     error: str | None = None  # the action failed or timed out: answer with the template instead
+    requested_slot: tuple[str | None] | None = None  # a form's validate action chose the next slot to ask
+
+
+def slot_text(value: Any) -> str:
+    """A slot's value as text (templates, the policy): JSON's true/false, not Python's True/False."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 @dataclass(frozen=True)
@@ -86,7 +98,9 @@ class Conversation:
         self.handoff_reason: str | None = None
         self._turns: deque[str] = deque(maxlen=CONTEXT_TURNS)
         self._applied = 0
-        self.slots: dict[str, str] = {}  # filled from entities and custom actions
+        self.slots: dict[str, str] = {}  # filled from entities, forms and custom actions, as text
+        self.raw_slots: dict[str, Any] = {}  # the same, with the JSON values (what actions read)
+        self.form: FormState = NO_FORM  # the active form, the slot it asks for (bot/forms)
         self._replaying = False
 
     @property
@@ -135,8 +149,12 @@ class Conversation:
         if event.kind == SLOT_SET:
             if event.data.get("value") is None:
                 self.slots.pop(event.data["slot"], None)
+                self.raw_slots.pop(event.data["slot"], None)
             else:
-                self.slots[event.data["slot"]] = str(event.data["value"])
+                self.slots[event.data["slot"]] = slot_text(event.data["value"])
+                self.raw_slots[event.data["slot"]] = event.data["value"]
+        elif event.kind == FORM:
+            self.form = FormState.from_data(event.data)
         elif event.kind == BOT_REPLY:
             self.bot_turns += 1
             self.last_was_clarify = False
@@ -189,7 +207,7 @@ class Conversation:
             data["chosen_intent"] = chosen_intent
         events = [NewEvent(CUSTOMER_MESSAGE, data, client_id=client_id)]
         for slot, value in entities:
-            if self.slots.get(slot) != value:
+            if self.raw_slots.get(slot) != value:
                 events.append(NewEvent(SLOT_SET, {"slot": slot, "value": value, "source": "entity"}))
         return self._emit(events)
 
@@ -206,6 +224,48 @@ class Conversation:
         known = frozenset(known_slots(self.slots))
         context = TurnContext(self.failures_in_a_row, self.last_was_clarify, self.offered_options, known)
         return policy.decide(text, understanding, context, chosen_intent=chosen_intent, generation=generation)
+
+    def form_turn(
+        self,
+        *,
+        kb: KnowledgeBase,
+        composer: Composer,
+        text: str,
+        client_id: str,
+        understanding: Understanding,
+        decision: Decision,
+        entities: Sequence[tuple[str, str]] = (),
+    ) -> FormTurn | None:
+        """The form's handling of this message, or None when no form is active or starts with it.
+
+        A form starts when the decision answers an intent that names one (``form:`` in
+        intents.yml); an active form reads every message first, as the answer to its question,
+        and switches to another form only when the message answered nothing (bot/forms/turn.py).
+        """
+        if not self.bot_is_answering:
+            return None
+        start = None
+        if not self.form.active:  # an active form reads the message first; it may switch forms itself
+            if decision.action is Action.ANSWER and decision.intent in kb.intent_names:
+                name = kb.intent(decision.intent).form
+                start = kb.forms.get(name) if name is not None else None
+            if start is None:
+                return None
+        return FormTurn(
+            self,
+            kb=kb,
+            composer=composer,
+            text=text,
+            understanding=understanding,
+            decision=decision,
+            entities=list(entities),
+            client_id=client_id,
+            start=start,
+        )
+
+    def emit(self, events: list[NewEvent]) -> list[NewEvent]:
+        """Apply events made outside these methods (a form turn's); returns them."""
+        return self._emit(events)
 
     def action_answer(
         self,
@@ -224,7 +284,7 @@ class Conversation:
         ranking = [{"intent": s.intent, "p": round(s.probability, 4)} for s in understanding.prediction.ranking[:3]]
         events: list[NewEvent] = []
         for slot, value in outcome.slots.items():
-            if self.slots.get(slot) != value:
+            if self.raw_slots.get(slot) != value:
                 events.append(NewEvent(SLOT_SET, {"slot": slot, "value": value, "source": f"action:{outcome.action}"}))
         meta: dict[str, Any] = {"reply_to": client_id, "intent": decision.intent}
         meta |= {"confidence": round(decision.confidence, 4), "rule": "action", "action": outcome.action}
@@ -306,8 +366,10 @@ class Conversation:
         if self._state is State.CLOSED:
             raise ConversationError(f"conversation {self.id} is closed")
         who = {"agent": agent.username, "display_name": agent.display_name}
+        ended = [NewEvent(FORM, {**self.form.to_data(), "status": HANDED_OFF})] if self.form.active else []
         return self._emit(
             [
+                *ended,
                 NewEvent(AGENT_JOINED, who),
                 NewEvent(STATE_CHANGED, {"from": self._state.value, "to": State.WITH_AGENT.value, **who}),
             ]

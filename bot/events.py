@@ -20,7 +20,8 @@ HANDED_BACK = "handed_back"  # the agent returned the customer to the bot
 CLOSED = "closed"  # an agent closed the conversation
 CONTACT_REQUEST = "contact_request"  # no agent online: the customer left an email and a message
 SUGGESTIONS = "suggestions"  # agent assist: replies suggested for a customer message (agents only)
-SLOT_SET = "slot_set"  # a slot filled from an entity in a message or by a custom action
+SLOT_SET = "slot_set"  # a slot filled from an entity in a message, by a form or by a custom action
+FORM = "form"  # the state of the conversation's form changed (bot/forms/state.py): agents only
 
 KINDS = (
     CUSTOMER_MESSAGE,
@@ -35,6 +36,7 @@ KINDS = (
     CONTACT_REQUEST,
     SUGGESTIONS,
     SLOT_SET,
+    FORM,
 )
 
 

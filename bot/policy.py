@@ -18,7 +18,7 @@ Order of the rules (the first that applies wins):
    class, the score that did best in ``deskmate bench oos``) -> answer with the template.
 4a. **case-specific action** - the best past reply scores >= ``retrieval_threshold`` but reports
    an action done for that customer (or the state of their case), the top intent is bound to a
-   custom action, the message is in scope, and the top intent is clear (at least ``handoff_below``,
+   custom action or a form, the message is in scope, and the top intent is clear (at least ``handoff_below``,
    the second below ``clarify_ratio`` of it: an action may change things, so an ambiguous
    message is clarified first) -> answer the intent: its action runs instead (with its template
    asking for what the action needs until it is known).

@@ -22,19 +22,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from bot.action_turn import action_for, run_action
+from bot.action_turn import action_for, run_action, run_form_action
 from bot.actions import ActionRunner
 from bot.assist import suggest
 from bot.batcher import MicroBatcher
 from bot.brain import Brain
 from bot.bus import Bus
-from bot.conversation import Conversation, State
+from bot.conversation import ActionOutcome, Conversation, State
 from bot.errors import ConflictError, ConversationError, ProtocolError, StoreError
 from bot.events import CUSTOMER_MESSAGE, SUGGESTIONS, NewEvent, StoredEvent
+from bot.forms.turn import AnswerInstead
 from bot.generated_turn import generated_turn
 from bot.generation import Generator
 from bot.logcontext import conversation_context
-from bot.policy import Action, Understanding
+from bot.policy import Action, Decision, Understanding
 from bot.session_tokens import SESSION_UNKNOWN, SessionSigner
 from bot.store import Store
 
@@ -279,10 +280,59 @@ class ChatService:
         understanding: Understanding | None,
         entities: list[tuple[str, str]],
     ) -> list[NewEvent]:
-        """The bot's events for a turn: a custom action's answer when the intent has one, else the policy's."""
+        """The bot's events for a turn: the form's when one is active or starts, else :meth:`_plain_answer`."""
         if not conversation.bot_is_answering or understanding is None:
             return []
         decision = conversation.decide(text, understanding, brain.policy, chosen_intent=intent)
+        turn = conversation.form_turn(
+            kb=brain.kb,
+            composer=brain.composer,
+            text=text,
+            client_id=client_id,
+            understanding=understanding,
+            decision=decision,
+            entities=entities,
+        )
+        if turn is None:
+            return await self._plain_answer(
+                brain, conversation, text, client_id, intent, understanding, entities, decision
+            )
+        while turn.pending is not None:
+            request = turn.pending
+            if isinstance(request, AnswerInstead):
+                turn.resume(
+                    await self._plain_answer(
+                        brain, conversation, text, client_id, intent, understanding, entities, request.decision
+                    )
+                )
+            elif self.actions is None:
+                turn.resume(ActionOutcome(request.action, error="no action runner is configured"))
+            else:
+                turn.resume(
+                    await run_form_action(
+                        self.actions,
+                        request,
+                        conversation=conversation,
+                        text=text,
+                        understanding=understanding,
+                        entities=entities,
+                        kb=brain.kb,
+                    )
+                )
+        return turn.events
+
+    async def _plain_answer(
+        self,
+        brain: Brain,
+        conversation: Conversation,
+        text: str,
+        client_id: str,
+        intent: str | None,
+        understanding: Understanding,
+        entities: list[tuple[str, str]],
+        decision: Decision,
+    ) -> list[NewEvent]:
+        """A custom action's answer when the decided intent has one, else the policy's reply."""
         action = action_for(brain.kb, decision, conversation.slots) if decision.action is Action.ANSWER else None
         if action is not None and self.actions is not None:
             outcome = await run_action(

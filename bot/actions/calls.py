@@ -52,6 +52,7 @@ class ActionCall:
     latest_message: LatestMessage = field(default_factory=lambda: LatestMessage())
     events: list[Event] = field(default_factory=list)
     domain: dict[str, Any] = field(default_factory=dict)
+    active_loop: str | None = None  # the active form (a form's validate or ask action)
 
     @classmethod
     def from_turns(
@@ -63,20 +64,38 @@ class ActionCall:
         latest: LatestMessage | None = None,
         turns: Iterable[Turn] = (),
         domain: Mapping[str, Any] | None = None,
+        active_loop: str | None = None,
+        candidates: Mapping[str, Any] | None = None,
     ) -> ActionCall:
-        """A call whose Rasa history is built from earlier ``turns`` followed by ``latest``."""
+        """A call whose Rasa history is built from earlier ``turns`` followed by ``latest``.
+
+        For a form: ``active_loop`` names it, and ``candidates`` are the slot values read from the
+        latest message, appended as ``slot`` events after it and set in the slots, as Rasa does
+        before it calls ``validate_<form>`` (rasa-sdk's ``tracker.slots_to_validate()`` reads them).
+        """
         message = latest if latest is not None else LatestMessage()
+        events = turn_events(turns, message)
+        if active_loop:  # the form ran after the message, as Rasa records it
+            events += [{"event": "action", "name": active_loop}, {"event": "active_loop", "name": active_loop}]
+        events += [{"event": "slot", "name": slot, "value": value} for slot, value in (candidates or {}).items()]
         return cls(
             name=name,
             sender_id=sender_id,
-            slots=dict(slots or {}),
+            slots={**(slots or {}), **(candidates or {})},
             latest_message=message,
-            events=turn_events(turns, message),
+            events=events,
             domain=dict(domain or {}),
+            active_loop=active_loop,
         )
 
     def tracker(self) -> TrackerState:
-        return tracker_state(self.sender_id, slots=self.slots, latest=self.latest_message, events=self.events)
+        return tracker_state(
+            self.sender_id,
+            slots=self.slots,
+            latest=self.latest_message,
+            events=self.events,
+            active_loop=self.active_loop,
+        )
 
     def payload(self) -> WebhookPayload:
         """The webhook JSON body for this call."""

@@ -118,8 +118,12 @@ def tracker_state(
     slots: Mapping[str, Any] | None = None,
     latest: LatestMessage | None = None,
     events: Sequence[Event] = (),
+    active_loop: str | None = None,
 ) -> TrackerState:
-    """The tracker dict for a Rasa event history; ``paused`` and the latest action come from it."""
+    """The tracker dict for a Rasa event history; ``paused`` and the latest action come from it.
+
+    ``active_loop`` names the active form, as Rasa sends it (``{"name": form}``; ``{}`` for none).
+    """
     return {
         "sender_id": sender_id,
         "slots": dict(slots or {}),
@@ -127,7 +131,7 @@ def tracker_state(
         "events": [dict(event) for event in events],
         "paused": is_paused(events),
         "followup_action": None,
-        "active_loop": {},
+        "active_loop": {"name": active_loop} if active_loop else {},
         "latest_action_name": latest_action_name(events),
     }
 
@@ -150,8 +154,14 @@ def build_domain(
     intents: Iterable[str] = (),
     entities: Iterable[str] = (),
     responses: Mapping[str, Sequence[str]] | None = None,
+    forms: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """A Rasa domain dict (as ``Domain.as_dict()`` writes it) with only what Deskmate knows."""
+    """A Rasa domain dict (as ``Domain.as_dict()`` writes it) with only what Deskmate knows.
+
+    ``forms`` maps each form to its required slots (what a ``FormValidationAction`` reads).
+    """
+    form_slots = {slot for required in (forms or {}).values() for slot in required}
+    slot_names = list(dict.fromkeys([*slots, *sorted(form_slots)]))
     return {
         "version": DOMAIN_VERSION,
         "config": {"store_entities_as_slots": True},
@@ -159,11 +169,12 @@ def build_domain(
         "intents": [{name: {"use_entities": True}} for name in intents],
         "entities": list(entities),
         "slots": {
-            name: {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]} for name in slots
+            name: {"type": "any", "influence_conversation": False, "mappings": [{"type": "custom"}]}
+            for name in slot_names
         },
         "responses": {name: [{"text": text} for text in texts] for name, texts in (responses or {}).items()},
         "actions": list(actions),
-        "forms": {},
+        "forms": {name: {"required_slots": list(required)} for name, required in (forms or {}).items()},
     }
 
 

@@ -61,6 +61,7 @@ def test_answer_metadata(composer: Composer) -> None:
         "confidence": 0.9123,
         "notes": {"top": 0.9123, "second": 0.0512},
         "source": "template",
+        "response": "opening_hours",
     }
 
 

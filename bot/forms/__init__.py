@@ -1,0 +1,11 @@
+"""Forms in the conversation core: tasks carried over several turns, without I/O.
+
+::
+
+    state.py    FormState: the active form, the slot asked for, failures, a pending yes/no
+    replies.py  plain yes / no / stop: the words a form understands in any KB
+    reading.py  what a customer's reply fills: slot candidates from entities, text, intents, buttons
+    checks.py   a slot's check (pattern or lookup)
+    turn.py     FormTurn: one customer turn of a form, a generator that asks the service for the
+                custom actions it needs (validate, ask, done) and for plain answers to interruptions
+"""
