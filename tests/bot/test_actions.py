@@ -147,7 +147,14 @@ async def test_in_process_runs_concurrently_while_a_slow_action_waits(fixtures: 
 
 async def test_in_process_runner_serves_only_its_package(demo: InProcessActionRunner) -> None:
     assert slow_actions.ActionSlow  # imported in this process, yet not served by the demo runner
-    assert demo.actions == ["action_open_ticket", "action_order_status", "action_talk_to_human"]
+    assert demo.actions == [
+        "action_open_ticket",
+        "action_order_status",
+        "action_request_return",
+        "action_talk_to_human",
+        "validate_order_lookup",
+        "validate_return_request",
+    ]
 
     with pytest.raises(ActionError) as caught:
         await demo.run(order_call(None, name="action_slow"))

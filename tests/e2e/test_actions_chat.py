@@ -26,7 +26,7 @@ async def _order_turn(brain: Brain, db: Path, runner: ActionRunner) -> tuple[dic
         reply = await client.say("m1", ASK)
         events = await service.store.events(hello["conversation_id"])
     slots = {e.data["slot"]: e.data["value"] for e in events if e.kind == SLOT_SET}
-    (answer,) = [e for e in events if e.kind == BOT_REPLY and e.data.get("reply_to") == "m1"]
+    (answer,) = [e for e in events if e.kind == BOT_REPLY and e.data.get("reply_to") == "m1" and "action" in e.data]
     return {"frame": reply, "slots": slots, "data": answer.data}, service
 
 
@@ -68,16 +68,20 @@ async def test_the_same_action_on_a_real_rasa_action_server(
     assert over_http["frame"]["text"] == local["frame"]["text"]
 
 
-async def test_a_dead_action_server_gets_the_template_and_a_note_for_the_agent(
-    demo_brain: Brain, tmp_path: Path
-) -> None:
+async def test_a_dead_action_server_hands_off_with_a_note_for_the_agent(demo_brain: Brain, tmp_path: Path) -> None:
+    """The order lookup cannot be checked: the bot never guesses, a person takes over with the number."""
     dead = RemoteActionRunner(f"http://127.0.0.1:{free_port()}", timeout=3.0)
     try:
-        turn, _ = await _order_turn(demo_brain, tmp_path / "d.sqlite3", dead)
+        async with (
+            running_service(demo_brain, tmp_path / "d.sqlite3", actions=dead) as (base, service),
+            customer(base) as (client, hello),
+        ):
+            frame = await client.say("m1", ASK)
+            events = await service.store.events(hello["conversation_id"])
     finally:
         await dead.close()
 
-    frame = turn["frame"]
-    assert isinstance(frame, dict) and frame["source"] == "template"
-    assert frame["text"] in [t.text.replace("{order_id}", "PC-483920") for t in demo_brain.kb.templates["order_status"]]
-    assert "python -m rasa_sdk" in str(turn["data"]["action_error"])
+    assert frame["type"] == "handoff" and frame["reason"] == "action"
+    (handoff,) = [e for e in events if e.kind == "handoff"]
+    assert handoff.data["collected"] == {"order_id": "PC-483920"}
+    assert "python -m rasa_sdk" in str(handoff.data["action_error"])

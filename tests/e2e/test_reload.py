@@ -26,8 +26,8 @@ pytestmark = pytest.mark.slow
 
 TOKEN = "test-admin-token-0123456789"
 AGENT_PASSWORD = "correct horse battery"
-QUESTION = "Where is my order?"
-NEW_REPLY = "RELOADED: your orders and their tracking links are under Account > Orders."
+QUESTION = "How much is delivery?"
+NEW_REPLY = "RELOADED: UK delivery is £4.95, free over £50."
 CUSTOMERS = 20
 
 
@@ -50,10 +50,10 @@ async def live(
         yield running
 
 
-def set_order_reply(kb: Path, text: str) -> None:
+def set_delivery_reply(kb: Path, text: str) -> None:
     path = kb / "responses.yml"
     lines = path.read_text(encoding="utf-8").splitlines()
-    start = lines.index("  order_status:")
+    start = lines.index("  shipping_cost:")
     end = start + 1
     while lines[end].startswith("    - "):
         end += 1
@@ -101,7 +101,7 @@ async def test_a_broken_kb_is_rejected_with_file_and_line_and_the_old_version_ke
     assert service.brain.build_id == serving
     async with customer(base) as (client, _):
         reply = await client.say("m1", QUESTION)
-    assert reply["text"] in service.brain.kb.responses["order_status"]
+    assert reply["text"] in service.brain.kb.responses["shipping_cost"]
     versions = await admin_versions(base, TOKEN)
     assert versions["history"][0]["outcome"] == "rejected"
     assert versions["serving"] == serving
@@ -129,8 +129,8 @@ async def test_reload_under_twenty_concurrent_customers_loses_nothing_and_switch
 ) -> None:
     base, service = live
     old_build = service.brain.build_id
-    old_replies = set(service.brain.kb.responses["order_status"])
-    set_order_reply(kb_copy, NEW_REPLY)
+    old_replies = set(service.brain.kb.responses["shipping_cost"])
+    set_delivery_reply(kb_copy, NEW_REPLY)
     stop, reloading = asyncio.Event(), asyncio.Event()
     during: list[int] = []
     chats = [asyncio.create_task(_chat_until(base, stop, during, reloading)) for _ in range(CUSTOMERS)]

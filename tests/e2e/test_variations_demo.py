@@ -13,7 +13,6 @@ pytestmark = pytest.mark.slow
 @pytest.mark.parametrize(
     ("message", "intent", "about"),
     [
-        ("my tracking says delivered but nothing's here", "order_status", "tracking says delivered"),
         ("how do I reset my password", "reset_password", "Forgot password?"),
         ("my password reset link expired", "reset_password", "link has expired"),
         ("can I change my delivery address", "change_address", "Edit delivery address"),

@@ -7,9 +7,14 @@ Run them in Deskmate (``InProcessActionRunner("kb.demo.actions")``) or on a Rasa
 - ``action_order_status``: looks the ``order_id`` slot up in ``kb/demo/orders.csv`` (invented
   orders) and says where the order is; sets ``order_id``, ``order_status``, ``order_carrier`` and
   ``order_expected_date``. Without an order number it asks for one.
-- ``action_open_ticket``: stores a support ticket with the customer's latest message in the
-  ``tickets`` table of Deskmate's SQLite database (``DESKMATE_DB_PATH``, default
-  ``var/deskmate.sqlite3``) and sets ``ticket_id``.
+- ``action_open_ticket``: stores a support ticket in the ``tickets`` table of Deskmate's SQLite
+  database (``DESKMATE_DB_PATH``, default ``var/deskmate.sqlite3``) and sets ``ticket_id``: the
+  ``ticket`` form's ``email``, ``topic`` and ``description`` when it ends the form, else the
+  customer's latest message.
+- ``validate_order_lookup`` and ``validate_return_request``: the forms' rasa-sdk
+  ``FormValidationAction``s. They read an order number written loosely ("pc 483920") and check it
+  against the orders table; a return also needs the order to have been delivered.
+- ``action_request_return``: logs the ``return_request`` form's return as a ticket for the team.
 - ``action_talk_to_human``: pauses the conversation (``ConversationPaused``): Deskmate hands it to
   an agent and says its own handoff message from ``kb.yml``.
 """
@@ -29,9 +34,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from bot.errors import StoreError
 
@@ -52,9 +58,12 @@ CREATE TABLE IF NOT EXISTS tickets (
     intent TEXT,
     order_id TEXT,
     status TEXT NOT NULL DEFAULT 'open',
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    email TEXT,
+    topic TEXT
 )
 """
+ADDED_COLUMNS = ("email", "topic")  # tables made before the ticket form lack them
 Events = list[dict[str, Any]]
 
 
@@ -148,20 +157,108 @@ class ActionOpenTicket(Action):  # type: ignore[misc]
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
+        email = tracker.get_slot("email")
+        description = tracker.get_slot("description")
         number = await asyncio.to_thread(
             store_ticket,
             database_path(),
             conversation_id=tracker.sender_id,
-            message=_last_customer_text(tracker),
-            intent=intent,
+            message=str(description) if description else _last_customer_text(tracker),
+            intent="open_ticket" if description else intent,
             order_id=tracker.get_slot("order_id"),
+            email=str(email) if email else None,
+            topic=tracker.get_slot("topic"),
         )
         logger.info("conversation %s: opened ticket %s", tracker.sender_id, number)
+        where = f"at {email}" if email else "by email"
         dispatcher.utter_message(
-            text=f"I've opened ticket {number} for you. Our support team will reply by email within one "
+            text=f"I've opened ticket {number} for you. Our support team will reply {where} within one "
             f"working day; please quote {number} if you contact us again."
         )
         return [SlotSet("ticket_id", number)]
+
+
+class ValidateOrderLookup(FormValidationAction):  # type: ignore[misc]
+    """The ``order_lookup`` form's checks: the order number is read loosely and must exist."""
+
+    def name(self) -> str:
+        return "validate_order_lookup"
+
+    async def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """An order number written without the dash ("pc 483920"), when the form asks for one."""
+        if tracker.get_slot("requested_slot") != "order_id" or tracker.get_slot("order_id"):
+            return {}
+        found = normalize_order_id(str(tracker.latest_message.get("text") or ""))
+        return {"order_id": found} if found else {}
+
+    async def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        order = _known_order(value, dispatcher)
+        return {"order_id": order.order_id if order else None}
+
+
+class ValidateReturnRequest(ValidateOrderLookup):
+    """The ``return_request`` form's checks: as an order lookup, and the order must have arrived."""
+
+    def name(self) -> str:
+        return "validate_return_request"
+
+    async def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        order = _known_order(value, dispatcher)
+        if order is None:
+            return {"order_id": None}
+        if order.status != "delivered":
+            dispatcher.utter_message(
+                text=f"Order {order.order_id} hasn't been delivered yet (it is "
+                f"{order.status.replace('_', ' ')}), so it can't be returned yet. If you want to stop it "
+                "instead, cancelling may still be possible. Is there another order you'd like to return?"
+            )
+            return {"order_id": None}
+        return {"order_id": order.order_id}
+
+
+class ActionRequestReturn(Action):  # type: ignore[misc]
+    """Logs the ``return_request`` form's return as a ticket, and says what happens next."""
+
+    def name(self) -> str:
+        return "action_request_return"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        order_id = str(tracker.get_slot("order_id") or "")
+        reason = str(tracker.get_slot("return_reason") or "not given")
+        number = await asyncio.to_thread(
+            store_ticket,
+            database_path(),
+            conversation_id=tracker.sender_id,
+            message=f"Return request for {order_id}; reason: {reason}",
+            intent="start_return",
+            order_id=order_id or None,
+            topic="return",
+        )
+        logger.info("conversation %s: logged return request %s", tracker.sender_id, number)
+        dispatcher.utter_message(
+            text=f"I've logged your return for order {order_id} as {number}. Our team will email a free "
+            "prepaid returns label to the address on the order within one working day; pack the items "
+            "unused with their tags and drop the parcel at any Post Office."
+        )
+        return [SlotSet("ticket_id", number)]
+
+
+def _known_order(value: Any, dispatcher: CollectingDispatcher) -> Order | None:
+    """The order ``value`` names, or None after telling the customer it wasn't found."""
+    order_id = normalize_order_id(str(value or "")) or str(value or "").strip()
+    order = load_orders().get(order_id)
+    if order is None:
+        dispatcher.utter_message(
+            text=f"I couldn't find an order with the number {order_id}. Could you check it? It's in your "
+            "order confirmation email."
+        )
+    return order
 
 
 class ActionTalkToHuman(Action):  # type: ignore[misc]
@@ -173,16 +270,28 @@ class ActionTalkToHuman(Action):  # type: ignore[misc]
 
 
 def store_ticket(
-    path: Path, *, conversation_id: str, message: str, intent: str | None = None, order_id: str | None = None
+    path: Path,
+    *,
+    conversation_id: str,
+    message: str,
+    intent: str | None = None,
+    order_id: str | None = None,
+    email: str | None = None,
+    topic: str | None = None,
 ) -> str:
     """Insert a ticket (creating the table if needed) and return its number, such as ``TK-000042``."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.closing(sqlite3.connect(str(path), timeout=10.0)) as conn, conn:
             conn.execute(TICKETS_SCHEMA)
+            have = {row[1] for row in conn.execute("PRAGMA table_info(tickets)")}
+            for column in ADDED_COLUMNS:
+                if column not in have:
+                    conn.execute(f"ALTER TABLE tickets ADD COLUMN {column} TEXT")
             cursor = conn.execute(
-                "INSERT INTO tickets (conversation_id, message, intent, order_id, created_at) VALUES (?, ?, ?, ?, ?)",
-                (conversation_id, message, intent, order_id, time.time()),
+                "INSERT INTO tickets (conversation_id, message, intent, order_id, email, topic, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, message, intent, order_id, email, topic, time.time()),
             )
             number = f"TK-{cursor.lastrowid:06d}"
             conn.execute("UPDATE tickets SET number = ? WHERE id = ?", (number, cursor.lastrowid))
