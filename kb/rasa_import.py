@@ -1,14 +1,19 @@
-"""Turn a Rasa project's NLU data and responses into a Deskmate KB folder (``deskmate kb import-rasa``).
+"""Turn a Rasa 2/3 project into a Deskmate KB folder (``deskmate kb import-rasa``), keeping its behaviour.
 
 What goes where (docs/kb-format.md, "Importing from Rasa")::
 
-    nlu.yml  - intent: x              ->  intents.yml intent x (name made valid), entity markup kept
-    nlu.yml  - intent: out_of_scope   ->  intents.yml top-level out_of_scope: (markup stripped)
-    domain   utter_x                  ->  responses.yml x (the text of each variation)
-    domain   utter_default            ->  kb.yml system.fallback
-    intent without utter_x            ->  handoff: true, reported: write a response, then remove it
-    synonyms, regexes, lookups, intents with too few examples, other responses
-                                      ->  rasa.yml, kept for reference; Deskmate does not read it
+    files of the project               ->  kb/rasa_project.py finds and reads them (kb/rasa_files.py,
+                                           kb/rasa_domain.py, kb/rasa_flows.py)
+    nlu: - intent: x                   ->  intents.yml intent x, name made valid    (kb/rasa_intents.py)
+    nlu: regex, lookup, synonym        ->  entities.yml                              (kb/rasa_entities.py)
+    rules and stories                  ->  what answers each intent: its response in responses.yml,
+                                           `action:` or `form:` in intents.yml       (kb/rasa_dialogue.py,
+                                           one answer per intent: kb/rasa_answers.py)
+    domain forms, slots, actions       ->  forms.yml, with the questions ask_<slot>  (kb/rasa_forms.py)
+    buttons of responses               ->  {title, intent} or {title, value}         (kb/rasa_responses.py)
+    utter_default                      ->  kb.yml system.fallback
+    an intent no rule or story answers ->  its `utter_<intent>` response, else `handoff: true` (reported)
+    what Deskmate does not use         ->  rasa.yml, kept for reference              (kb/rasa_write.py)
 
 Every problem or omission is reported with the Rasa file and line. The written folder is loaded
 with :func:`kb.loader.load_kb` before the import counts as done.
@@ -16,23 +21,25 @@ with :func:`kb.loader.load_kb` before the import counts as done.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot.errors import KBError, KBIssue, KBValidationError
-from kb.annotations import AnnotationError, annotate, parse_annotated
+from kb.annotations import parse_annotated
 from kb.loader import MIN_EXAMPLES, load_kb
-from kb.model import OUT_OF_SCOPE
-from kb.rasa_files import NLUItem, Report, Response, read_domain, read_nlu
+from kb.model import SYSTEM_DEFAULTS
+from kb.rasa_answers import CUSTOM_ACTION, FORM, RESPONSE, Answer, Dialogue
+from kb.rasa_dialogue import FALLBACK_INTENT, read_dialogue
+from kb.rasa_entities import plan_entities
+from kb.rasa_files import Report, Response, deskmate_name
+from kb.rasa_forms import FormPlan, plan_forms
+from kb.rasa_intents import IntentPlan, named_after, plan_intents
+from kb.rasa_project import RasaProject, domain_files, find_project, read_project
+from kb.rasa_responses import convert_response
+from kb.rasa_write import LEFTOVERS, KBFiles, write_kb
 
-LEFTOVERS = "rasa.yml"
-WRITTEN = ("kb.yml", "intents.yml", "responses.yml")
-HEADER = "# Imported from Rasa by `deskmate kb import-rasa`; edit freely (see docs/kb-format.md).\n"
-_SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+__all__ = ["LEFTOVERS", "RasaImportSummary", "deskmate_name", "import_rasa", "import_rasa_project"]
 
 
 @dataclass(frozen=True)
@@ -44,11 +51,17 @@ class RasaImportSummary:
     examples: int
     annotated: int  # examples with at least one entity span
     entities: tuple[str, ...]  # entity names used in the examples
-    handoff: tuple[str, ...]  # intents without a Rasa response, imported with `handoff: true`
+    handoff: tuple[str, ...]  # intents nothing answers, imported with `handoff: true`
     out_of_scope: int
     skipped: tuple[str, ...]  # intents with too few examples, kept in rasa.yml
     kept: dict[str, int]  # section of rasa.yml -> number of entries
     notes: tuple[KBIssue, ...]
+    by_response: tuple[str, ...] = ()  # intents answered by a response
+    by_action: dict[str, str] = field(default_factory=dict)  # intent -> custom action
+    by_form: dict[str, str] = field(default_factory=dict)  # intent -> the form it starts
+    forms: dict[str, tuple[str, ...]] = field(default_factory=dict)  # forms.yml: form -> its slots
+    declared: dict[str, str] = field(default_factory=dict)  # entities.yml: entity -> pattern | lookup
+    actions: tuple[str, ...] = ()  # the custom actions the KB runs (intents and forms)
 
     def describe(self) -> list[str]:
         """Lines for a person: what was imported, then every note."""
@@ -57,6 +70,21 @@ class RasaImportSummary:
             f"Imported {len(self.intents)} intents ({self.examples} examples, {self.annotated} with entities"
             f"{entities}) and {self.out_of_scope} out-of-scope examples into {self.out}"
         ]
+        if self.by_response:
+            lines.append(f"Answered by a response: {', '.join(self.by_response)}")
+        if self.by_action:
+            lines.append("Answered by a custom action: " + ", ".join(f"{i} ({a})" for i, a in self.by_action.items()))
+        if self.by_form:
+            lines.append("Starting a form: " + ", ".join(f"{i} ({f})" for i, f in self.by_form.items()))
+        if self.forms:
+            lines.append("Forms (forms.yml): " + ", ".join(f"{f} ({', '.join(s)})" for f, s in self.forms.items()))
+        if self.declared:
+            lines.append("Entities (entities.yml): " + ", ".join(f"{e} ({k})" for e, k in self.declared.items()))
+        if self.actions:
+            lines.append(
+                f"Custom actions: {', '.join(self.actions)}; run the project's action server "
+                "(`python -m rasa_sdk --actions actions`) and set DESKMATE_ACTION_SERVER_URL to it"
+            )
         if self.handoff:
             lines.append(f"Hand off to an agent until you add a response: {', '.join(self.handoff)}")
         if self.skipped:
@@ -64,41 +92,67 @@ class RasaImportSummary:
         if self.kept:
             kept = ", ".join(f"{count} {section.replace('_', ' ')}" for section, count in self.kept.items())
             lines.append(f"Kept in {self.out / LEFTOVERS} for reference (Deskmate does not read it): {kept}")
+        if self.notes:
+            lines.append(f"Reported ({len(self.notes)}): what did not carry over as written, and what was done instead")
         lines.extend(f"  - {note}" for note in self.notes)
         return lines
-
-
-@dataclass
-class _Plan:
-    intents: list[dict[str, Any]] = field(default_factory=list)
-    out_of_scope: list[str] = field(default_factory=list)
-    responses: dict[str, list[str]] = field(default_factory=dict)
-    fallback: str | None = None
-    leftovers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def import_rasa(
     nlu: str | Path, domain: str | Path, out: str | Path, *, force: bool = False, name: str | None = None
 ) -> RasaImportSummary:
-    """Import ``nlu`` and ``domain`` into the KB folder ``out``.
+    """Import one NLU file and a domain (a file, or a folder of domain files) into the KB folder ``out``.
 
     Raises :class:`KBError` if ``out`` is not empty and ``force`` is false, and
     :class:`KBValidationError` listing every problem of the Rasa files (nothing is written then).
     """
     nlu, domain, out = Path(nlu), Path(domain), Path(out)
+    _check_out(out, force)
+    report = Report()
+    project = read_project([nlu], domain_files(domain, report), report, nlu_file=nlu)
+    return _import(project, out, report, name=name, source=f"{nlu.name}, {domain.name}")
+
+
+def import_rasa_project(
+    root: str | Path,
+    out: str | Path,
+    *,
+    domain: str | Path | None = None,
+    force: bool = False,
+    name: str | None = None,
+) -> RasaImportSummary:
+    """Import the Rasa project folder ``root`` (``data/`` and the domain, as Rasa reads them) into ``out``.
+
+    ``domain`` overrides where the domain is (default: ``domain.yml``, else the ``domain/`` folder).
+    Raises as :func:`import_rasa` does.
+    """
+    root, out = Path(root), Path(out)
+    _check_out(out, force)
+    report = Report()
+    data, domain_paths = find_project(root, report, domain=Path(domain) if domain is not None else None)
+    if report.issues:
+        raise KBValidationError(report.issues)
+    project = read_project(data, domain_paths, report)
+    return _import(project, out, report, name=name, source=f"{root.resolve().name}/")
+
+
+def _check_out(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise KBError(f"{out} is a file; pass a folder (new or empty) as --out")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise KBError(f"{out} is not empty; choose a new folder, or pass --force to overwrite its KB files")
-    report = Report()
-    items = read_nlu(nlu, report)
-    domain_intents, responses = read_domain(domain, report)
+
+
+def _import(project: RasaProject, out: Path, report: Report, *, name: str | None, source: str) -> RasaImportSummary:
     if report.issues:
         raise KBValidationError(report.issues)
-    plan = _plan(items, domain_intents, responses, nlu, domain, report)
+    builder = _Builder(project, report)
+    files = builder.build(
+        {"name": name or out.resolve().name, "description": f"Imported from Rasa ({source}).", "language": "en"}
+    )
     if report.issues:
         raise KBValidationError(report.issues)
-    _write(out, plan, name or out.resolve().name, f"Imported from Rasa ({nlu.name}, {domain.name}).")
+    write_kb(out, files)
     kb = load_kb(out)  # what was written must load; with --force, files left in `out` must fit it too
     return RasaImportSummary(
         out=out,
@@ -108,205 +162,214 @@ def import_rasa(
         entities=tuple(sorted({s.entity for i in kb.intents for spans in i.annotations for s in spans})),
         handoff=tuple(i.name for i in kb.intents if i.handoff),
         out_of_scope=len(kb.out_of_scope),
-        skipped=tuple(plan.leftovers.get("skipped_intents", {})),
-        kept={section: len(entries) for section, entries in plan.leftovers.items()},
-        notes=tuple(sorted(report.notes, key=lambda n: (n.file != str(nlu), n.file, n.line or 0))),
+        skipped=tuple(files.leftovers.get("skipped_intents", {})),
+        kept={section: len(entries) for section, entries in files.leftovers.items()},
+        notes=tuple(sorted(report.notes, key=lambda n: (n.file, n.line or 0))),
+        by_response=tuple(i.name for i in kb.intents if not (i.handoff or i.action or i.form)),
+        by_action={i.name: i.action for i in kb.intents if i.action},
+        by_form={i.name: i.form for i in kb.intents if i.form},
+        forms={form: tuple(str(s["name"]) for s in entry["slots"]) for form, entry in files.forms.items()},
+        declared={str(e["name"]): "pattern" if "pattern" in e else "lookup" for e in files.entities},
+        actions=tuple(sorted(builder.actions)),
     )
 
 
-def deskmate_name(rasa_name: str) -> str:
-    """A valid Deskmate intent name for a Rasa one: ``faq/Ask-Hours`` -> ``faq_ask_hours``."""
-    name = re.sub(r"[^a-z0-9_]+", "_", rasa_name.lower()).strip("_")
-    if not name[:1].isalpha():
-        name = f"intent_{name}".rstrip("_")
-    return name[:64]
+class _Builder:
+    """Works out the KB files from a project; everything it changes or leaves out is a note."""
 
+    def __init__(self, project: RasaProject, report: Report) -> None:
+        self.project, self.report = project, report
+        self.responses_in = project.responses
+        self.intents = IntentPlan()
+        self.imported = self.intents.imported  # Rasa intent -> Deskmate intent, for the imported ones
+        self.leftovers: dict[str, dict[str, Any]] = {}
+        self.responses: dict[str, list[Any]] = {}
+        self.entries: dict[str, dict[str, Any]] = {}  # Deskmate intent -> `action` / `form` / `handoff`
+        self.used: set[str] = set()  # Rasa responses that were imported
+        self.actions: set[str] = set()
+        self.dialogue = Dialogue()
 
-def _plan(
-    items: list[NLUItem],
-    domain_intents: dict[str, int],
-    responses: dict[str, Response],
-    nlu: Path,
-    domain: Path,
-    report: Report,
-) -> _Plan:
-    plan = _Plan()
-    used: set[str] = set()
-    owners: dict[str, NLUItem] = {}
-    for item in items:
-        if item.kind != "intent":
-            section = {"synonym": "synonyms", "regex": "regexes", "lookup": "lookup_tables"}[item.kind]
-            plan.leftovers.setdefault(section, {})[item.name] = [e.text for e in item.examples]
-            continue
-        ours = deskmate_name(item.name)
-        if ours in owners:
-            report.issue(
-                nlu,
-                item.line,
-                f"intent `{item.name}` becomes `{ours}`, like `{owners[ours].name}` (line {owners[ours].line}); "
-                "rename one of them",
-            )
-            continue
-        owners[ours] = item
-        if ours != item.name:
-            report.note(nlu, item.line, f"intent `{item.name}` imported as `{ours}` (Deskmate names: a-z, 0-9, _)")
-        examples = _examples(item, ours, nlu, report)
-        if ours == OUT_OF_SCOPE:
-            plan.out_of_scope = examples
-            continue
-        response = responses.get(f"utter_{item.name}") or responses.get(f"utter_{ours}")
-        if response is not None:
-            used.add(response.name)
-            _check_slots(response, domain, report)
-        if len(examples) < MIN_EXAMPLES:
-            report.note(
-                nlu,
-                item.line,
-                f"intent `{item.name}` has {len(examples)} usable examples and Deskmate needs {MIN_EXAMPLES}; kept in "
-                f"{LEFTOVERS}, not imported: add examples in {nlu.name} and import again",
-            )
-            entry: dict[str, Any] = {"examples": examples}
+    def build(self, meta: dict[str, Any]) -> KBFiles:
+        project = self.project
+        self.intents = plan_intents(project.nlu, self.responses_in, self.report, data_files=project.data_files)
+        self.imported = self.intents.imported
+        self.used |= self.intents.used
+        if self.intents.skipped:
+            self.leftovers["skipped_intents"] = self.intents.skipped
+        entities = plan_entities(project.nlu, project.domain.entities, self.report)
+        for section, entries in entities.leftovers.items():
+            self.leftovers.setdefault(section, {}).update(entries)
+        dialogue = read_dialogue(
+            project.flows,
+            intents=[item.name for item in project.nlu if item.kind == "intent"],
+            forms=project.domain.forms,
+            responses=self.responses_in,
+            actions=project.domain.actions,
+            report=self.report,
+        )
+        self.dialogue = dialogue
+        answers = {rasa: self._answer(rasa, dialogue) for rasa in self.imported}
+        answered = {rasa for rasa, answer in answers.items() if answer is not None and self._answer_with(rasa, answer)}
+        forms = plan_forms(
+            project.domain,
+            self.responses_in,
+            dialogue,
+            intents=self.imported,
+            entities=entities.kinds,
+            taken=self.responses,
+            report=self.report,
+        )
+        meta = dict(meta)
+        fallback = self._fallback(dialogue)
+        if fallback is not None:
+            meta["system"] = {"fallback": fallback.texts[0]}
+        answering = self._form_answers(forms)
+        for rasa, answer in answers.items():
+            if rasa in answered:
+                continue
+            if answer is not None and answer.kind == FORM and answer.name in forms.names:
+                self.entries[self.imported[rasa]] = {"form": forms.names[answer.name]}
+                continue
+            if answer is not None and answer.kind == FORM:
+                message = f"form `{answer.name}` is not imported; `{rasa}` is not started by it"
+                self.report.note(answer.file, answer.line, message)
+            self._unanswered(rasa, form_answer=self.imported[rasa] in answering, fallback=fallback)
+        self.responses.update(forms.responses)
+        self.used |= forms.used
+        self.actions |= forms.actions
+        self._unused()
+        self._cross_check()
+        intents = [
+            {"name": ours, **self.entries.get(ours, {}), "examples": examples}
+            for ours, examples in self.intents.examples.items()
+        ]
+        return KBFiles(
+            meta=meta,
+            intents=intents,
+            out_of_scope=self.intents.out_of_scope,
+            responses=self.responses,
+            entities=entities.entities,
+            forms=forms.forms,
+            leftovers=self.leftovers,
+        )
+
+    # --- what answers each intent -------------------------------------------------------------
+
+    def _answer(self, rasa: str, dialogue: Dialogue) -> Answer | None:
+        """The rule or story answer of ``rasa``; a retrieval intent ``faq/x`` takes ``faq``'s (utter_faq/x)."""
+        answer = dialogue.answers.get(rasa)
+        if answer is not None or "/" not in rasa:
+            return answer
+        base = rasa.split("/", 1)[0]
+        answer = dialogue.answers.get(base)
+        if answer is not None and answer.kind == RESPONSE and answer.name == f"utter_{base}":
+            return replace(answer, name=f"utter_{rasa}")
+        return answer
+
+    def _answer_with(self, rasa: str, answer: Answer) -> bool:
+        """Answer ``rasa`` with a custom action or a response; False when it cannot be (a form, a missing response)."""
+        ours = self.imported[rasa]
+        if answer.kind == CUSTOM_ACTION:
+            self.entries[ours] = {"action": answer.name}
+            self.actions.add(answer.name)
+            return True
+        if answer.kind == RESPONSE:
+            response = self.responses_in.get(answer.name)
             if response is not None:
-                entry["response"] = list(response.texts)
-            plan.leftovers.setdefault("skipped_intents", {})[ours] = entry
-            continue
-        plan.intents.append({"name": ours, **({"handoff": True} if response is None else {}), "examples": examples})
-        if response is None:
-            report.note(
-                nlu,
+                self._respond(ours, response)
+                return True
+            self.report.note(answer.file, answer.line, f"no response `{answer.name}` is defined to answer `{rasa}`")
+        return False
+
+    def _unanswered(self, rasa: str, *, form_answer: bool, fallback: Response | None) -> None:
+        """An intent no rule or story answers: its `utter_<intent>`; the fallback message for an intent
+        that answers forms' questions (a handoff would interrupt the forms); else `handoff: true`."""
+        ours = self.imported[rasa]
+        item = self.intents.items[ours]
+        response = named_after(self.responses_in, rasa)
+        if response is not None:
+            if self.project.flows:
+                message = f"no rule or story answers `{rasa}`; it is answered with `{response.name}`, the response named after it"
+                self.report.note(item.file, item.line, message)
+            self._respond(ours, response)
+            return
+        if form_answer:
+            if fallback is not None:
+                self.responses[ours] = convert_response(fallback, intents=self.imported, report=self.report)
+            else:
+                self.responses[ours] = [SYSTEM_DEFAULTS["fallback"]]
+            self.report.note(
+                item.file,
                 item.line,
-                f"intent `{item.name}` has no `utter_{item.name}` response in {domain.name}; imported with "
-                f"`handoff: true`: add `{ours}:` to responses.yml and remove `handoff: true` to have the bot answer",
+                f"intent `{rasa}` answers forms' questions, and nothing answers it outside a form; there it is "
+                f"answered with the fallback message (`handoff: true` would hand off in the middle of a form): "
+                f"edit `{ours}:` in responses.yml",
             )
-        else:
-            plan.responses[ours] = list(response.texts)
-    _out_of_scope_apart(plan, nlu, report)
-    if len(plan.intents) < 2:
-        skipped = ", ".join(plan.leftovers.get("skipped_intents", {})) or "none"
-        report.issue(
-            nlu,
-            None,
-            f"only {len(plan.intents)} intents have {MIN_EXAMPLES} or more examples and a KB needs two or more; "
-            f"add examples in {nlu.name} (intents short of examples: {skipped})",
-        )
-    default = responses.get("utter_default")
-    if default is not None and default.name not in used:
-        plan.fallback = default.texts[0]
-        used.add(default.name)
-        report.note(domain, default.line, "`utter_default` imported as the fallback message (kb.yml system.fallback)")
-    for response in responses.values():
-        if response.name not in used:
-            plan.leftovers.setdefault("responses", {})[response.name] = list(response.texts)
-            report.note(
-                domain, response.line, f"response `{response.name}` answers no imported intent; kept in {LEFTOVERS}"
-            )
-    _cross_check(items, domain_intents, nlu, domain, report)
-    for section, entries in plan.leftovers.items():
-        if section in ("synonyms", "regexes", "lookup_tables"):
-            names = ", ".join(entries)
-            report.note(
-                nlu, None, f"{section.replace('_', ' ')} ({names}) kept in {LEFTOVERS}; Deskmate does not use them"
-            )
-    return plan
-
-
-def _examples(item: NLUItem, ours: str, nlu: Path, report: Report) -> list[str]:
-    """The item's examples in Deskmate markup; malformed or repeated ones are left out with a note."""
-    examples: list[str] = []
-    seen: dict[str, int] = {}
-    for example in item.examples:
-        try:
-            parsed = parse_annotated(example.text, ignore_keys=("role", "group"))
-        except AnnotationError as exc:
-            report.note(nlu, example.line, f"example {example.text!r} of `{item.name}` left out: {exc}")
-            continue
-        if parsed.ignored:
-            keys = " and ".join(f"`{key}`" for key in parsed.ignored)
-            report.note(
-                nlu, example.line, f"entity {keys} dropped from {example.text!r} (Deskmate has no roles or groups)"
-            )
-        key = parsed.text.casefold()
-        if key in seen:
-            report.note(nlu, example.line, f"example {parsed.text!r} repeats line {seen[key]}; left out")
-            continue
-        seen[key] = example.line
-        examples.append(annotate(parsed.text, parsed.spans) if ours != OUT_OF_SCOPE else parsed.text)
-    return examples
-
-
-def _out_of_scope_apart(plan: _Plan, nlu: Path, report: Report) -> None:
-    """Drop out-of-scope examples that are also an intent's example (the loader refuses those)."""
-    owner = {parse_annotated(e).text.casefold(): i["name"] for i in plan.intents for e in i["examples"]}
-    kept: list[str] = []
-    for text in plan.out_of_scope:
-        if text.casefold() in owner:
-            report.note(
-                nlu,
-                None,
-                f"{text!r} is an example of `{owner[text.casefold()]}` and of out_of_scope; kept in the intent",
-            )
-        else:
-            kept.append(text)
-    plan.out_of_scope = kept
-
-
-def _check_slots(response: Response, domain: Path, report: Report) -> None:
-    slots = sorted({slot for text in response.texts for slot in _SLOT.findall(text)})
-    if slots:
-        names = ", ".join(f"{{{slot}}}" for slot in slots)
-        report.note(
-            domain,
-            response.line,
-            f"`{response.name}` fills slots {names}; Deskmate sends the text as written: reword it in responses.yml",
+            return
+        self.entries[ours] = {"handoff": True}
+        self.report.note(
+            item.file,
+            item.line,
+            f"nothing answers intent `{rasa}` (no rule or story, no `utter_{rasa}` response); imported with "
+            f"`handoff: true`: add `{ours}:` to responses.yml and remove `handoff: true` to have the bot answer",
         )
 
+    def _form_answers(self, forms: FormPlan) -> set[str]:
+        """Deskmate intents whose messages answer forms' questions: in stories, in slot mappings, or whose
+        examples annotate an entity that fills a slot."""
+        found = {self.imported[rasa] for rasa in self.dialogue.in_forms if rasa in self.imported} | forms.intents
+        for ours, examples in self.intents.examples.items():
+            if any(span.entity in forms.entities for e in examples for span in parse_annotated(e).spans):
+                found.add(ours)
+        return found
 
-def _cross_check(items: list[NLUItem], domain_intents: dict[str, int], nlu: Path, domain: Path, report: Report) -> None:
-    trained = {item.name for item in items if item.kind == "intent"}
-    for name, line in domain_intents.items():
-        if name not in trained:
-            report.note(domain, line, f"intent `{name}` has no examples in {nlu.name}; not imported")
-    if domain_intents:
-        for item in items:
-            if item.kind == "intent" and item.name not in domain_intents:
-                report.note(nlu, item.line, f"intent `{item.name}` is not listed in {domain.name}; imported anyway")
+    def _respond(self, ours: str, response: Response) -> None:
+        self.responses[ours] = convert_response(response, intents=self.imported, report=self.report)
+        self.used.add(response.name)
 
-
-class _Dumper(yaml.SafeDumper):
-    """Block style with nested lists indented, multi-line text as ``|`` blocks."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-
-def _represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
-
-
-_Dumper.add_representer(str, _represent_str)
-
-
-def _dump(path: Path, data: dict[str, Any]) -> None:
-    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1_000_000)
-    path.write_text(HEADER + text, encoding="utf-8")
-
-
-def _write(out: Path, plan: _Plan, name: str, description: str) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    meta: dict[str, Any] = {"name": name, "description": description, "language": "en"}
-    if plan.fallback is not None:
-        meta["system"] = {"fallback": plan.fallback}
-    _dump(out / "kb.yml", meta)
-    intents: dict[str, Any] = {"intents": plan.intents}
-    if plan.out_of_scope:
-        intents["out_of_scope"] = plan.out_of_scope
-    _dump(out / "intents.yml", intents)
-    _dump(out / "responses.yml", {"responses": plan.responses})
-    leftovers = out / LEFTOVERS
-    if plan.leftovers:
-        _dump(
-            leftovers,
-            {"note": "Kept from the Rasa import for reference; Deskmate does not read this file.", **plan.leftovers},
+    def _fallback(self, dialogue: Dialogue) -> Response | None:
+        """kb.yml's fallback message: what answers `nlu_fallback`, else `utter_default`."""
+        answer = dialogue.answers.get(FALLBACK_INTENT)
+        name = "utter_default"
+        if answer is not None and answer.kind == RESPONSE:
+            name = answer.name
+        elif answer is not None and answer.name != "action_default_fallback":
+            self.report.note(
+                answer.file,
+                answer.line,
+                f"`{FALLBACK_INTENT}` is answered with `{answer.name}`; Deskmate asks to rephrase or clarifies by itself "
+                "(kb.yml system.fallback and system.clarify)",
+            )
+        response = self.responses_in.get(name)
+        if response is None:
+            return None
+        self.used.add(response.name)
+        self.report.note(
+            response.file, response.line, f"`{name}` imported as the fallback message (kb.yml system.fallback)"
         )
-    else:
-        leftovers.unlink(missing_ok=True)  # a stale one from an earlier import into this folder
+        return response
+
+    def _unused(self) -> None:
+        for response in self.responses_in.values():
+            if response.name not in self.used:
+                self.leftovers.setdefault("responses", {})[response.name] = list(response.texts)
+                message = f"response `{response.name}` answers no imported intent; kept in {LEFTOVERS}"
+                self.report.note(response.file, response.line, message)
+
+    def _cross_check(self) -> None:
+        domain = self.project.domain
+        trained = {item.name for item in self.project.nlu if item.kind == "intent"}
+        bases = {name.split("/", 1)[0] for name in trained if "/" in name}
+        for name, where in domain.intents.items():
+            if name not in trained and name not in bases:
+                self.report.note(
+                    where.file, where.line, f"intent `{name}` has no examples in the training data; not imported"
+                )
+        if domain.intents:
+            files = ", ".join(sorted({p.name for p in domain.files}))
+            for item in self.project.nlu:
+                listed = item.name in domain.intents or item.name.split("/", 1)[0] in domain.intents
+                if item.kind == "intent" and not listed:
+                    self.report.note(
+                        item.file, item.line, f"intent `{item.name}` is not listed in {files}; imported anyway"
+                    )

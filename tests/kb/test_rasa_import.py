@@ -182,9 +182,10 @@ def test_written_intents_use_deskmate_markup(imported, tmp_path: Path) -> None:
     assert written["intents"][1]["handoff"] is True
 
 
-def test_what_deskmate_does_not_use_is_kept_in_rasa_yml(imported, tmp_path: Path) -> None:
+def test_regexes_and_lookups_become_entities_and_the_rest_is_kept_in_rasa_yml(imported, tmp_path: Path) -> None:
     summary, _, _ = imported
     kept = yaml.safe_load((tmp_path / "kb" / "rasa.yml").read_text(encoding="utf-8"))
+    entities = {e.name: e for e in load_kb(tmp_path / "kb").entities}
 
     assert kept["skipped_intents"] == {
         "lost_key": {
@@ -192,11 +193,13 @@ def test_what_deskmate_does_not_use_is_kept_in_rasa_yml(imported, tmp_path: Path
             "response": ["Come by the shop, we keep spare keys."],
         }
     }
-    assert kept["synonyms"] == {"electric": ["e-bike", "ebike"]}
-    assert kept["regexes"] == {"bike_id": ["B-\\d{4}"]}
-    assert kept["lookup_tables"] == {"place": ["Riverside Park", "Old Town"]}
+    assert entities["bike_id"].pattern == "B-\\d{4}"
+    assert entities["place"].lookup == ("Riverside Park", "Old Town")
+    assert kept["synonyms"] == {"electric": ["e-bike", "ebike"]}  # bike_type has no lookup list to hold it
+    assert "regexes" not in kept and "lookup_tables" not in kept
     assert kept["responses"] == {"utter_thank_you": ["You're welcome!"]}
-    assert summary.kept == {"lookup_tables": 1, "regexes": 1, "responses": 1, "skipped_intents": 1, "synonyms": 1}
+    assert summary.kept == {"responses": 1, "skipped_intents": 1, "synonyms": 1}
+    assert summary.declared == {"bike_id": "pattern", "place": "lookup"}
 
 
 def test_every_change_is_reported_with_file_and_line(imported) -> None:
@@ -211,15 +214,17 @@ def test_every_change_is_reported_with_file_and_line(imported) -> None:
     assert "handoff: true" in no_response and "add `report_puncture:` to responses.yml" in no_response
     too_few = note_at(summary, nlu, line_of(NLU_YML, "intent: lost_key"))
     assert "2 usable examples" in too_few and "needs 5" in too_few and "add examples" in too_few
-    assert "fills slots {station}" in note_at(summary, domain, line_of(DOMAIN_YML, "utter_rent_bike"))
-    assert "`buttons`" in note_at(summary, domain, line_of(DOMAIN_YML, "{station}"))
+    assert not any("{station}" in n.message for n in summary.notes)  # Deskmate fills slots in texts
+    button = note_at(summary, domain, line_of(DOMAIN_YML, 'title: "Open the app"'))
+    assert "left out" in button and "intent `open_app` of its payload is not imported" in button
     assert "`utter_thank_you` answers no imported intent" in note_at(
         summary, domain, line_of(DOMAIN_YML, "utter_thank_you")
     )
     assert "no `text`" in note_at(summary, domain, line_of(DOMAIN_YML, "image:"))
     assert "`thank_you` has no examples" in note_at(summary, domain, line_of(DOMAIN_YML, "- thank_you"))
-    assert "`entities`" in note_at(summary, domain, line_of(DOMAIN_YML, "entities:"))
-    assert "lookup tables (place)" in note_at(summary, nlu, None)
+    learned = note_at(summary, nlu, line_of(NLU_YML, "[city bike]"))
+    assert "entity `bike_type`" in learned and "lookup: [city bike, tandem, electric]" in learned
+    assert "synonym `electric` not imported" in note_at(summary, nlu, line_of(NLU_YML, "synonym: electric"))
     text = "\n".join(summary.describe())
     assert "Hand off to an agent until you add a response: report_puncture" in text
     assert "Not imported (fewer than 5 examples): lost_key" in text
