@@ -15,6 +15,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 @pytest.fixture(scope="session")
 def demo_builds_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new builds folder; ``DESKMATE_TEST_BUILDS`` names one kept between local runs instead (the
+    demo's classifier is then reused while its intents stay the same; CI never sets it)."""
+    kept = os.environ.get("DESKMATE_TEST_BUILDS")
+    if kept:
+        Path(kept).mkdir(parents=True, exist_ok=True)
+        return Path(kept)
     return tmp_path_factory.mktemp("builds")
 
 

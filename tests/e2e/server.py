@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from websockets.asyncio.client import ClientConnection, connect
 
 from bot.accounts import Accounts, InMemoryAccountStore
-from bot.actions import ActionRunner
+from bot.actions import ActionRunner, InProcessActionRunner
 from bot.brain import Brain
 from bot.bus import InProcessBus
 from bot.candidates import CandidateReview
@@ -53,7 +53,14 @@ async def running_service(
     address_limits: AddressLimits | None = None,
     metrics_token: str | None = None,
 ) -> AsyncIterator[tuple[str, ChatService]]:
-    """A real server and its service; with ``kb_path`` it can reload that KB live (admin API)."""
+    """A real server and its service; with ``kb_path`` it can reload that KB live (admin API).
+
+    Custom actions run in-process from the demo's package unless ``actions`` says otherwise, as in
+    the app (the demo's forms validate and end with them).
+    """
+    own_actions = actions is None
+    if actions is None:
+        actions = await asyncio.to_thread(InProcessActionRunner, "kb.demo.actions")
     metrics = Metrics(build_id=brain.build_id)
     store = ObservedStore(await SQLiteStore(db_path).open(), metrics)  # as the app does: /metrics counts
     service = ChatService(
@@ -82,6 +89,8 @@ async def running_service(
     finally:
         await service.close()
         await store.close()
+        if own_actions:
+            await actions.close()
 
 
 async def agent_accounts(password: str, **display_names: str) -> Accounts:

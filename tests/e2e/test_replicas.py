@@ -22,7 +22,7 @@ from bot.config import DEMO_KB
 from kb.build import BuildInfo
 from tests.e2e.processes import ADMIN_TOKEN, ServerProcess, shared_builds
 from tests.e2e.server import AgentClient, Client, agent, customer
-from tests.e2e.test_reload import set_order_reply
+from tests.e2e.test_reload import set_delivery_reply
 from tests.services import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.slow
@@ -150,8 +150,8 @@ async def test_a_kb_reload_on_one_replica_reaches_the_other(
     a, b, kb = replicas
     before = a.health()
     assert before is not None and before["build"] == (b.health() or {}).get("build")
-    new_reply = "Replica check: your order is on its way, tracked at pinecone.example/track."
-    set_order_reply(kb, new_reply)
+    new_reply = "Replica check: UK delivery is £4.95, free over £50."
+    set_delivery_reply(kb, new_reply)
 
     async with connect(f"ws://{a.base}/ws/admin") as ws:
         admin = Client(ws)
@@ -168,5 +168,5 @@ async def test_a_kb_reload_on_one_replica_reaches_the_other(
         assert time.monotonic() < deadline, f"replica B still serves {b.health()}:\n{b.log()}"
         await asyncio.sleep(0.5)
     async with customer(b.base) as (client, _):
-        reply = await client.say("m1", "Where is my order?")
+        reply = await client.say("m1", "How much is delivery?")
         assert reply["text"] == new_reply
