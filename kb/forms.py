@@ -35,6 +35,7 @@ from kb.forms_model import (
     Form,
     FormSlot,
     SlotCheck,
+    StopQuestion,
 )
 from kb.model import EntityDefinition, Intent, Template
 from kb.yamlio import LineDict, LineList
@@ -43,7 +44,8 @@ FORMS = "forms.yml"
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 SLOT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 ACTION = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
-FORM_KEYS = ("slots", "done", "validate", "confirm", "max_failures", "ignored_intents", "description")
+FORM_KEYS = ("slots", "done", "validate", "confirm", "max_failures", "ignored_intents", "stop", "description")
+STOP_KEYS = ("ask", "leave_on", "stopped", "intents")
 SLOT_KEYS = ("name", "from", "entity", "intents", "intent", "not_intent", "check", "ask_action")
 CHECK_KEYS = ("pattern", "lookup", "message")
 YES_NO = ("affirm", "deny")  # read from plain yes and no even when the KB has no such intents
@@ -61,9 +63,11 @@ def form_response_names(doc: LineDict) -> set[str]:
     for form_name, form in raw.items():
         if not isinstance(form, LineDict):
             continue
-        for key in ("confirm",):
-            if isinstance(form.get(key), str):
-                names.add(form[key])
+        if isinstance(form.get("confirm"), str):
+            names.add(form["confirm"])
+        stop = form.get("stop")
+        if isinstance(stop, LineDict):
+            names.update(stop[key] for key in ("ask", "stopped") if isinstance(stop.get(key), str))
         done = form.get("done")
         for step in done if isinstance(done, LineList) else [done]:
             if isinstance(step, LineDict) and isinstance(step.get("response"), str):
@@ -147,6 +151,7 @@ def _parse_form(name: str, value: Any, line: int, known: _Known, issues: list[KB
         )
         max_failures = 3
     ignored = _intent_list(value, "ignored_intents", f"form `{name}`", known, issues)
+    stop = _parse_stop(name, value, known, issues)
     if any(slot.source == CUSTOM for slot in slots) and validate is None:
         _issue(
             issues,
@@ -164,6 +169,7 @@ def _parse_form(name: str, value: Any, line: int, known: _Known, issues: list[KB
         confirm=confirm,
         max_failures=max_failures,
         ignored_intents=ignored,
+        stop=stop,
     )
 
 
@@ -358,6 +364,34 @@ def _parse_done(form: str, value: LineDict, known: _Known, issues: list[KBIssue]
     if not done and not steps:
         _issue(issues, value.line_of("done"), f"`done` of form `{form}` is empty: {hint}")
     return tuple(done)
+
+
+def _parse_stop(form: str, value: LineDict, known: _Known, issues: list[KBIssue]) -> StopQuestion | None:
+    """``stop: {ask: ask_continue, leave_on: deny, stopped: ticket_cancelled, intents: [stop]}``."""
+    if "stop" not in value:
+        return None
+    raw = value.get("stop")
+    what = f"`stop` of form `{form}`"
+    if not isinstance(raw, LineDict):
+        _issue(issues, value.line_of("stop"), f"{what} must be a mapping with `ask`, `leave_on`, `stopped`, `intents`")
+        return None
+    for key in raw:
+        if key not in STOP_KEYS:
+            _issue(issues, raw.line_of(key), f"unknown key `{key}` in {what}; allowed: {', '.join(STOP_KEYS)}")
+    for key in ("ask", "stopped"):
+        name = raw.get(key)
+        if name is not None and (not isinstance(name, str) or name not in known.templates):
+            _issue(issues, raw.line_of(key), f"`{key}` of {what} names no response; add `{name}:` to responses.yml")
+    leave_on = raw.get("leave_on", "affirm")
+    if leave_on not in ("affirm", "deny"):
+        _issue(issues, raw.line_of("leave_on"), f"`leave_on` of {what} must be affirm or deny")
+        leave_on = "affirm"
+    return StopQuestion(
+        ask=raw.get("ask") if isinstance(raw.get("ask"), str) else None,
+        leave_on=leave_on,
+        stopped=raw.get("stopped") if isinstance(raw.get("stopped"), str) else None,
+        intents=_intent_list(raw, "intents", what, known, issues),
+    )
 
 
 def _action(item: LineDict, key: str, what: str, issues: list[KBIssue]) -> str | None:

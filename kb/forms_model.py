@@ -53,6 +53,16 @@ class FormSlot:
 
 
 @dataclass(frozen=True)
+class StopQuestion:
+    """A form's own way to confirm leaving it (Rasa's "do you want to continue?" stories)."""
+
+    ask: str | None = None  # the response asked; None: the system message form_stop
+    leave_on: str = "affirm"  # the answer that leaves the form: affirm or deny
+    stopped: str | None = None  # the response said on leaving; None: the system message form_stopped
+    intents: tuple[str, ...] = ()  # intents that ask to stop, besides "stop", "cancel", "never mind"...
+
+
+@dataclass(frozen=True)
 class Form:
     name: str
     slots: tuple[FormSlot, ...]
@@ -63,6 +73,7 @@ class Form:
     confirm: str | None = None  # a response asked (yes/no) before ``done``
     max_failures: int = DEFAULT_MAX_FAILURES  # failed answers to one question before a handoff
     ignored_intents: tuple[str, ...] = ()
+    stop: StopQuestion | None = None  # how "stop" is confirmed; None: the system messages form_stop...
 
     @property
     def done_action(self) -> str | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kb.rasa_files import Report
 from kb.rasa_flows import Step
@@ -46,6 +47,7 @@ class Dialogue:
     done: dict[str, list[Answer]] = field(default_factory=dict)  # form -> what runs when it is complete, in order
     started: set[str] = field(default_factory=set)  # forms that some rule or story starts
     in_forms: set[str] = field(default_factory=set)  # intents of customer messages while a form runs
+    stops: dict[str, dict[str, Any]] = field(default_factory=dict)  # form -> its stop question (Rasa names)
 
 
 def choose_answers(candidates: dict[str, list[Answer]], report: Report) -> dict[str, Answer]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kb.rasa_answers import (
     CONTEXT,
@@ -104,6 +105,9 @@ class _Reader:
         self.done: dict[str, list[tuple[Answer, list[Step]]]] = {}
         self.started: set[str] = set()
         self.in_forms: set[str] = set()
+        # form -> how its stop is confirmed: {"ask", "leave_on", "stopped", "intents"} (Rasa names)
+        self.stops: dict[str, dict[str, Any]] = {}
+        self._asked: tuple[str, _Turn, Step, Flow] | None = None  # a question asked mid-form, this flow
 
     # --- one rule or story ------------------------------------------------------------------
 
@@ -145,6 +149,7 @@ class _Reader:
         turns = self._turns(flow)
         if turns is None:
             return
+        self._asked = None
         first = True
         for turn in turns:
             if not turn.intents:
@@ -158,6 +163,7 @@ class _Reader:
             else:
                 active = self._outside(flow, turn, rank, reason if rank == CONTEXT else "")
             first = False
+        self._not_a_stop()
 
     def _turns(self, flow: Flow) -> list[_Turn] | None:
         turns = [_Turn((), flow.line)]
@@ -251,6 +257,26 @@ class _Reader:
         played = self._play(flow, turn.steps, active)
         names = ", ".join(turn.intents)
         self.in_forms.update(turn.intents)
+        asked, self._asked = self._asked, None
+        if played.cancelled and asked is not None and asked[0] == active and turn.intents[0] in ("affirm", "deny"):
+            _, stop_turn, question, _ = asked
+            said = next((s.name for s in played.answers if s.name and s.name.startswith("utter_")), None)
+            self.stops[active] = {
+                "ask": question.name,
+                "leave_on": turn.intents[0],
+                "stopped": said,
+                "intents": list(stop_turn.intents),
+            }
+            self.report.note(
+                flow.file,
+                stop_turn.line,
+                f"{flow.label}: `{', '.join(stop_turn.intents)}` during form `{active}` asks `{question.name}`, and "
+                f'`{turn.intents[0]}` leaves the form: the form\'s `stop:` question ("stop", "cancel" and the '
+                "like ask it too)",
+            )
+            return played.active
+        if asked is not None:
+            self._not_a_stop(asked)
         if played.cancelled:
             self.report.note(
                 flow.file,
@@ -273,14 +299,26 @@ class _Reader:
                     "does this for every intent: it answers the interruption, then asks its question again",
                 )
             return played.active
+        if answer.name and answer.name.startswith("utter_") and not played.answers[1:]:
+            self._asked = (active, turn, answer, flow)  # a stop question, if the next turn leaves the form
+            return played.active
+        self._not_a_stop((active, turn, answer, flow))
+        return played.active
+
+    def _not_a_stop(self, asked: tuple[str, _Turn, Step, Flow] | None = None) -> None:
+        """A question asked mid-form that did not turn out to be a stop question: reported, not used."""
+        asked = asked or self._asked
+        self._asked = None
+        if asked is None:
+            return
+        active, turn, answer, flow = asked
         self.report.note(
             flow.file,
             answer.line,
-            f"during form `{active}`, {flow.label} answers `{names}` with `{answer.name}` and does not go back to "
-            "the form; Deskmate answers an interruption and asks its question again, and asks to confirm "
-            '"stop" or "cancel" before leaving the form: this turn is not used',
+            f"during form `{active}`, {flow.label} answers `{', '.join(turn.intents)}` with `{answer.name}` and "
+            "does not go back to the form; Deskmate answers an interruption and asks its question again, and "
+            'asks to confirm "stop" or "cancel" before leaving the form: this turn is not used',
         )
-        return played.active
 
     def _play(self, flow: Flow, steps: list[Step], active: str | None) -> _Played:
         """Run the bot steps of one turn with ``active`` the form running before them."""
@@ -372,7 +410,7 @@ class _Reader:
         self.candidates.setdefault(intent, []).append(answer)
 
     def dialogue(self) -> Dialogue:
-        dialogue = Dialogue(started=set(self.started), in_forms=set(self.in_forms))
+        dialogue = Dialogue(started=set(self.started), in_forms=set(self.in_forms), stops=dict(self.stops))
         dialogue.answers = choose_answers(self.candidates, self.report)
         dialogue.done = choose_done(self.done, self.report)
         return dialogue

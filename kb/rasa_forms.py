@@ -109,6 +109,9 @@ class _Form:
             entry["ignored_intents"] = ignored
         if done is not None:
             entry["done"] = done[0] if len(done) == 1 else done
+        stop = self._stop()
+        if stop:
+            entry["stop"] = stop
         if form.name not in self.dialogue.started:
             self.note(
                 form.line,
@@ -311,6 +314,24 @@ class _Form:
             return None
         steps = [step for step in (self._done_step(answer) for answer in answers) if step is not None]
         return steps or None
+
+    def _stop(self) -> dict[str, Any]:
+        """The form's stop question, from a story that asks it and leaves the form on the answer."""
+        found = self.dialogue.stops.get(self.form.name)
+        if not found:
+            return {}
+        stop: dict[str, Any] = {"leave_on": found["leave_on"]}
+        for key in ("ask", "stopped"):
+            name = found.get(key)
+            if name is None:
+                continue
+            step = self._done_step(Answer(RESPONSE, name, self.form.file, self.form.line))
+            if step is not None:
+                stop[key] = step["response"]
+        intents = self._intents(tuple(found["intents"]), self.form.line, "`stop` intents")
+        if intents:
+            stop["intents"] = intents
+        return stop
 
     def _done_step(self, answer: Answer) -> dict[str, str] | None:
         form = self.form

@@ -164,7 +164,7 @@ class FormTurn:
 
     def _after_question(self, form: Form, state: FormState) -> Generator[Request, Any, None]:
         asked = state.requested_slot
-        if is_stop(self.text):
+        if self._asks_to_stop(form):
             self._ask_stop(form, state)
             return
         if self.decision.action is Action.HANDOFF and self.decision.reason is HandoffReason.EXPLICIT_REQUEST:
@@ -213,14 +213,24 @@ class FormTurn:
         yield from self._ask(form, asked)
 
     def _after_stop_question(self, form: Form, state: FormState) -> Generator[Request, Any, None]:
-        answer = yes_or_no(self.text) or (YES if is_stop(self.text) else None)
-        if answer == YES:
+        answer = yes_or_no(self.text) or self._mapped_yes_no()
+        leave_on = form.stop.leave_on if form.stop is not None else YES
+        if answer == leave_on or self._asks_to_stop(form):
             logger.info("conversation %s: form %s stopped by the customer", self.conversation.id, form.name)
             self._form_event(replace(state, status=CANCELLED, pending=None))
-            self._say(self.composer.system("form_stopped"), form)
+            said = form.stop.stopped if form.stop is not None else None
+            reply = (
+                self.composer.named(said, turn=self.conversation.bot_turns, slots=self.conversation.slots)
+                if said
+                else None
+            )
+            if reply is not None:
+                self._reply(reply.text, form, **reply.data)
+            else:
+                self._say(self.composer.system("form_stopped"), form)
             return
         resumed = replace(state, pending=None)
-        if answer == NO:
+        if answer in (YES, NO):
             self._form_event(resumed)
             self._say(self.composer.system("form_continue"), form)
             if state.requested_slot is None:
@@ -232,7 +242,7 @@ class FormTurn:
         yield from self._after_question(form, resumed)
 
     def _after_confirm_question(self, form: Form, state: FormState) -> Generator[Request, Any, None]:
-        if is_stop(self.text):
+        if self._asks_to_stop(form):
             self._ask_stop(form, state)
             return
         answer = yes_or_no(self.text) or self._mapped_yes_no()
@@ -358,7 +368,19 @@ class FormTurn:
 
     def _ask_stop(self, form: Form, state: FormState) -> None:
         self._form_event(replace(state, pending=PENDING_STOP))
+        ask = form.stop.ask if form.stop is not None else None
+        if ask is not None:
+            turn, slots = self.conversation.bot_turns, self.conversation.slots
+            reply = self.composer.named(ask, turn=turn, slots=slots, buttons=YES_NO_BUTTONS)
+            if reply is not None:
+                self._reply(reply.text, form, **reply.data)
+                return
         self._reply(self.composer.system("form_stop"), form, buttons=[b.to_dict() for b in YES_NO_BUTTONS])
+
+    def _asks_to_stop(self, form: Form) -> bool:
+        """ "stop", "cancel", "never mind"... or an intent the form names for it."""
+        stop_intents = form.stop.intents if form.stop is not None else ()
+        return is_stop(self.text) or (self.reply.intent is not None and self.reply.intent in stop_intents)
 
     def _complete(self, form: Form) -> Generator[Request, Any, None]:
         logger.info("conversation %s: form %s complete", self.conversation.id, form.name)

@@ -12,8 +12,9 @@ from bot.events import BOT_REPLY, FORM, HANDOFF, NewEvent, StoredEvent
 from bot.forms.replies import is_stop, yes_or_no
 from bot.forms.turn import AnswerInstead, FormTurn, RunAction
 from bot.policy import Policy, Understanding
+from kb.forms_model import StopQuestion
 from kb.loader import load_kb
-from kb.model import KnowledgeBase
+from kb.model import KnowledgeBase, Template
 from training.prediction import rank
 
 INTENTS = """
@@ -374,3 +375,27 @@ def test_a_rasa_payload_typed_as_text_gives_its_intent_and_values(kb: KnowledgeB
     h.say("it broke", None)
     h.say("/deny", None)
     assert h.conversation.raw_slots["urgent"] is False
+
+
+def test_a_forms_own_stop_question_leaves_on_its_answer(kb: KnowledgeBase) -> None:
+    """Rasa's "do you want to continue?": no leaves the form, with the form's own message."""
+    form = kb.forms["order_lookup"]
+    stop = StopQuestion(ask="ask_continue", leave_on="deny", stopped="lookup_stopped", intents=("shipping",))
+    object.__setattr__(form, "stop", stop)
+    templates = dict(kb.templates)
+    kb.templates["ask_continue"] = (Template("Do you want to continue?"),)
+    kb.templates["lookup_stopped"] = (Template("OK, no lookup then."),)
+    try:
+        h = Harness(kb)
+        h.say("where is my order?", "order_status")
+        asked = h.say("how much is delivery?", "shipping")  # the form names this intent as a stop request
+        assert replies(asked) == ["Do you want to continue?"]
+        assert [b["title"] for b in asked[-1].data["buttons"]] == ["Yes", "No"]
+        assert asks(h.say("yes", None)) == ["order_id"]  # yes: carry on
+        h.say("stop", None)
+        assert replies(h.say("no", None)) == ["OK, no lookup then."]
+        assert not h.conversation.form.active
+    finally:
+        object.__setattr__(form, "stop", None)
+        kb.templates.clear()
+        kb.templates.update(templates)

@@ -15,7 +15,7 @@ import yaml
 from bot.cli import main
 from bot.entities import EntityExtractor
 from bot.errors import KBValidationError
-from kb.forms_model import BUTTON, CUSTOM, ENTITY, INTENT, TEXT, TRIGGER
+from kb.forms_model import BUTTON, CUSTOM, ENTITY, INTENT, TEXT, TRIGGER, StopQuestion
 from kb.loader import load_kb
 from kb.model import SYSTEM_DEFAULTS, Button, KnowledgeBase
 from kb.rasa_import import RasaImportSummary, import_rasa, import_rasa_project
@@ -112,6 +112,10 @@ def test_forms_follow_the_domain(helpdesk) -> None:
     assert ticket.validate == "validate_ticket_form"
     assert ticket.done == (("action", "action_submit_ticket"), ("response", "anything_else"))  # in Rasa's order
     assert ticket.ignored_intents == ("greet", "thank_you")
+    # story 'Stop opening a ticket': stop -> utter_ask_continue, deny -> leave -> utter_ticket_cancelled
+    assert ticket.stop == StopQuestion(
+        ask="ask_continue", leave_on="deny", stopped="ticket_cancelled", intents=("stop",)
+    )
     assert summary.forms == {
         "password_reset_form": ("username", "email"),
         "ticket_form": ("issue_type", "asset_tag", "description", "urgent"),
@@ -196,18 +200,14 @@ def test_what_does_not_map_is_reported_with_file_and_line(helpdesk) -> None:
     assert "deny, thank_you" in note_at(summary, STORIES, line_of(STORIES, "- or:"))
     memory = note_at(summary, STORIES, line_of(STORIES, "action: action_escalate_ticket"))
     assert "Rasa remembers the conversation" in memory and "with `utter_how_can_i_help`" in memory
-    assert "does not go back to the form" in note_at(summary, STORIES, line_of(STORIES, "action: utter_ask_continue"))
-    cancel = note_at(summary, STORIES, line_of(STORIES, "intent: deny", after="story: Stop opening"))
-    assert "leaves form `ticket_form`" in cancel and "ask the customer to confirm" in cancel
+    stop = note_at(summary, STORIES, line_of(STORIES, "intent: stop", after="story: Stop opening"))
+    assert "asks `utter_ask_continue`, and `deny` leaves the form: the form's `stop:` question" in stop
     after = note_at(summary, STORIES, line_of(STORIES, "checkpoint: password_was_reset", after="story: Thanks after"))
     assert "checkpoint `password_was_reset`" in after
     inform = note_at(summary, HELPDESK_NLU, line_of(HELPDESK_NLU, "intent: inform"))
     assert "answers forms' questions" in inform and "answered with the fallback message" in inform
     button = note_at(summary, DOMAIN, line_of(DOMAIN, "type: from_entity", after="  issue_type:"))
     assert "`from: button`" in button
-    assert "`utter_ask_continue` answers no imported intent" in note_at(
-        summary, RESPONSES, line_of(RESPONSES, "utter_ask_continue:")
-    )
     assert not any("{username}" in n.message for n in summary.notes)
 
 
