@@ -2,10 +2,10 @@
 
 Sign in with ``{"type": "login", "username", "password"}`` (answered with a session token) or
 resume with ``{"type": "auth", "token"}``. Then the console asks for the ``queue``, ``open``s
-conversations (their transcript, then every new event live), and ``claim``s, ``reply``s,
-``hand_back``s and ``close``s them. Each of those carries an ``id`` and is acknowledged with
-``{"type": "ack", "id"}``; a resent ``reply`` (same id) is stored once. Frames are in
-docs/protocol.md.
+conversations (their transcript, then every new event live, and their form and slots whenever
+they change: bot/task_view.py), and ``claim``s, ``reply``s, ``hand_back``s and ``close``s them.
+Each of those carries an ``id`` and is acknowledged with ``{"type": "ack", "id"}``; a resent
+``reply`` (same id) is stored once. Frames are in docs/protocol.md.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from bot.errors import AuthenticationError, ConversationError, DeskmateError, Pr
 from bot.limits import TokenBucket
 from bot.logcontext import set_conversation
 from bot.protocol import MAX_ID, MAX_TEXT, error_frame
+from bot.task_view import TaskView, task_after, task_frame, task_view
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class AgentConnection:
         self._present = False  # counted as online (agent_connected ran)
         self._failures = 0
         self._watching: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
+        self._tasks: dict[str, TaskView] = {}  # per watched conversation: its form and slots, as last sent
         self._send_lock = asyncio.Lock()
 
     @property
@@ -233,7 +235,7 @@ class AgentConnection:
                 last = await self._catch_up(conversation_id, last)
                 continue
             last = item.seq
-            await self.send({"type": "event", "conversation_id": conversation_id, "event": transcript_item(item)})
+            await self._send_event(conversation_id, transcript_item(item))
 
     async def _catch_up(self, conversation_id: str, last: int) -> int:
         """Send the conversation's stored events after ``last``; returns the new last one sent."""
@@ -244,8 +246,18 @@ class AgentConnection:
             return last
         for event in missed:
             last = event.seq
-            await self.send({"type": "event", "conversation_id": conversation_id, "event": transcript_item(event)})
+            await self._send_event(conversation_id, transcript_item(event))
         return last
+
+    async def _send_event(self, conversation_id: str, item: dict[str, Any]) -> None:
+        """One new event; then the conversation's task, whole, if the event changed it."""
+        await self.send({"type": "event", "conversation_id": conversation_id, "event": item})
+        task = self._tasks.get(conversation_id)
+        if task is not None:
+            updated = task_after(task, item)
+            if updated != task:
+                self._tasks[conversation_id] = updated
+                await self.send(task_frame(conversation_id, updated))
 
     async def _open(self, conversation_id: str) -> None:
         if conversation_id not in self._watching:
@@ -254,6 +266,7 @@ class AgentConnection:
                 old_subscription, old_task = self._watching.pop(oldest)
                 old_task.cancel()
                 old_subscription.close()
+                self._tasks.pop(oldest, None)
             subscription = self.desk.service.bus.subscribe(conversation_id)
             try:
                 transcript = await self.desk.transcript(conversation_id)
@@ -265,7 +278,9 @@ class AgentConnection:
             self._watching[conversation_id] = (subscription, task)
         else:
             transcript = await self.desk.transcript(conversation_id)
-        await self.send({"type": "transcript", **transcript})
+        view = task_view(transcript["events"])
+        self._tasks[conversation_id] = view
+        await self.send({"type": "transcript", **transcript, "task": view})
 
     async def _on_frame(self, raw: str | bytes) -> None:
         ref = None

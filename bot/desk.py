@@ -18,7 +18,7 @@ from bot.bus import QUEUE_TOPIC, Signal
 from bot.candidates import CandidateReview, open_question
 from bot.conversation import Agent, Conversation, State
 from bot.errors import ConversationError, DeskmateError
-from bot.events import CONTACT_REQUEST, CUSTOMER_MESSAGE, StoredEvent
+from bot.events import CONTACT_REQUEST, CUSTOMER_MESSAGE, HANDOFF, StoredEvent
 from bot.presence import Presence
 from bot.protocol import iso
 from bot.service import ChatService
@@ -35,6 +35,7 @@ class QueueItem:
     reason: str | None
     agent: str | None
     preview: str  # the customer's last message
+    form: str | None = None  # the form the customer was in when handed off (reason form_failed...)
 
     def to_dict(self, now: float) -> dict[str, Any]:
         return {
@@ -45,6 +46,7 @@ class QueueItem:
             "reason": self.reason,
             "agent": self.agent,
             "preview": self.preview,
+            "form": self.form,
         }
 
 
@@ -79,6 +81,8 @@ class AgentDesk:
             events = await store.events(summary.id)
             last = next((e for e in reversed(events) if e.kind == CUSTOMER_MESSAGE), None)
             preview = last.data.get("text", "")[:140] if last is not None else ""
+            handoff = next((e for e in reversed(events) if e.kind == HANDOFF), None)
+            form = handoff.data.get("form") if handoff is not None else None
             items.append(
                 QueueItem(
                     summary.id,
@@ -87,6 +91,7 @@ class AgentDesk:
                     summary.data.get("reason"),
                     summary.data.get("agent"),
                     preview,
+                    form if isinstance(form, str) else None,
                 )
             )
         return sorted(items, key=lambda i: (i.state != State.WAITING_FOR_AGENT.value, i.since))

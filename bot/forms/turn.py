@@ -201,7 +201,7 @@ class FormTurn:
         failures = state.failures + 1
         if failures >= form.max_failures:
             self._say_all(taken.messages, form)
-            self._handoff(form, FAILED, FORM_FAILED)
+            self._handoff(form, FAILED, FORM_FAILED, failures=failures)
             return
         self._form_event(replace(state, status=ASKING, failures=failures))
         if taken.messages:
@@ -264,7 +264,7 @@ class FormTurn:
             return
         failures = state.failures + 1
         if failures >= form.max_failures:
-            self._handoff(form, FAILED, FORM_FAILED)
+            self._handoff(form, FAILED, FORM_FAILED, failures=failures)
             return
         self._form_event(replace(state, failures=failures))
         self._say(self.composer.system("form_retry"), form)
@@ -406,16 +406,17 @@ class FormTurn:
                     self._emit(NewEvent(SLOT_SET, {"slot": slot, "value": value, "source": f"action:{name}"}))
             self._say_all(outcome.messages, form, action=name, source="action")
 
-    def _handoff(self, form: Form, status: str, reason: str, *, error: str | None = None) -> None:
+    def _handoff(
+        self, form: Form, status: str, reason: str, *, error: str | None = None, failures: int | None = None
+    ) -> None:
         state = self.conversation.form
         if not state.active:  # the form had completed: its done step failed
             state = FormState(form.name, None, ASKING)
         collected = {
             name: self.conversation.raw_slots[name] for name in form.slot_names if name in self.conversation.raw_slots
         }
-        self._form_event(
-            replace(state, status=status, pending=None) if state.active else FormState(form.name, None, status)
-        )
+        ended = replace(state, status=status, pending=None)
+        self._form_event(ended if failures is None else replace(ended, failures=failures))
         logger.info("conversation %s: form %s handed off (%s)", self.conversation.id, form.name, reason)
         data: dict[str, Any] = {
             "text": self.composer.system("handoff"),

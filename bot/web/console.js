@@ -37,11 +37,30 @@
     return node;
   }
 
-  function reasonLabel(reason) {
+  function reasonLabel(reason, form) {
+    if (reason === "form_failed") return "couldn't complete " + (form ? formLabel(form) : "a form");
     return {
       low_confidence: "low confidence", explicit_request: "asked for a person",
       repeated_failure: "repeated failure", ambiguous: "still ambiguous", action: "action"
     }[reason] || (reason || "");
+  }
+
+  // A handoff's reason, naming the form the customer was in (queue items and handoff events carry it).
+  function handoffLabel(reason, form) {
+    var during = form && reason !== "form_failed" ? " (during " + formLabel(form) + ")" : "";
+    return reasonLabel(reason, form) + during;
+  }
+
+  function formLabel(name) { return String(name).replace(/_/g, " "); }
+  function statusLabel(status) {
+    return {
+      started: "started", asking: "in progress", completed: "completed", cancelled: "cancelled",
+      failed: "failed", switched: "left for another form", handed_off: "handed to a person"
+    }[status] || (status || "");
+  }
+  function slotValue(value) { return typeof value === "string" ? value : JSON.stringify(value); }
+  function slotList(slots) {
+    return Object.keys(slots).map(function (name) { return name + " = " + slotValue(slots[name]); }).join(" · ");
   }
 
   function wait(seconds) {
@@ -60,7 +79,7 @@
       li.setAttribute("data-conversation", item.conversation_id);
       if (current && current.id === item.conversation_id) li.className = "selected";
       var head = item.state === "WAITING_FOR_AGENT"
-        ? "Waiting " + wait(item.waiting_seconds) + " · " + reasonLabel(item.reason)
+        ? "Waiting " + wait(item.waiting_seconds) + " · " + handoffLabel(item.reason, item.form)
         : "With " + (item.agent || "an agent");
       li.appendChild(el("span", "reason", head));
       li.appendChild(el("span", "preview", item.preview || "(no message yet)"));
@@ -88,8 +107,13 @@
     seen = {};
     $("console-transcript").textContent = "";
     $("console-suggestions").textContent = "";
+    renderTask(null);
     $("console-chat").hidden = false;
     $("console-chat-title").textContent = conversationId;
+    var queued = $("console-queue").children;
+    for (var i = 0; i < queued.length; i++) {
+      queued[i].className = queued[i].getAttribute("data-conversation") === conversationId ? "selected" : "";
+    }
     raw({ type: "open", conversation_id: conversationId });
   }
 
@@ -122,12 +146,18 @@
         item.appendChild(el("span", "meta warn", "generated reply withheld (" + event.generation_withheld.failure + "): " + event.generation_withheld.reason));
       }
       if (event.generation_error) item.appendChild(el("span", "meta warn", "generation failed; answered by the next rule instead"));
+      if (event.asks) item.appendChild(el("span", "meta", (event.form ? formLabel(event.form) : "form") + " · asks for " + event.asks));
       tagCustomerTurn(event);
     } else if (event.kind === "agent_message") {
       item = el("li", "t-agent", event.text);
       item.appendChild(el("span", "meta", event.display_name || event.agent));
     } else if (event.kind === "handoff") {
-      item = el("li", "t-system", "Handed off: " + reasonLabel(event.reason));
+      item = el("li", "t-system t-handoff", "Handed off: " + handoffLabel(event.reason, event.form));
+      if (event.collected && Object.keys(event.collected).length) {
+        item.appendChild(el("span", "meta collected", "collected: " + slotList(event.collected)));
+      }
+    } else if (event.kind === "form" && event.status && event.status !== "asking") {
+      item = el("li", "t-system t-form", (event.form ? formLabel(event.form) : "form") + ": " + statusLabel(event.status));
     } else if (event.kind === "agent_joined") {
       item = el("li", "t-system", (event.display_name || event.agent) + " joined");
     } else if (event.kind === "handed_back") {
@@ -143,6 +173,38 @@
       setState(event.to, event.agent || (event.to === "WITH_AGENT" ? current.agent : null));
     }
     if (item) { list.appendChild(item); list.scrollTop = list.scrollHeight; }
+  }
+
+  // The Task panel: the conversation's form and slots (bot/task_view.py), whole in every frame.
+  function renderTask(task) {
+    task = task || {};
+    var slots = task.slots || {};
+    var names = Object.keys(slots);
+    $("console-task").hidden = !task.form && names.length === 0;
+    $("console-task-form").hidden = !task.form;
+    $("console-task-name").textContent = task.form ? formLabel(task.form) : "";
+    $("console-task-status").textContent = task.form ? statusLabel(task.status) : "";
+    // the question asked now, or the one the form ended on (failed: the customer got stuck on it)
+    var asking = task.requested_slot || "";
+    $("console-task-asking").hidden = !asking;
+    $("console-task-asking-label").textContent = task.active ? "Asking for" : task.status === "failed" ? "Stuck on" : "Was asking for";
+    $("console-task-slot").textContent = asking;
+    var notes = [];
+    if (task.failures > 0) notes.push(task.failures + (task.failures === 1 ? " failed answer" : " failed answers") + " to this question");
+    if (task.active && task.pending === "stop") notes.push("the customer asked to stop: waiting for their yes or no");
+    if (task.active && task.pending === "confirm") notes.push("waiting for the customer to confirm");
+    $("console-task-note").textContent = notes.join(" · ");
+    $("console-task-note").hidden = notes.length === 0;
+    var body = $("console-task-slots").querySelector("tbody");
+    body.textContent = "";
+    names.forEach(function (name) {
+      var row = el("tr");
+      row.setAttribute("data-slot", name);
+      row.appendChild(el("td", "slot", name));
+      row.appendChild(el("td", "value", slotValue(slots[name])));
+      body.appendChild(row);
+    });
+    $("console-task-slots").hidden = names.length === 0;
   }
 
   function tagCustomerTurn(event) {
@@ -225,8 +287,11 @@
       current.agent = holder;
       setState(frame.state, holder);
       frame.events.forEach(addEvent);
+      renderTask(frame.task);
     } else if (frame.type === "event") {
       if (current && frame.conversation_id === current.id) addEvent(frame.event);
+    } else if (frame.type === "task") {
+      if (current && frame.conversation_id === current.id) renderTask(frame.task);
     } else if (frame.type === "typing") {
       if (current && frame.conversation_id === current.id) $("console-typing").hidden = !frame.on;
     } else if (frame.type === "ack") {

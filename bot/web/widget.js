@@ -8,6 +8,7 @@
  *     {type:"hello", session: token|null}              first frame; null starts a new conversation
  *     {type:"message", id, text, intent?}              id unique per conversation (1-64 chars),
  *                                                      text 1-2000 chars; intent only from clarify
+ *                                                      options and {title, intent} reply buttons
  *   server -> client
  *     welcome {session, conversation_id, state, history[]}   history items:
  *             {id, role: customer|bot|system, text, kind: message|reply|clarify|handoff, at, options?}
@@ -180,18 +181,22 @@
   }
 
   // Bot message with clarification buttons; `active` false renders them disabled (old history).
+  // An option without an intent (a form question's {title, value} button) sends its label as a
+  // plain message: the server reads it as the answer to the question.
   function addClarify(id, text, options, active) {
     var node = addMsg("bot", text, id, "deskmate-clarify");
     if (!node) return;
     var box = el("div", { "class": "deskmate-options", role: "group", "aria-label": "Choose an option" });
     (options || []).forEach(function (opt) {
-      var b = el("button", { type: "button", "class": "deskmate-option", "data-intent": opt.intent }, opt.label);
+      var intent = typeof opt.intent === "string" && opt.intent ? opt.intent : null;
+      var b = el("button", { type: "button", "class": "deskmate-option" }, opt.label);
+      if (intent) b.setAttribute("data-intent", intent);
       if (!active) b.disabled = true;
       b.addEventListener("click", function () {
         var btns = box.querySelectorAll(".deskmate-option");
         for (var i = 0; i < btns.length; i++) btns[i].disabled = true;
         b.classList.add("deskmate-chosen");
-        send(opt.label, opt.intent);
+        send(opt.label, intent);
       });
       box.appendChild(b);
     });
@@ -231,7 +236,8 @@
     return true;
   }
 
-  // A bot reply, with its buttons (each sends its title as a message of the button's intent).
+  // A bot reply, with its buttons: each sends its title, as a message of the button's intent if it
+  // has one ({title, intent}), else as a plain message ({title, value}: a form question's answer).
   function addReply(id, text, buttons, active) {
     if (!buttons || !buttons.length) { addMsg("bot", text, id); return; }
     addClarify(id, text, buttons.map(function (b) { return { intent: b.intent, label: b.title }; }), active);

@@ -202,6 +202,8 @@ def test_a_failed_check_is_asked_again_with_its_message_then_hands_off(kb: Knowl
     handoff = next(e for e in gave_up if e.kind == HANDOFF)
     assert handoff.data["reason"] == "form_failed"
     assert handoff.data["form"] == "order_lookup"
+    ended = next(e for e in gave_up if e.kind == FORM)
+    assert (ended.data["status"], ended.data["failures"]) == ("failed", 2)  # max_failures: 2 failed answers
     assert h.conversation.state is State.WAITING_FOR_AGENT
     assert not h.conversation.form.active
 

@@ -294,3 +294,57 @@ def test_contact_and_typing_frames_are_validated() -> None:
             assert exc.code == code, bad
         else:
             raise AssertionError(f"accepted {bad}")
+
+
+# --- forms: what customers never get (the agent side is tests/bot/test_task_view.py) ------------
+
+
+def test_form_and_slot_events_have_no_customer_frame_or_history_item() -> None:
+    form = event("form", {"form": "order_lookup", "requested_slot": "order_id", "status": "asking", "failures": 0})
+    slot = event("slot_set", {"slot": "order_id", "value": "PC-483920", "source": "form"})
+
+    for stored in (form, slot):
+        assert event_frame(stored) is None
+        assert history_item(stored) is None
+
+
+def test_a_form_question_reaches_the_customer_without_the_form_fields() -> None:
+    buttons = [{"title": "Damaged item", "value": "damaged"}, {"title": "Something else"}]
+    data = {
+        "text": "What is it about?",
+        "reply_to": "m4",
+        "source": "template",
+        "response": "ask_topic",
+        "form": "ticket",
+        "asks": "topic",
+        "buttons": buttons,
+    }
+
+    sent = event_frame(event(BOT_REPLY, data))
+    item = history_item(event(BOT_REPLY, data))
+
+    assert sent is not None and item is not None
+    assert sent["buttons"] == buttons and item["buttons"] == buttons
+    assert not {"form", "asks", "response"} & (sent.keys() | item.keys())
+
+
+def test_a_handoff_mid_form_shows_the_customer_no_collected_slots() -> None:
+    data = {
+        "text": "A person will help you.",
+        "reply_to": "m5",
+        "reason": "form_failed",
+        "form": "order_lookup",
+        "collected": {"email": "ana@example.com"},
+    }
+
+    sent = event_frame(event(HANDOFF, data))
+    item = history_item(event(HANDOFF, data))
+
+    assert sent == {
+        "type": "handoff",
+        "id": "e7",
+        "reply_to": "m5",
+        "text": "A person will help you.",
+        "reason": "form_failed",
+    }
+    assert item is not None and "ana@example.com" not in json.dumps(item) and "collected" not in item
