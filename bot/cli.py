@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from bot.cli_bench import add_commands as add_bench_commands
 from bot.cli_conversations import add_commands as add_conversation_commands
 from bot.cli_kb_admin import add_commands as add_kb_admin_commands
+from bot.cli_test import add_commands as add_test_commands
 from bot.cli_users import add_commands as add_user_commands
 from bot.errors import DeskmateError, KBValidationError, ModelError
 from bot.logcontext import configure_cli_logging
@@ -107,9 +108,18 @@ def _kb_build(args: argparse.Namespace) -> int:
 
 
 def _kb_import_rasa(args: argparse.Namespace) -> int:
-    from kb.rasa_import import import_rasa
+    from bot.errors import KBError
+    from kb.rasa_import import import_rasa, import_rasa_project
 
-    summary = import_rasa(args.nlu, args.domain, args.out, force=args.force, name=args.name)
+    if args.project is not None and args.nlu is None:
+        summary = import_rasa_project(args.project, args.out, domain=args.domain, force=args.force, name=args.name)
+    elif args.project is None and args.nlu is not None and args.domain is not None:
+        summary = import_rasa(args.nlu, args.domain, args.out, force=args.force, name=args.name)
+    else:
+        raise KBError(
+            "pass the Rasa project folder (`deskmate kb import-rasa PROJECT_DIR --out DIR`), "
+            "or one NLU file and the domain (`--nlu FILE --domain FILE`), not both"
+        )
     print("\n".join(summary.describe()))
     print(f"The KB loads. Next: edit it, then `deskmate kb build {args.out}`")
     return 0
@@ -214,10 +224,19 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--data-dir", type=Path)
     build.set_defaults(run=_kb_build)
     import_rasa = kb_commands.add_parser(
-        "import-rasa", help="write a new KB folder from a Rasa project's nlu.yml and domain.yml"
+        "import-rasa", help="write a new KB folder from a Rasa 2/3 project: NLU, rules, stories, forms, responses"
     )
-    import_rasa.add_argument("--nlu", type=Path, required=True, help="the Rasa nlu.yml (Rasa 2 or 3 YAML)")
-    import_rasa.add_argument("--domain", type=Path, required=True, help="the Rasa domain.yml (one file)")
+    import_rasa.add_argument(
+        "project",
+        nargs="?",
+        type=Path,
+        metavar="PROJECT_DIR",
+        help="the Rasa project folder (domain.yml or domain/, and data/)",
+    )
+    import_rasa.add_argument("--nlu", type=Path, help="instead of PROJECT_DIR: one Rasa NLU file (Rasa 2 or 3 YAML)")
+    import_rasa.add_argument(
+        "--domain", type=Path, help="the domain: a file or a folder (default with PROJECT: domain.yml, else domain/)"
+    )
     import_rasa.add_argument("--out", type=Path, required=True, help="the KB folder to write (new or empty)")
     import_rasa.add_argument("--force", action="store_true", help="overwrite the KB files of a non-empty --out")
     import_rasa.add_argument("--name", help="the KB's name in kb.yml (default: the --out folder's name)")
@@ -241,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.set_defaults(run=_eval)
 
     add_bench_commands(commands)
+    add_test_commands(commands)
     return parser
 
 

@@ -22,6 +22,7 @@ what to do next. Library errors are translated at the boundary with ``raise ... 
     ├── ProtocolError            a client frame was refused; carries a wire error code
     ├── ActionError              a custom action failed, timed out or its action server did not answer
     ├── GenerationError          a generated reply failed: model missing, endpoint down, timeout, bad stream
+    ├── ConversationFileError    conversation test files (deskmate test) have problems (file, line, fix)
     └── ConversationError        an event does not fit the conversation's current state
 """
 
@@ -153,3 +154,16 @@ class GenerationError(DeskmateError):
 
 class ConversationError(DeskmateError):
     """An event does not fit the conversation's current state."""
+
+
+FileIssue = KBIssue  # a problem in any file Deskmate reads: where it is and how to fix it
+
+
+class ConversationFileError(DeskmateError):
+    """Conversation test files cannot be used: each issue names the file, the line and the fix."""
+
+    def __init__(self, issues: list[FileIssue]) -> None:
+        self.issues = list(issues)
+        noun = "problem" if len(self.issues) == 1 else "problems"
+        lines = "\n".join(f"  - {issue}" for issue in self.issues)
+        super().__init__(f"the conversation tests have {len(self.issues)} {noun}:\n{lines}")
