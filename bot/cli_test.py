@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.dialogue_tests import ConversationTest, load_tests, run_tests, text_report, write_json
-from bot.errors import BuildNotFoundError, ConversationFileError
+from bot.dialogue_tests.kb_names import resolve_names
+from bot.errors import BuildNotFoundError, ConversationFileError, KBValidationError
 from bot.logcontext import configure_cli_logging as _configure_logging
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ def _test(args: argparse.Namespace) -> int:
             builds = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="deskmate-test-builds-")))
         try:
             info = find_or_build(settings, embedder, kb=args.kb, build=args.build, builds=builds)
-        except BuildNotFoundError as exc:
+        except (BuildNotFoundError, KBValidationError) as exc:  # nothing to test: not a failed step
             print(f"error: {exc}", file=sys.stderr)
             return FILE_ERROR
         print(f"Testing build {info.id} ({info.kb_name}): {len(tests)} conversations", file=sys.stderr, flush=True)
@@ -146,7 +147,8 @@ async def play(
     from bot.store import InMemoryStore
 
     result = await run_tests(
-        tests, lambda: ChatService(store=InMemoryStore(), bus=InProcessBus(), brain=brain, actions=actions)
+        resolve_names(tests, brain.kb),
+        lambda: ChatService(store=InMemoryStore(), bus=InProcessBus(), brain=brain, actions=actions),
     )
     print(text_report(result))
     if out is not None:

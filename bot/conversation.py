@@ -93,6 +93,7 @@ class Conversation:
         self.failures_in_a_row = 0
         self.last_was_clarify = False
         self.offered_options: tuple[str, ...] = ()
+        self.offered_values: tuple[tuple[str, str], ...] = ()  # (title, value) buttons of the last bot reply
         self.bot_turns = 0
         self.agent: str | None = None  # username of the agent holding the conversation
         self.handoff_reason: str | None = None
@@ -158,7 +159,9 @@ class Conversation:
         elif event.kind == BOT_REPLY:
             self.bot_turns += 1
             self.last_was_clarify = False
-            self.offered_options = tuple(b["intent"] for b in event.data.get("buttons", []) if b.get("intent"))
+            buttons = event.data.get("buttons", [])
+            self.offered_options = tuple(b["intent"] for b in buttons if b.get("intent"))
+            self.offered_values = tuple((str(b["title"]), str(b["value"])) for b in buttons if "value" in b)
             if event.data.get("source") == "fallback":
                 self.failures_in_a_row += 1
             elif event.data.get("source") != "system":

@@ -208,7 +208,7 @@ def _parse_slot(form: str, item: Any, line: int, known: _Known, issues: list[KBI
     name = item.get("name")
     if not isinstance(name, str) or not SLOT_NAME.match(name):
         _issue(
-            issues, item.line_of("name") if "name" in item else line, f"a slot of form `{form}` needs a valid `name`"
+            issues, item.line_of("name") if "name" in item else line, f"a slot of form `{form}` needs a `name`: letters, digits and _, not starting with a digit"
         )
         return None
     what = f"slot `{name}` of form `{form}`"
@@ -386,6 +386,13 @@ def _parse_stop(form: str, value: LineDict, known: _Known, issues: list[KBIssue]
     if leave_on not in ("affirm", "deny"):
         _issue(issues, raw.line_of("leave_on"), f"`leave_on` of {what} must be affirm or deny")
         leave_on = "affirm"
+    elif leave_on == "deny" and not isinstance(raw.get("ask"), str):
+        _issue(
+            issues,
+            raw.line_of("leave_on"),
+            f'`leave_on: deny` of {what} needs `ask`: the question to which "no" means leave (the system\'s '
+            'own question is "Do you want to stop here?", where yes leaves)',
+        )
     return StopQuestion(
         ask=raw.get("ask") if isinstance(raw.get("ask"), str) else None,
         leave_on=leave_on,
@@ -414,5 +421,9 @@ def _intent_list(item: LineDict, key: str, what: str, known: _Known, issues: lis
         return ()
     unknown = [n for n in names if n not in known.intents and n not in YES_NO]
     if unknown:
-        _issue(issues, item.line_of(key), f"`{key}` of {what} names unknown intents: {', '.join(unknown)}")
+        _issue(
+            issues,
+            item.line_of(key),
+            f"`{key}` of {what} names unknown intents: {', '.join(unknown)}; use intents of intents.yml",
+        )
     return tuple(n for n in names if n not in unknown)

@@ -347,7 +347,7 @@ class _Form:
         converted = convert_response(response, intents=self.intents, report=self.report)
         name = deskmate_name(answer.name.removeprefix("utter_"))
         if self.taken.get(name, converted) != converted or self.plan.responses.get(name, converted) != converted:
-            name = f"{self.name}_done"
+            name = f"{self.name}_{name}"  # unique: the form's name, then the response's
         self.responses_out[name] = converted
         self.used.add(answer.name)
         return {"response": name}

@@ -14,11 +14,12 @@ from typing import Any
 
 from bot.dialogue_tests.model import ANY_VALUE, UNCHECKED, Expect, ExpectedReply, SlotValue
 from bot.events import BOT_REPLY, CLARIFY, HANDOFF, SLOT_SET, StoredEvent
+from bot.forms.state import ASKING, ENDED, STARTED
 
 FORM = "form"  # the form event (docs/kb-format.md, forms.yml): {form, requested_slot, status, failures, pending}
 # statuses after which no form is active (as FormState.active in bot/forms/state.py reads them)
-FORM_ENDED = ("completed", "cancelled", "failed", "switched", "handed_off")
-FORM_ASKING = ("started", "asking")
+FORM_ENDED = ENDED  # bot/forms/state.py: a form event with one of these statuses leaves no form active
+FORM_ASKING = (STARTED, ASKING)
 SAID = (BOT_REPLY, CLARIFY, HANDOFF)  # what the customer sees of the bot
 ACTION_SOURCE = "action:"  # a slot_set's source when a custom action set it
 SHORT = 60

@@ -287,8 +287,8 @@ def _action(reader: _Reader, value: Any, line: int, turns: list[_Turn]) -> None:
     elif name.startswith("utter_"):
         bare = name.removeprefix("utter_")
         turn.replies.append(ExpectedReply(name, responses=frozenset({bare, deskmate_name(bare), name})))
-    else:  # a custom action, or a form: Rasa stories name both the same way
-        turn.replies.append(ExpectedReply(name, action=name, form=name))
+    else:  # a custom action, or a form (named as `kb import-rasa` names it): Rasa stories name both the same way
+        turn.replies.append(ExpectedReply(name, action=name, form=deskmate_name(name)))
 
 
 def _active_loop(reader: _Reader, value: Any, line: int, turns: list[_Turn]) -> None:
@@ -297,7 +297,7 @@ def _active_loop(reader: _Reader, value: Any, line: int, turns: list[_Turn]) -> 
         return
     turn = _current(reader, line, "active_loop", turns)
     if turn is not None:
-        turn.form = value.strip() if isinstance(value, str) else None
+        turn.form = deskmate_name(value.strip()) if isinstance(value, str) else None
 
 
 def _slot_was_set(reader: _Reader, value: Any, line: int, turns: list[_Turn]) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 from bot.forms.replies import yes_or_no
 from kb.forms_model import BUTTON, ENTITY, INTENT, TEXT, TRIGGER, Form, FormSlot
 from kb.model import Template
+from kb.rasa_files import deskmate_name
 
 _TRIM = re.compile(r"[\s.!?,;:]+")
 
@@ -48,7 +49,7 @@ class Reply:
                 parsed = None
             if isinstance(parsed, dict):
                 values = {str(k): v for k, v in parsed.items() if v is not None}
-        return cls(text, tuple(entities), match.group(1), values)
+        return cls(text, tuple(entities), deskmate_name(match.group(1)), values)
 
 
 def payload_intent(text: str) -> str | None:
@@ -63,14 +64,20 @@ def candidates(
     reply: Reply,
     *,
     templates: Mapping[str, Sequence[Template]],
+    offered: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """The slot values ``reply`` offers: every entity slot of ``form``, and the requested slot."""
+    """The slot values ``reply`` offers: every entity slot of ``form``, and the requested slot.
+
+    ``offered`` are the (title, value) buttons of the bot's last message (an ask action's own).
+    """
     found: dict[str, Any] = {}
     if reply.intent is not None and reply.intent in form.ignored_intents:
         return found
     for slot in form.slots:
-        if slot.name in reply.values:
-            found[slot.name] = reply.values[slot.name]
+        # a payload's values are entities, as Rasa reads them: they fill entity (and button) slots
+        key = slot.entity_name if slot.source == ENTITY else slot.name
+        if slot.source in (ENTITY, BUTTON) and key in reply.values:
+            found[slot.name] = reply.values[key]
         elif slot.source == ENTITY and _allowed(slot, reply.intent):
             value = next((v for e, v in reply.entities if e == slot.entity_name), None)
             if value is not None:
@@ -79,7 +86,7 @@ def candidates(
     if asked is None or asked.name in found or not _allowed(asked, reply.intent):
         return found
     slot = asked
-    if slot.source == TEXT and reply.text.strip() and not reply.values and not reply.text.startswith("/"):
+    if slot.source == TEXT and reply.text.strip() and not _PAYLOAD.match(reply.text.strip()):
         found[slot.name] = reply.text.strip()
     elif slot.source == INTENT:
         matched, value = slot.value_for(yes_or_no(reply.text) or reply.intent)
@@ -88,7 +95,8 @@ def candidates(
         if matched:
             found[slot.name] = value
     elif slot.source == BUTTON:
-        value = button_value(reply.text, [t for name in form.ask_responses(slot.name) for t in templates.get(name, ())])
+        questions = [t for name in form.ask_responses(slot.name) for t in templates.get(name, ())]
+        value = offered_value(reply.text, offered) or button_value(reply.text, questions)
         if value is not None:
             found[slot.name] = value
     return found
@@ -113,6 +121,12 @@ def button_value(text: str, templates: Sequence[Template]) -> str | None:
             if button.intent is None and key in (_key(button.title), _key(button.value or button.title)):
                 return button.value if button.value is not None else button.title
     return None
+
+
+def offered_value(text: str, offered: Sequence[tuple[str, str]]) -> str | None:
+    """The value of the offered button whose title (or value) ``text`` is."""
+    key = _key(text)
+    return next((value for title, value in offered if key in (_key(title), _key(value))), None)
 
 
 def _key(text: str) -> str:

@@ -46,7 +46,7 @@ from bot.forms.state import (
     FormState,
 )
 from bot.policy import Action, Decision, HandoffReason, Understanding
-from kb.forms_model import Form
+from kb.forms_model import BUTTON, INTENT, TEXT, TRIGGER, Form
 from kb.model import Button, KnowledgeBase
 from kb.placeholders import known_slots
 
@@ -170,11 +170,15 @@ class FormTurn:
         if self.decision.action is Action.HANDOFF and self.decision.reason is HandoffReason.EXPLICIT_REQUEST:
             self._handoff(form, HANDED_OFF, self.decision.reason.value)
             return
-        found = candidates(form, asked, self.reply, templates=self.kb.templates)
+        found = candidates(
+            form, asked, self.reply, templates=self.kb.templates, offered=self.conversation.offered_values
+        )
         taken = yield from self._take(form, asked, found)
         if taken.failed:
             return
-        answered = asked is None or bool(self._value(asked)) or taken.next_slot is not None
+        # answered: the slot has a value now, or the validate action moved on to another slot
+        moved_on = taken.next_slot is not None and taken.next_slot[0] != asked
+        answered = asked is None or self._value(asked) or moved_on
         if not answered and not taken.accepted and asked not in taken.rejected:
             kind = self._interruption(form)
             if kind == "switch":
@@ -214,7 +218,7 @@ class FormTurn:
 
     def _after_stop_question(self, form: Form, state: FormState) -> Generator[Request, Any, None]:
         answer = yes_or_no(self.text) or self._mapped_yes_no()
-        leave_on = form.stop.leave_on if form.stop is not None else YES
+        leave_on = form.stop.leave_on if form.stop is not None and self._own_stop_question(form) else YES
         if answer == leave_on or self._asks_to_stop(form):
             logger.info("conversation %s: form %s stopped by the customer", self.conversation.id, form.name)
             self._form_event(replace(state, status=CANCELLED, pending=None))
@@ -245,22 +249,33 @@ class FormTurn:
         if self._asks_to_stop(form):
             self._ask_stop(form, state)
             return
+        if self.decision.action is Action.HANDOFF and self.decision.reason is HandoffReason.EXPLICIT_REQUEST:
+            self._handoff(form, HANDED_OFF, self.decision.reason.value)
+            return
         answer = yes_or_no(self.text) or self._mapped_yes_no()
         if answer == YES:
             yield from self._complete(form)
             return
         if answer == NO:
-            for name in form.slot_names:
+            for name in (slot.name for slot in form.slots if slot.source != TRIGGER):
                 if name in self.conversation.raw_slots:
                     self._emit(NewEvent(SLOT_SET, {"slot": name, "value": None, "source": "form"}))
             self._form_event(FormState(form.name, None, ASKING))
             self._say(self.composer.system("form_restart"), form)
             yield from self._next(form, None)
             return
-        if self._interruption(form) == "answer":
+        kind = self._interruption(form)
+        if kind == "switch":
+            self._form_event(replace(state, status=SWITCHED, pending=None))
+            yield from self._begin(self.kb.forms[self.kb.intent(self.decision.intent or "").form or ""])
+            return
+        if kind == "answer":
             yield from self._answer_instead()
             if self.conversation.bot_is_answering and self.conversation.form.active:
                 self._ask_confirm(form)
+            return
+        if kind == "same":
+            self._ask_confirm(form)
             return
         failures = state.failures + 1
         if failures >= form.max_failures:
@@ -285,6 +300,9 @@ class FormTurn:
                 taken.rejected.add(name)
                 if name == asked and check is not None and check.message:
                     taken.messages.append({"text": check.message, "buttons": []})
+        for name in sorted(taken.rejected):  # failed its check: the validate action never sees it
+            if self.conversation.raw_slots.get(name) is not None:
+                self._emit(NewEvent(SLOT_SET, {"slot": name, "value": None, "source": "form"}))
         if form.validate is not None:
             checked = dict(taken.accepted)
             outcome = yield RunAction(form.validate, VALIDATE, form, asked, checked)
@@ -377,6 +395,11 @@ class FormTurn:
                 return
         self._reply(self.composer.system("form_stop"), form, buttons=[b.to_dict() for b in YES_NO_BUTTONS])
 
+    def _own_stop_question(self, form: Form) -> bool:
+        """Whether the form's own stop question is asked (else the system's "Do you want to stop?")."""
+        ask = form.stop.ask if form.stop is not None else None
+        return ask is not None and self.composer.named(ask, turn=0, slots=self.conversation.slots) is not None
+
     def _asks_to_stop(self, form: Form) -> bool:
         """ "stop", "cancel", "never mind"... or an intent the form names for it."""
         stop_intents = form.stop.intents if form.stop is not None else ()
@@ -404,7 +427,18 @@ class FormTurn:
             for slot, value in outcome.slots.items():
                 if self.conversation.raw_slots.get(slot) != value:
                     self._emit(NewEvent(SLOT_SET, {"slot": slot, "value": value, "source": f"action:{name}"}))
-            self._say_all(outcome.messages, form, action=name, source="action")
+            if any(m.get("text") for m in outcome.messages):
+                self._say_all(outcome.messages, form, action=name, source="action")
+            elif name == form.done[-1][1]:
+                self._say(self.composer.system("form_done"), form)
+        self._forget_answers(form)
+
+    def _forget_answers(self, form: Form) -> None:
+        """After the task is done, its answers (text, buttons, yes/no) are cleared, so the same task
+        started again asks them again; values found as entities (an order number, an email) stay known."""
+        for slot in form.slots:
+            if slot.source in (TEXT, BUTTON, INTENT) and slot.name in self.conversation.raw_slots:
+                self._emit(NewEvent(SLOT_SET, {"slot": slot.name, "value": None, "source": "form"}))
 
     def _handoff(
         self, form: Form, status: str, reason: str, *, error: str | None = None, failures: int | None = None
@@ -438,6 +472,9 @@ class FormTurn:
     def _answer_instead(self) -> Generator[Request, Any, None]:
         events = yield AnswerInstead(self.decision)
         self.events.extend(events)  # already applied to the conversation by whoever made them
+        state = self.conversation.form
+        if state.active and not self.conversation.bot_is_answering:  # that answer handed off
+            self._form_event(replace(state, status=HANDED_OFF, pending=None))
 
     # Helpers ----------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from bot.forms.turn import AnswerInstead, FormTurn, RunAction
 from bot.policy import Policy, Understanding
 from kb.forms_model import StopQuestion
 from kb.loader import load_kb
-from kb.model import KnowledgeBase, Template
+from kb.model import SYSTEM_DEFAULTS, KnowledgeBase, Template
 from training.prediction import rank
 
 INTENTS = """
@@ -401,3 +401,53 @@ def test_a_forms_own_stop_question_leaves_on_its_answer(kb: KnowledgeBase) -> No
         object.__setattr__(form, "stop", None)
         kb.templates.clear()
         kb.templates.update(templates)
+
+
+def test_a_validate_action_that_asks_the_same_slot_again_leaves_room_for_an_interruption(kb: KnowledgeBase) -> None:
+    """A FormValidationAction overriding required_slots names the next slot on every turn: the same
+    slot again means nothing was answered, so a question is still an interruption."""
+    form = kb.forms["order_lookup"]
+    object.__setattr__(form, "validate", "validate_order_lookup")
+    try:
+        h = Harness(kb)
+        same = {"validate_order_lookup": ActionOutcome("validate_order_lookup", requested_slot=("order_id",))}
+        h.say("where is my order?", "order_status", outcomes=same)
+        events = h.say("how much is delivery?", "shipping", outcomes=same)
+        assert replies(events) == ["Delivery costs 4.95.", "What's your order number?"]
+    finally:
+        object.__setattr__(form, "validate", None)
+
+
+def test_at_the_confirmation_a_person_can_be_asked_for(kb: KnowledgeBase) -> None:
+    h = Harness(kb)
+    h.say("raise a ticket", "open_ticket")
+    h.say("me@example.com", None, entities=(("email", "me@example.com"),))
+    h.say("An order", None)
+    h.say("it broke", None)
+    h.say("no", None)
+    assert h.conversation.form.pending == "confirm"
+    events = h.say("let me talk to someone", "talk_to_human")
+    handoff = next(e for e in events if e.kind == HANDOFF)
+    assert handoff.data["reason"] == "explicit_request" and handoff.data["collected"]["description"] == "it broke"
+
+
+def test_the_same_task_again_asks_its_answers_again_but_keeps_what_was_found(kb: KnowledgeBase) -> None:
+    h = Harness(kb)
+    h.say("raise a ticket", "open_ticket")
+    h.say("me@example.com", None, entities=(("email", "me@example.com"),))
+    h.say("An order", None)
+    h.say("it broke", None)
+    h.say("no", None)
+    silent = ActionOutcome("action_open_ticket", slots={"ticket_id": "TK-2"})  # says nothing itself
+    done = h.say("yes", None, outcomes={"action_open_ticket": silent})
+    assert replies(done) == [SYSTEM_DEFAULTS["form_done"]]  # never a turn without a reply
+    assert "description" not in h.conversation.slots and h.conversation.slots["email"] == "me@example.com"
+    assert asks(h.say("raise a ticket", "open_ticket")) == ["topic"]
+
+
+def test_payload_values_fill_only_entity_and_button_slots(kb: KnowledgeBase) -> None:
+    h = Harness(kb)
+    h.say("raise a ticket", "open_ticket")
+    h.say('/inform{"email": "a@b.co", "description": "sneaked in"}', None)
+    assert h.conversation.raw_slots.get("email") == "a@b.co"
+    assert "description" not in h.conversation.raw_slots
