@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -27,7 +28,9 @@ from bot.actions import (
 )
 from bot.conversation import ActionOutcome, Conversation
 from bot.errors import ActionError
-from bot.forms.turn import DONE, VALIDATE, RunAction
+from bot.events import NewEvent
+from bot.forms.requests import DONE, VALIDATE, AnswerInstead, RunAction
+from bot.forms.turn import FormTurn
 from bot.policy import Decision, Understanding
 from kb.model import KnowledgeBase
 
@@ -95,6 +98,38 @@ async def run_form_action(
     slots = dict(outcome.slots)
     chosen = slots.pop(REQUESTED_SLOT)
     return replace(outcome, slots=slots, requested_slot=(None if chosen is None else str(chosen),))
+
+
+async def finish_form_turn(
+    turn: FormTurn,
+    runner: ActionRunner | None,
+    plain_answer: Callable[[Decision], Awaitable[list[NewEvent]]],
+    *,
+    conversation: Conversation,
+    text: str,
+    understanding: Understanding,
+    entities: list[tuple[str, str]],
+) -> list[NewEvent]:
+    """Perform what a form turn asks for (its actions, plain answers to interruptions) until it is done."""
+    while turn.pending is not None:
+        request = turn.pending
+        if isinstance(request, AnswerInstead):
+            turn.resume(await plain_answer(request.decision))
+        elif runner is None:
+            turn.resume(ActionOutcome(request.action, error="no action runner is configured; set one up to run forms"))
+        else:
+            turn.resume(
+                await run_form_action(
+                    runner,
+                    request,
+                    conversation=conversation,
+                    text=text,
+                    understanding=understanding,
+                    entities=entities,
+                    kb=turn.kb,
+                )
+            )
+    return turn.events
 
 
 async def _outcome(runner: ActionRunner, call: ActionCall, conversation: Conversation) -> ActionOutcome:

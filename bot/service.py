@@ -22,16 +22,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from bot.action_turn import action_for, run_action, run_form_action
+from bot.action_turn import action_for, finish_form_turn, run_action
 from bot.actions import ActionRunner
 from bot.assist import suggest
 from bot.batcher import MicroBatcher
 from bot.brain import Brain
 from bot.bus import Bus
-from bot.conversation import ActionOutcome, Conversation, State
+from bot.conversation import Conversation, State
 from bot.errors import ConflictError, ConversationError, ProtocolError, StoreError
 from bot.events import CUSTOMER_MESSAGE, SUGGESTIONS, NewEvent, StoredEvent
-from bot.forms.turn import AnswerInstead
 from bot.generated_turn import generated_turn
 from bot.generation import Generator
 from bot.logcontext import conversation_context
@@ -297,29 +296,21 @@ class ChatService:
             return await self._plain_answer(
                 brain, conversation, text, client_id, intent, understanding, entities, decision
             )
-        while turn.pending is not None:
-            request = turn.pending
-            if isinstance(request, AnswerInstead):
-                turn.resume(
-                    await self._plain_answer(
-                        brain, conversation, text, client_id, intent, understanding, entities, request.decision
-                    )
-                )
-            elif self.actions is None:
-                turn.resume(ActionOutcome(request.action, error="no action runner is configured"))
-            else:
-                turn.resume(
-                    await run_form_action(
-                        self.actions,
-                        request,
-                        conversation=conversation,
-                        text=text,
-                        understanding=understanding,
-                        entities=entities,
-                        kb=brain.kb,
-                    )
-                )
-        return turn.events
+
+        async def plain(decided: Decision) -> list[NewEvent]:
+            return await self._plain_answer(
+                brain, conversation, text, client_id, intent, understanding, entities, decided
+            )
+
+        return await finish_form_turn(
+            turn,
+            self.actions,
+            plain,
+            conversation=conversation,
+            text=text,
+            understanding=understanding,
+            entities=entities,
+        )
 
     async def _plain_answer(
         self,

@@ -30,9 +30,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from bot.events import BOT_REPLY, FORM, HANDOFF, SLOT_SET, STATE_CHANGED, NewEvent
-from bot.forms import checks
 from bot.forms.reading import Reply, candidates, trigger_values
 from bot.forms.replies import NO, YES, is_stop, yes_or_no
+from bot.forms.requests import ASK, DONE, VALIDATE, AnswerInstead, Request, RunAction
 from bot.forms.state import (
     ASKING,
     CANCELLED,
@@ -45,6 +45,7 @@ from bot.forms.state import (
     SWITCHED,
     FormState,
 )
+from bot.forms.values import Taken, checked, validated
 from bot.policy import Action, Decision, HandoffReason, Understanding
 from kb.forms_model import BUTTON, INTENT, TEXT, TRIGGER, Form
 from kb.model import Button, KnowledgeBase
@@ -57,29 +58,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FORM_FAILED = "form_failed"  # the handoff reason when a question failed max_failures times
-VALIDATE, ASK, DONE = "validate", "ask", "done"
 YES_NO_BUTTONS = (Button("Yes", value="yes"), Button("No", value="no"))
-
-
-@dataclass(frozen=True)
-class RunAction:
-    """Run custom action ``action`` for the form (``purpose``: validate | ask | done)."""
-
-    action: str
-    purpose: str
-    form: Form
-    requested_slot: str | None = None
-    candidates: dict[str, Any] = field(default_factory=dict)  # validate: the values to check
-
-
-@dataclass(frozen=True)
-class AnswerInstead:
-    """Answer the message by the policy's ``decision``, as if no form were active."""
-
-    decision: Decision
-
-
-Request = RunAction | AnswerInstead
 
 
 @dataclass
@@ -201,7 +180,7 @@ class FormTurn:
         self._say_all(taken.messages, form)
         yield from self._next(form, taken.next_slot)
 
-    def _failed_answer(self, form: Form, state: FormState, asked: str, taken: _Taken) -> Generator[Request, Any, None]:
+    def _failed_answer(self, form: Form, state: FormState, asked: str, taken: Taken) -> Generator[Request, Any, None]:
         failures = state.failures + 1
         if failures >= form.max_failures:
             self._say_all(taken.messages, form)
@@ -287,53 +266,27 @@ class FormTurn:
 
     # Steps ------------------------------------------------------------------------------------
 
-    def _take(self, form: Form, asked: str | None, found: dict[str, Any]) -> Generator[Request, Any, _Taken]:
+    def _take(self, form: Form, asked: str | None, found: dict[str, Any]) -> Generator[Request, Any, Taken]:
         """Check the candidate values (each slot's check, then the form's validate action) and set the good ones."""
-        taken = _Taken()
-        for name, value in found.items():
-            slot = form.slot(name)
-            check = slot.check if slot is not None else None
-            ok, final = checks.passes(check, value) if check is not None else (True, value)
-            if ok:
-                taken.accepted[name] = final
-            else:
-                taken.rejected.add(name)
-                if name == asked and check is not None and check.message:
-                    taken.messages.append({"text": check.message, "buttons": []})
-        for name in sorted(taken.rejected):  # failed its check: the validate action never sees it
-            if self.conversation.raw_slots.get(name) is not None:
-                self._emit(NewEvent(SLOT_SET, {"slot": name, "value": None, "source": "form"}))
+        taken = checked(form, asked, found)
+        self._clear(taken.rejected)  # failed its check: the validate action never sees it
         if form.validate is not None:
-            checked = dict(taken.accepted)
-            outcome = yield RunAction(form.validate, VALIDATE, form, asked, checked)
+            outcome = yield RunAction(form.validate, VALIDATE, form, asked, dict(taken.accepted))
             if outcome.error is not None:
                 self._handoff(form, HANDED_OFF, "action", error=outcome.error)
                 taken.failed = True
                 return taken
-            taken.messages += outcome.messages
-            taken.accepted = {}
-            for name, value in checked.items():
-                final = outcome.slots.get(name, value)
-                if final is None:
-                    taken.rejected.add(name)
-                else:
-                    taken.accepted[name] = final
-            for name, value in outcome.slots.items():
-                if name in checked:
-                    continue
-                if value is None:
-                    taken.rejected.add(name)
-                else:
-                    taken.accepted[name] = value  # extract_<slot>, or another slot the action set
-            if outcome.requested_slot is not None:
-                taken.next_slot = (outcome.requested_slot[0],)
+            taken = validated(taken, outcome)
         for name, value in taken.accepted.items():
             if self.conversation.raw_slots.get(name) != value:
                 self._emit(NewEvent(SLOT_SET, {"slot": name, "value": value, "source": "form"}))
-        for name in sorted(taken.rejected):
-            if self.conversation.raw_slots.get(name) is not None:  # set from the message's entities: not valid
-                self._emit(NewEvent(SLOT_SET, {"slot": name, "value": None, "source": "form"}))
+        self._clear(taken.rejected)  # set from the message's entities, then refused
         return taken
+
+    def _clear(self, names: set[str]) -> None:
+        for name in sorted(names):
+            if self.conversation.raw_slots.get(name) is not None:
+                self._emit(NewEvent(SLOT_SET, {"slot": name, "value": None, "source": "form"}))
 
     def _next(self, form: Form, chosen: tuple[str | None] | None) -> Generator[Request, Any, None]:
         """Ask for the next slot without a value, or complete the form."""

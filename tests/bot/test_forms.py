@@ -10,7 +10,8 @@ from bot.composer import Composer
 from bot.conversation import ActionOutcome, Agent, Conversation, State
 from bot.events import BOT_REPLY, FORM, HANDOFF, NewEvent, StoredEvent
 from bot.forms.replies import is_stop, yes_or_no
-from bot.forms.turn import AnswerInstead, FormTurn, RunAction
+from bot.forms.requests import AnswerInstead, RunAction
+from bot.forms.turn import FormTurn
 from bot.policy import Policy, Understanding
 from kb.forms_model import StopQuestion
 from kb.loader import load_kb

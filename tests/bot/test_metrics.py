@@ -410,8 +410,8 @@ async def test_a_served_conversation_is_counted(demo_brain: Brain) -> None:
     service = ChatService(store=store, bus=InProcessBus(), brain=demo_brain)
     try:
         cid = (await service.open_session(None)).conversation_id
-        _, first = await service.customer_message(cid, client_id="m1", text="Where is my order?")
-        duplicate, _ = await service.customer_message(cid, client_id="m1", text="Where is my order?")
+        _, first = await service.customer_message(cid, client_id="m1", text="How much is delivery?")
+        duplicate, _ = await service.customer_message(cid, client_id="m1", text="How much is delivery?")
         _, second = await service.customer_message(cid, client_id="m2", text=ASK_PERSON)
         queued = await scrape(metrics, store)
         await service.change(cid, lambda c: c.claim(SAM))

@@ -13,7 +13,7 @@ from bot.events import CUSTOMER_MESSAGE, NewEvent, StoredEvent
 from bot.service import ChatService
 from bot.store import InMemoryStore
 
-ORDER = "Where is my order?"
+ORDER = "How much is delivery?"
 
 
 class FailsOnce(InMemoryStore):
