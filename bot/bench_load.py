@@ -21,7 +21,7 @@ connections; *unsent* messages belong to customers whose connection failed. Thro
 answered messages over the wall time of the load phase (connecting excluded).
 
 The messages are the KB's own example phrasings of the intents the bot answers from a template
-(no handoff intent, no custom action), kept only when the loaded model answers them confidently,
+(no handoff intent, no custom action, no form), kept only when the loaded model answers them confidently,
 so every turn costs the same model pass and no conversation is handed to a person. Should one be
 handed off anyway, its answer counts and the customer starts a new conversation for the rest.
 """
@@ -98,7 +98,7 @@ def answerable_messages(brain: Brain) -> dict[str, str]:
     candidates = [
         (intent.name, text)
         for intent in brain.kb.intents
-        if not intent.handoff and intent.action is None
+        if not intent.handoff and intent.action is None and intent.form is None
         for text in intent.examples
     ]
     understood = []

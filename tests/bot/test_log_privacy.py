@@ -169,6 +169,7 @@ async def test_message_text_never_reaches_the_logs_at_info(
     demo_brain: Brain, embedder: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)  # every logger, every level: the records are checked below
+    caplog.set_level(logging.DEBUG, logger="websockets")  # a CLI test before may have quietened it
     kb = tmp_path / "kb"
     shutil.copytree(DEMO_KB, kb)
     accounts = await agent_accounts(PASSWORD, sam="Sam")
