@@ -14,23 +14,24 @@ import signal
 import sys
 import time
 
-from bot.accounts import Accounts
 from bot.actions import ActionRunner, InProcessActionRunner, RemoteActionRunner
-from bot.brain import Brain
-from bot.bus import Bus, InProcessBus, Signal
-from bot.candidates import CandidateReview
-from bot.config import Settings
+from bot.bus.base import Bus, Signal
+from bot.bus.inprocess import InProcessBus
+from bot.bus.redis_bus import RedisBus
 from bot.errors import ConfigError
 from bot.generation import Generator, LocalSmolLM2Generator, OpenAICompatibleGenerator
-from bot.limits import AddressLimits
-from bot.metrics import Metrics, ObservedStore
-from bot.redis_bus import RedisBus
-from bot.reloader import SYSTEM_TOPIC, KBReloader
-from bot.reloads import ReloadAction, ReloadOutcome, ReloadRecord
-from bot.server import DeskmateServer, bound_port
-from bot.service import ChatService
-from bot.session_tokens import SessionSigner
-from bot.stores import open_stores
+from bot.ops.config import Settings
+from bot.ops.metrics import Metrics, ObservedStore
+from bot.service.accounts import Accounts
+from bot.service.brain import Brain
+from bot.service.candidates import CandidateReview
+from bot.service.chat import ChatService
+from bot.service.reloader import SYSTEM_TOPIC, KBReloader
+from bot.service.session_tokens import SessionSigner
+from bot.storage.factory import open_stores
+from bot.storage.reloads import ReloadAction, ReloadOutcome, ReloadRecord
+from bot.web.limits import AddressLimits
+from bot.web.server import DeskmateServer, bound_port
 from kb.build import BuildInfo, build_kb
 from kb.loader import load_kb
 from kb.versions import ActiveBuild, active_build_for, write_active

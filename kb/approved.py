@@ -5,7 +5,7 @@ One JSON object per line (see docs/kb-format.md, "approved.jsonl")::
     {"id": "cand_...", "question": "...", "answer": "...", "agent": "maria",
      "approved_at": 1718000000.0, "conversation_id": "c_..."}
 
-An admin approving a candidate (bot/candidates.py) appends a line with :func:`append_approved`;
+An admin approving a candidate (bot/service/candidates.py) appends a line with :func:`append_approved`;
 the loader reads the file with :func:`parse_approved`, and each pair becomes a retrieval pair at
 the next build. The texts were de-identified when the candidate was recorded.
 """

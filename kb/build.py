@@ -33,8 +33,8 @@ from kb.model import KnowledgeBase
 from kb.placeholders import escape
 from retrieval.embedder import Embedder
 from retrieval.examples import ExampleMemory
-from retrieval.masking import Deidentifier
 from retrieval.pairs import Pair, deduplicate, dialogue_pairs, marked
+from retrieval.privacy.masking import Deidentifier
 from retrieval.retriever import Retriever
 from training.config import TrainingConfig
 from training.data import IntentData

@@ -11,7 +11,7 @@
           sleeping bag: [sleeping bags, sleepingbag]
 
 :func:`parse_entities` validates the file's mapping into :class:`~kb.model.EntityDefinition`
-values; ``bot/entities.py`` finds them in messages with the matchers compiled here.
+values; ``bot/core/entities.py`` finds them in messages with the matchers compiled here.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Forms as plain values: the slots a task needs, how each is filled and checked, what runs at the end.
 
-Read from forms.yml by :mod:`kb.forms`; run by the conversation core (:mod:`bot.forms`). See
+Read from forms.yml by :mod:`kb.forms`; run by the conversation core (:mod:`bot.core.forms`). See
 docs/kb-format.md, "forms.yml".
 """
 

@@ -6,7 +6,7 @@ Two input formats (see docs/kb-format.md, "Importing past conversations"):
   Speakers may be aliases (:data:`SPEAKER_ALIASES`); without an ``id`` one is made from the content.
 - CSV with a ``question,answer`` header: each row becomes a two-turn dialogue.
 
-Every dialogue goes through the KB's :class:`~retrieval.masking.Deidentifier` (kb.yml's
+Every dialogue goes through the KB's :class:`~retrieval.privacy.masking.Deidentifier` (kb.yml's
 ``masking:``, its pattern entities and its own values; see
 :func:`~kb.masking.load_deidentifier`): personal values become ``{kind}`` placeholders.
 Dialogues whose de-identified turns repeat, case and spacing aside, one already imported or already
@@ -30,7 +30,7 @@ from bot.errors import KBIssue, KBValidationError
 from kb.atomic import append_atomically
 from kb.masking import load_deidentifier
 from kb.model import Dialogue, Turn
-from retrieval.masking import Deidentifier
+from retrieval.privacy.masking import Deidentifier
 
 DIALOGUES = "dialogues.jsonl"
 SPEAKER_ALIASES = {

@@ -15,7 +15,7 @@ the values found there are the shop's, so de-identification keeps them
 for ``deskmate kb validate``, unless they are in ``keep``, since a template that holds one
 customer's order number or address shows it to every customer.
 
-This module only reads files; the rules themselves are in retrieval/pii.py and retrieval/names.py.
+This module only reads files; the rules themselves are in retrieval/privacy/pii.py and retrieval/privacy/names.py.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from bot.errors import ConfigError, KBIssue, KBValidationError
 from kb.loader import REQUIRED_FILES, load_kb
 from kb.model import KnowledgeBase
 from kb.yamlio import LineDict, LineList, YAMLSyntaxError, load_yaml
-from retrieval.masking import Deidentifier
-from retrieval.names import vocabulary
 from retrieval.persona import claims_to_be_person
-from retrieval.pii import BUILT_IN, KIND_NAME, NAME, Finding, compile_pattern
+from retrieval.privacy.masking import Deidentifier
+from retrieval.privacy.names import vocabulary
+from retrieval.privacy.pii import BUILT_IN, KIND_NAME, NAME, Finding, compile_pattern
 
 KB_FILE = "kb.yml"
 KEEP = "keep"

@@ -137,7 +137,7 @@ class Dialogue:
 class ApprovedPair:
     """A customer question and an agent's answer that an admin approved (a line of approved.jsonl)."""
 
-    id: str  # the candidate id it was approved from (see bot/candidates.py)
+    id: str  # the candidate id it was approved from (see bot/service/candidates.py)
     question: str
     answer: str
     agent: str | None = None  # the agent who wrote the answer

@@ -2,7 +2,7 @@
 
 An intent's response may have several variations that answer different sides of it ("where is my
 order": how to track it, what to do when tracking says delivered). The composer sends the one
-closest in meaning to the customer's message (bot/templates.py), so the variations are embedded
+closest in meaning to the customer's message (bot/core/templates.py), so the variations are embedded
 once when a build is loaded and each message's vector, already computed for the classifier and
 the retriever, is compared with them: one small matrix product per batch, no extra model pass.
 

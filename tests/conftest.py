@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEMO_KB
+from bot.ops.config import DEMO_KB
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests must never reach for a model hub
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -41,7 +41,7 @@ def demo_build(demo_builds_dir: Path, embedder):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def demo_brain(demo_build, embedder):  # type: ignore[no-untyped-def]
-    from bot.brain import Brain
+    from bot.service.brain import Brain
 
     return Brain.load(demo_build, embedder)
 

@@ -1,1 +1,5 @@
-"""Benchmarks of the bot's reply path."""
+"""Benchmarks of the bot: load, faithfulness, privacy.
+
+Kept apart from the runtime so that ``deskmate serve`` imports none of it; ``deskmate bench ...``
+imports each benchmark only when it is run.
+"""

@@ -9,7 +9,7 @@ again, so agent-assist suggestions are made for each. Every text the bot sends o
 (replies, clarifications, streamed and stored generated text, suggestions) is searched for any
 personal value of the KB's dialogues or of another replayed conversation. Any hit is a leak.
 
-Values are found by the KB's de-identifier (retrieval/masking.py); an address also counts by its
+Values are found by the KB's de-identifier (retrieval/privacy/masking.py); an address also counts by its
 parts (a postcode or a street line on its own is still someone's). Matching is whole-word and
 case-insensitive. The generator defaults to an adversarial twin that repeats its grounding
 passages word for word, so whatever reaches a prompt reaches the customer unless the reply guard
@@ -34,21 +34,22 @@ from pathlib import Path
 from typing import Any
 
 from bot.actions import ActionRunner, InProcessActionRunner
-from bot.brain import Brain
-from bot.bus import InProcessBus, Signal
-from bot.events import BOT_REPLY, CLARIFY, HANDOFF, SUGGESTIONS, StoredEvent
+from bot.bus.base import Signal
+from bot.bus.inprocess import InProcessBus
+from bot.core.events import BOT_REPLY, CLARIFY, HANDOFF, SUGGESTIONS, StoredEvent
+from bot.core.policy import PolicyConfig
 from bot.generation import Generator
 from bot.generation.base import DEFAULT_MAX_TOKENS, ChatMessage, Timeout
-from bot.policy import PolicyConfig
-from bot.service import ChatService
-from bot.store import InMemoryStore
+from bot.service.brain import Brain
+from bot.service.chat import ChatService
+from bot.storage.store import InMemoryStore
 from kb.build import build_kb
 from kb.importer import read_dialogues
 from kb.loader import load_kb
 from kb.masking import load_deidentifier
 from kb.model import Dialogue
 from retrieval.embedder import Embedder
-from retrieval.pii import find_postcodes, occurs, whole_word
+from retrieval.privacy.pii import find_postcodes, occurs, whole_word
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """What a turn came to, read from its stored events, and the checks of a step against it.
 
-Pure functions over :class:`~bot.events.StoredEvent` lists: no service, no model. A turn's
+Pure functions over :class:`~bot.core.events.StoredEvent` lists: no service, no model. A turn's
 predicted intent is ``ranking[0]`` of its first event that carries a ranking (a clicked button's
 intent when it had one); slots are replayed from every ``slot_set`` so far; the active form is the
 last ``form`` event's, none once it completed, was cancelled, failed, switched or was handed off.
@@ -12,13 +12,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.events import BOT_REPLY, CLARIFY, HANDOFF, SLOT_SET, StoredEvent
+from bot.core.forms.state import ASKING, ENDED, STARTED
 from bot.dialogue_tests.model import ANY_VALUE, UNCHECKED, Expect, ExpectedReply, SlotValue
-from bot.events import BOT_REPLY, CLARIFY, HANDOFF, SLOT_SET, StoredEvent
-from bot.forms.state import ASKING, ENDED, STARTED
 
 FORM = "form"  # the form event (docs/kb-format.md, forms.yml): {form, requested_slot, status, failures, pending}
-# statuses after which no form is active (as FormState.active in bot/forms/state.py reads them)
-FORM_ENDED = ENDED  # bot/forms/state.py: a form event with one of these statuses leaves no form active
+# statuses after which no form is active (as FormState.active in bot/core/forms/state.py reads them)
+FORM_ENDED = ENDED  # bot/core/forms/state.py: a form event with one of these statuses leaves no form active
 FORM_ASKING = (STARTED, ASKING)
 SAID = (BOT_REPLY, CLARIFY, HANDOFF)  # what the customer sees of the bot
 ACTION_SOURCE = "action:"  # a slot_set's source when a custom action set it

@@ -39,7 +39,7 @@ from bot.dialogue_tests.model import (
 )
 from bot.errors import FileIssue
 from kb.annotations import AnnotationError, parse_annotated
-from kb.rasa_files import deskmate_name
+from kb.rasa.files import deskmate_name
 from kb.yamlio import LineDict, LineList
 
 TOP_KEYS = ("version", "stories")

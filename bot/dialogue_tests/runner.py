@@ -1,7 +1,7 @@
 """Playing conversation tests through a chat service, in-process: no server, no socket.
 
 Each conversation gets a fresh service from ``make_chat`` (in production a
-:class:`~bot.service.ChatService` over an in-memory store and the in-process bus; in tests any twin
+:class:`~bot.service.chat.ChatService` over an in-memory store and the in-process bus; in tests any twin
 with the same three calls) and a fresh session on it. Every step is one customer message; what
 the service stored for it is checked against the step (:mod:`bot.dialogue_tests.matching`).
 """
@@ -13,20 +13,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.core.events import BOT_REPLY, CLARIFY, CUSTOMER_MESSAGE, StoredEvent
 from bot.dialogue_tests.matching import Observed, check, observe
 from bot.dialogue_tests.model import ConversationTest, Step
 from bot.errors import DeskmateError
-from bot.events import BOT_REPLY, CLARIFY, CUSTOMER_MESSAGE, StoredEvent
 
 if TYPE_CHECKING:
-    from bot.service import Session
-    from bot.store import Store
+    from bot.service.chat import Session
+    from bot.storage.store import Store
 
 logger = logging.getLogger(__name__)
 
 
 class Chat(Protocol):
-    """What the runner needs of :class:`~bot.service.ChatService`."""
+    """What the runner needs of :class:`~bot.service.chat.ChatService`."""
 
     @property
     def store(self) -> Store: ...

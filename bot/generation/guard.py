@@ -32,7 +32,7 @@ from typing import Protocol
 
 from kb.placeholders import fill_known, known_slots, placeholder_names
 from retrieval.persona import claims_to_be_person
-from retrieval.pii import occurs
+from retrieval.privacy.pii import occurs
 
 # A sentence ends at . ! ? or … (closing quotes and brackets kept), followed by white space.
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s+")
@@ -47,7 +47,7 @@ class Found(Protocol):
 
 
 class PersonalDataFinder(Protocol):
-    """Finds personal values in a text (the KB's de-identifier: retrieval/masking.py)."""
+    """Finds personal values in a text (the KB's de-identifier: retrieval/privacy/masking.py)."""
 
     def find(self, text: str) -> Sequence[Found]: ...
 

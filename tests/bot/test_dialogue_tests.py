@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.cli import main
-from bot.cli_test import find_or_build, run_files
-from bot.config import DEMO_KB, Settings
+from bot.cli.main import main
+from bot.cli.testing import find_or_build, run_files
+from bot.core.events import BOT_REPLY, CUSTOMER_MESSAGE, NewEvent, StoredEvent
 from bot.dialogue_tests import (
     ConversationFileError,
     Expect,
@@ -24,9 +24,9 @@ from bot.dialogue_tests import (
 )
 from bot.dialogue_tests.model import ANY_VALUE, UNCHECKED
 from bot.errors import ConversationError
-from bot.events import BOT_REPLY, CUSTOMER_MESSAGE, NewEvent, StoredEvent
-from bot.service import Session
-from bot.store import InMemoryStore
+from bot.ops.config import DEMO_KB, Settings
+from bot.service.chat import Session
+from bot.storage.store import InMemoryStore
 
 DEMO_TESTS = DEMO_KB / "tests"  # conversations.yml, and forms.yml with every path of the demo's forms
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, async_playwright
 
-from bot.brain import Brain
-from bot.config import DEMO_KB
+from bot.ops.config import DEMO_KB
+from bot.service.brain import Brain
 from tests.e2e.server import running_server
 
 

@@ -65,7 +65,7 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve"],
+            [sys.executable, "-m", "bot.cli.main", "serve"],
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,

@@ -12,19 +12,20 @@ from typing import Any
 from argon2 import PasswordHasher
 from websockets.asyncio.client import ClientConnection, connect
 
-from bot.accounts import Accounts, InMemoryAccountStore
 from bot.actions import ActionRunner, InProcessActionRunner
-from bot.brain import Brain
-from bot.bus import InProcessBus
-from bot.candidates import CandidateReview
+from bot.bus.inprocess import InProcessBus
 from bot.generation import Generator
-from bot.limits import AddressLimits
-from bot.metrics import Metrics, ObservedStore
-from bot.reloader import KBReloader
-from bot.server import DeskmateServer, bound_port
-from bot.service import ChatService
-from bot.session_tokens import SessionSigner
-from bot.sqlite_store import SQLiteStore
+from bot.ops.metrics import Metrics, ObservedStore
+from bot.service.accounts import Accounts
+from bot.service.brain import Brain
+from bot.service.candidates import CandidateReview
+from bot.service.chat import ChatService
+from bot.service.reloader import KBReloader
+from bot.service.session_tokens import SessionSigner
+from bot.storage.accounts import InMemoryAccountStore
+from bot.storage.sqlite.store import SQLiteStore
+from bot.web.limits import AddressLimits
+from bot.web.server import DeskmateServer, bound_port
 from retrieval.embedder import Embedder
 
 

@@ -10,10 +10,10 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from bot.brain import Brain
-from bot.limits import AddressLimits
-from bot.protocol import MAX_FRAME
-from bot.session_tokens import SessionSigner
+from bot.service.brain import Brain
+from bot.service.session_tokens import SessionSigner
+from bot.web.limits import AddressLimits
+from bot.web.protocol import MAX_FRAME
 from tests.e2e.server import Client, customer, running_service
 
 SHOP = "https://shop.example.com"

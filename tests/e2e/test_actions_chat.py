@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.actions import ActionRunner, InProcessActionRunner, RemoteActionRunner
-from bot.brain import Brain
-from bot.events import BOT_REPLY, SLOT_SET
-from bot.service import ChatService
+from bot.core.events import BOT_REPLY, SLOT_SET
+from bot.service.brain import Brain
+from bot.service.chat import ChatService
 from tests.bot.test_actions import action_server, free_port  # noqa: F401  (the real action server fixture)
 from tests.e2e.server import customer, running_service
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, expect
 
-from bot.brain import Brain
-from bot.service import ChatService
+from bot.service.brain import Brain
+from bot.service.chat import ChatService
 from tests.e2e.server import running_service
 
 pytestmark = pytest.mark.slow

@@ -34,17 +34,19 @@ from argon2 import PasswordHasher
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-import bot.admin
-from bot import agent_server
-from bot.accounts import Accounts, InMemoryAccountStore
-from bot.admin import KINDS as ADMIN_KINDS
-from bot.agent_server import ACTIONS, AgentConnection
-from bot.candidates import CandidateReview, CandidateStatus, InMemoryCandidateStore
-from bot.config import DEMO_KB
-from bot.events import StoredEvent
-from bot.service import ChatService
+import bot.web.admin
+from bot.core.events import StoredEvent
+from bot.ops.config import DEMO_KB
+from bot.service.accounts import Accounts
+from bot.service.candidates import CandidateReview
+from bot.service.chat import ChatService
+from bot.storage.accounts import InMemoryAccountStore
+from bot.storage.candidates import CandidateStatus, InMemoryCandidateStore
+from bot.web import agents as agent_server
+from bot.web.admin import KINDS as ADMIN_KINDS
+from bot.web.agents import ACTIONS, AgentConnection
 from retrieval.embedder import HashingEmbedder
-from tests.bot.test_brain import brain as cheap_brain
+from tests.bot.service.test_brain import brain as cheap_brain
 from tests.e2e.server import Client, customer, running_service
 
 PASSWORD = "correct horse battery"
@@ -106,7 +108,7 @@ async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
 @pytest.fixture
 def no_auth_delay(monkeypatch: pytest.MonkeyPatch) -> None:
     """The admin socket waits a second after a wrong token (against guessing); not in these tests."""
-    monkeypatch.setattr(bot.admin, "FAILED_AUTH_DELAY", 0.0)
+    monkeypatch.setattr(bot.web.admin, "FAILED_AUTH_DELAY", 0.0)
 
 
 async def recv(ws: ClientConnection, *, timeout: float = 10.0) -> dict[str, Any]:

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.bench_load import (
+from bot.bench.load import (
     answerable_messages,
     format_table,
     make_workload,
     measure_ceiling,
     raised_limits,
 )
-from bot.bench_load_clients import customer_url, run_load
-from bot.brain import Brain
-from bot.cli import build_parser
+from bot.bench.load_clients import customer_url, run_load
+from bot.cli.main import build_parser
+from bot.service.brain import Brain
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
-from bot.brain import Brain
-from bot.policy import Action, TurnContext
-from bot.session_tokens import SessionSigner
+from bot.core.policy import Action, TurnContext
+from bot.service.brain import Brain
+from bot.service.session_tokens import SessionSigner
 from tests.e2e.server import Client, customer, running_server
 
 pytestmark = pytest.mark.slow

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
-from bot.brain import Brain
-from bot.bus import QUEUE_TOPIC, Signal
-from bot.events import BOT_REPLY, CUSTOMER_MESSAGE, FORM, HANDOFF, SLOT_SET, STATE_CHANGED, NewEvent, StoredEvent
-from bot.service import ChatService
+from bot.bus.base import QUEUE_TOPIC, Signal
+from bot.core.events import BOT_REPLY, CUSTOMER_MESSAGE, FORM, HANDOFF, SLOT_SET, STATE_CHANGED, NewEvent, StoredEvent
+from bot.service.brain import Brain
+from bot.service.chat import ChatService
 from tests.e2e.server import agent, agent_accounts, customer, running_service
 
 pytestmark = pytest.mark.slow

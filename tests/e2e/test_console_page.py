@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from bot.brain import Brain
-from bot.events import SUGGESTIONS, NewEvent
-from bot.service import ChatService
+from bot.core.events import SUGGESTIONS, NewEvent
+from bot.service.brain import Brain
+from bot.service.chat import ChatService
 from tests.e2e.server import agent_accounts, running_service
 
 pytestmark = pytest.mark.slow
@@ -111,7 +111,7 @@ async def test_a_suggestion_with_a_placeholder_must_be_filled_in_before_it_is_se
     await console.click("#console-claim")
     await expect(shop.locator(".deskmate-agent-joined")).to_have_count(1)
 
-    # what agent assist offers for a past reply about another customer's case (bot/assist.py): the
+    # what agent assist offers for a past reply about another customer's case (bot/core/assist.py): the
     # model's ranking is tested elsewhere; here, how the console treats such a suggestion
     _, service = live
     (held,) = [c for c in await service.store.conversations(["WITH_AGENT"])]

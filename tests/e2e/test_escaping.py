@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Dialog, Page, expect
 
-from bot.accounts import Accounts
-from bot.brain import Brain
-from bot.candidates import CandidateReview, CandidateStatus, InMemoryCandidateStore
-from bot.service import ChatService
+from bot.service.accounts import Accounts
+from bot.service.brain import Brain
+from bot.service.candidates import CandidateReview
+from bot.service.chat import ChatService
+from bot.storage.candidates import CandidateStatus, InMemoryCandidateStore
 from kb.model import SYSTEM_DEFAULTS, Button, EntityDefinition, Intent, KnowledgeBase, Template
 from retrieval.embedder import HashingEmbedder
 from retrieval.pairs import Pair

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.config import DEMO_KB
+from bot.cli.main import main
+from bot.ops.config import DEMO_KB
 
 pytestmark = pytest.mark.slow
 

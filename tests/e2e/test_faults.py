@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
-from bot.config import DEMO_KB
+from bot.ops.config import DEMO_KB
 from kb.build import BuildInfo
 from tests.e2e.processes import ServerProcess, shared_builds
 from tests.e2e.server import Client, agent, customer

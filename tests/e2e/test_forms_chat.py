@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from bot.actions import InProcessActionRunner
-from bot.brain import Brain
-from bot.events import FORM, SLOT_SET
-from bot.service import ChatService
+from bot.core.events import FORM, SLOT_SET
+from bot.service.brain import Brain
+from bot.service.chat import ChatService
 from tests.e2e.server import agent, agent_accounts, customer, running_service
 
 pytestmark = pytest.mark.slow

@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from bot.brain import Brain
-from bot.bus import InProcessBus
-from bot.server import DeskmateServer, bound_port
-from bot.service import ChatService
-from bot.sqlite_store import SQLiteStore
-from tests.bot.test_brain import brain as cheap_brain
+from bot.bus.inprocess import InProcessBus
+from bot.service.brain import Brain
+from bot.service.chat import ChatService
+from bot.storage.sqlite.store import SQLiteStore
+from bot.web.server import DeskmateServer, bound_port
+from tests.bot.service.test_brain import brain as cheap_brain
 
 pytestmark = [
     pytest.mark.slow,

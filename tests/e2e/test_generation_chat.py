@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot.brain import Brain
-from bot.events import BOT_REPLY, CLARIFY, HANDOFF
+from bot.core.events import BOT_REPLY, CLARIFY, HANDOFF
+from bot.core.policy import PolicyConfig
 from bot.generation import OpenAICompatibleGenerator
-from bot.policy import PolicyConfig
+from bot.service.brain import Brain
 from tests.bot.fake_openai_server import FakeOpenAIServer
 from tests.e2e.server import customer, running_service
 

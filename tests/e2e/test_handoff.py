@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
-from bot.brain import Brain
-from bot.service import ChatService
+from bot.service.brain import Brain
+from bot.service.chat import ChatService
 from tests.e2e.server import Client, agent, agent_accounts, customer, running_service
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.brain import Brain
+from bot.service.brain import Brain
 from tests.e2e.server import customer, running_service
 
 TOKEN = "metrics-token-0123456789"

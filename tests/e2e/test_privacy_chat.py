@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from bot.brain import Brain
-from bot.config import DEMO_KB
-from bot.service import ChatService
+from bot.ops.config import DEMO_KB
+from bot.service.brain import Brain
+from bot.service.chat import ChatService
 from tests.e2e.server import agent, agent_accounts, customer, running_service
 
 pytestmark = pytest.mark.slow

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 
 from bot.actions import RemoteActionRunner
-from bot.brain import Brain
-from bot.cli_test import run_files
+from bot.cli.testing import run_files
+from bot.service.brain import Brain
 from kb.build import build_kb
-from kb.rasa_import import import_rasa_project
+from kb.rasa.importer import import_rasa_project
 from tests.bot.test_actions import free_port
 
 pytestmark = pytest.mark.slow

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
-from bot.admin_client import admin_change, admin_versions
-from bot.brain import Brain
-from bot.candidates import CandidateReview, InMemoryCandidateStore
+from bot.cli.admin_client import admin_change, admin_versions
 from bot.errors import DeskmateError
-from bot.service import ChatService
+from bot.service.brain import Brain
+from bot.service.candidates import CandidateReview
+from bot.service.chat import ChatService
+from bot.storage.candidates import InMemoryCandidateStore
 from tests.e2e.server import Client, agent, agent_accounts, customer, running_service
 
 pytestmark = pytest.mark.slow

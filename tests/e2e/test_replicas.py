@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import connect
 
-from bot.config import DEMO_KB
+from bot.ops.config import DEMO_KB
 from kb.build import BuildInfo
 from tests.e2e.processes import ADMIN_TOKEN, ServerProcess, shared_builds
 from tests.e2e.server import AgentClient, Client, agent, customer
@@ -36,7 +36,7 @@ def add_agent(env: dict[str, str], username: str, name: str) -> None:
         [
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.cli.main",
             "users",
             "add",
             username,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.brain import Brain
-from bot.conversation import Conversation
+from bot.core.conversation import Conversation
+from bot.service.brain import Brain
 
 pytestmark = pytest.mark.slow
 

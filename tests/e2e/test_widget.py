@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from bot.brain import Brain
+from bot.service.brain import Brain
 
 pytestmark = pytest.mark.slow
 

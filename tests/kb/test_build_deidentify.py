@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from kb import build as build_module
 from kb.build import MANIFEST, build_id, build_kb, kb_pairs
 from kb.loader import load_kb

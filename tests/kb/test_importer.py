@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import DEMO_KB
 from bot.errors import KBIssue, KBValidationError
+from bot.ops.config import DEMO_KB
 from kb.importer import GENERATED_ID_PREFIX, import_dialogues
 from kb.loader import load_kb
 from kb.masking import load_deidentifier
-from retrieval.masking import Deidentifier
+from retrieval.privacy.masking import Deidentifier
 
 KB_YML = "name: Lamp Corner\n"
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.config import DEMO_KB
+from bot.cli.main import main
 from bot.errors import KBValidationError
+from bot.ops.config import DEMO_KB
 from kb.loader import load_kb
 from kb.masking import MaskingSettings, load_deidentifier, own_texts, personal_data_warnings, read_masking_settings
 from tests.kb.test_loader import KB_YML, RESPONSES_YML, write_kb

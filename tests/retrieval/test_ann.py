@@ -10,7 +10,7 @@ import pytest
 
 from bot.errors import ModelNotFoundError
 from retrieval.ann import DEFAULT_FLAT_BELOW, ApproximateIndex, choose_index, lists_for, load_index
-from retrieval.bench_index import clustered_vectors, recall_at_k
+from retrieval.bench.index import clustered_vectors, recall_at_k
 from retrieval.index import FaissIndex, NumpyIndex
 
 DIM = 32

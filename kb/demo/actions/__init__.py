@@ -305,7 +305,7 @@ def store_ticket(
 
 def database_path() -> Path:
     """Deskmate's database, as the bot resolves it (``DESKMATE_DB_PATH``, else ``<DESKMATE_DATA_DIR>/deskmate.sqlite3``)."""
-    from bot.config import Settings  # here, not at the top: it imports the retrieval stack (FAISS)
+    from bot.ops.config import Settings  # here, not at the top: it imports the retrieval stack (FAISS)
 
     return Settings.from_env().database
 

@@ -1,0 +1,1 @@
+"""The PostgreSQL stores: what several replicas share, through one asyncpg pool."""

@@ -1,0 +1,13 @@
+"""The web: the HTTP and websocket server, one adapter per kind of user, and the pages it serves.
+
+Adapters turn frames into service calls and events into frames; they hold no business rules.
+
+::
+
+    server.py     the HTTP routes, the customer websocket and the static pages
+    agents.py     the agent websocket (console)
+    admin.py      the admin websocket (reloads, candidates)
+    protocol.py   frame shapes and their validation
+    limits.py     rate limits per address
+    static/       the widget, the agent console and the admin page (plain HTML, CSS and ES modules)
+"""

@@ -1,0 +1,260 @@
+"""The admin websocket (``/ws/admin``): KB reload, versions and rollback for authenticated admins.
+
+A thin adapter over :class:`KBReloader`. The first frame must be
+``{"type": "auth", "token": "..."}`` with the admin credential (``DESKMATE_ADMIN_TOKEN``); a wrong
+token closes the connection after a short delay, and with no credential configured every request
+is refused with how to set one. Then:
+
+- ``{"type": "reload", "id": "r1"}`` -> ``reload_started``, later ``reload_done`` with the record
+  (and the KB's issues when it was rejected);
+- ``{"type": "rollback", "id": "r2", "build": "<build id>"}`` -> the same two frames;
+- ``{"type": "versions", "id": "v1"}`` -> ``versions``: the builds (the served one marked) and
+  the reload history;
+- ``{"type": "candidates", "id": "c1"}`` -> ``candidates``: agent replies kept as KB candidates;
+  ``approve`` / ``discard`` (with ``candidate`` and, to approve an edited answer, ``answer``) ->
+  ``decided``, then the pending ``candidates`` again. Approved ones serve after the next reload.
+
+A reload runs in the background: the connection keeps answering ``versions`` meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from bot.errors import DeskmateError, ProtocolError, ReloadBusyError
+from bot.service.candidates import CandidateReview
+from bot.service.reloader import KBReloader, ReloadResult, issue_dicts
+from bot.storage.candidates import Candidate, CandidateStatus
+from bot.web.protocol import MAX_ID, MAX_TEXT, error_frame
+
+logger = logging.getLogger(__name__)
+
+AUTH_TIMEOUT = 30.0
+FAILED_AUTH_DELAY = 1.0  # slows down guessing; the connection is closed after one wrong token
+KINDS = ("reload", "rollback", "versions", "candidates", "approve", "discard")
+BUILD_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,199}$")
+ADMIN_DISABLED = (
+    "admin is disabled: set DESKMATE_ADMIN_TOKEN (16 or more characters, e.g. from "
+    "`python -c 'import secrets; print(secrets.token_urlsafe(24))'`) and restart deskmate serve"
+)
+
+
+@dataclass(frozen=True)
+class AdminRequest:
+    type: str
+    id: str
+    build: str | None = None
+    candidate: str | None = None
+    answer: str | None = None
+
+
+def parse_admin_frame(raw: str | bytes) -> dict[str, Any]:
+    try:
+        frame = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ProtocolError("bad_json", "the frame is not valid JSON; send one JSON object per frame") from exc
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        raise ProtocolError("bad_frame", 'the frame must be a JSON object with a "type"')
+    return frame
+
+
+def parse_admin_request(frame: dict[str, Any]) -> AdminRequest:
+    kind = frame["type"]
+    if kind not in KINDS:
+        raise ProtocolError("bad_frame", f"unknown frame type {kind!r}; expected one of {', '.join(KINDS)}")
+    request_id = frame.get("id")
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_ID:
+        raise ProtocolError("bad_frame", f'a request needs an "id": a string of 1 to {MAX_ID} characters')
+    if kind in ("approve", "discard"):
+        candidate = frame.get("candidate")
+        if not isinstance(candidate, str) or not 0 < len(candidate) <= MAX_ID:
+            raise ProtocolError("bad_frame", f'"{kind}" needs "candidate": an id from "candidates"', ref=request_id)
+        answer = frame.get("answer")
+        if answer is not None and (not isinstance(answer, str) or not answer.strip() or len(answer) > MAX_TEXT):
+            raise ProtocolError("bad_frame", f'"answer" must be 1 to {MAX_TEXT} characters', ref=request_id)
+        return AdminRequest(kind, request_id, candidate=candidate, answer=answer)
+    if kind != "rollback":
+        return AdminRequest(kind, request_id)
+    build = frame.get("build")
+    if not isinstance(build, str) or not BUILD_ID.match(build):
+        raise ProtocolError("bad_frame", 'a rollback needs "build": a build id from "versions"', ref=request_id)
+    return AdminRequest(kind, request_id, build)
+
+
+def token_matches(given: object, expected: str) -> bool:
+    return isinstance(given, str) and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def result_frame(request_id: str, result: ReloadResult) -> dict[str, Any]:
+    return {
+        "type": "reload_done",
+        "id": request_id,
+        "record": result.record.to_dict(),
+        "issues": issue_dicts(result.issues),
+    }
+
+
+class AdminConnection:
+    def __init__(
+        self,
+        ws: ServerConnection,
+        reloader: KBReloader | None,
+        admin_token: str | None,
+        *,
+        review: CandidateReview | None = None,
+    ) -> None:
+        self.ws = ws
+        self.reloader = reloader
+        self.admin_token = admin_token
+        self.review = review
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(frame, ensure_ascii=False))
+
+    async def run(self) -> None:
+        try:
+            if not await self._authenticate():
+                return
+            async for raw in self.ws:
+                await self._on_frame(raw)
+        except (ConnectionClosed, TimeoutError):
+            pass
+        finally:
+            for task in self._tasks:
+                task.cancel()  # the reload itself is shielded: it finishes and is recorded
+
+    async def _authenticate(self) -> bool:
+        raw = await asyncio.wait_for(self.ws.recv(), AUTH_TIMEOUT)
+        if self.admin_token is None or self.reloader is None:
+            await self.send({"type": "error", "code": "admin_disabled", "ref": None, "message": ADMIN_DISABLED})
+            await self.ws.close(1008, "admin disabled")
+            return False
+        try:
+            frame = parse_admin_frame(raw)
+        except ProtocolError as exc:
+            await self.send(error_frame(exc))
+            await self.ws.close(1008, "auth required")
+            return False
+        if frame.get("type") != "auth" or not token_matches(frame.get("token"), self.admin_token):
+            logger.warning("admin: refused a connection with a missing or wrong token")
+            await asyncio.sleep(FAILED_AUTH_DELAY)
+            await self.send(
+                {
+                    "type": "error",
+                    "code": "unauthorized",
+                    "ref": None,
+                    "message": 'send {"type": "auth", "token": ...} first, with the admin token (DESKMATE_ADMIN_TOKEN)',
+                }
+            )
+            await self.ws.close(1008, "unauthorized")
+            return False
+        await self.send({"type": "authed"})
+        return True
+
+    async def _on_frame(self, raw: str | bytes) -> None:
+        assert self.reloader is not None
+        try:
+            request = parse_admin_request(parse_admin_frame(raw))
+        except ProtocolError as exc:
+            await self.send(error_frame(exc))
+            return
+        if request.type == "versions":
+            try:
+                await self.send(await self._versions(request.id))
+            except DeskmateError as exc:
+                await self.send({"type": "error", "code": "internal", "ref": request.id, "message": str(exc)})
+            return
+        if request.type in ("candidates", "approve", "discard"):
+            await self._candidates(request)
+            return
+        if self.reloader.busy:
+            message = "a reload or rollback is already running; wait for it to finish and try again"
+            await self.send({"type": "error", "code": "busy", "ref": request.id, "message": message})
+            return
+        task = asyncio.create_task(self._change(request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _change(self, request: AdminRequest) -> None:
+        assert self.reloader is not None
+        await self.send({"type": "reload_started", "id": request.id, "action": request.type})
+        if request.type == "reload":
+            work = self.reloader.reload(actor="admin")
+        else:
+            assert request.build is not None
+            work = self.reloader.rollback(request.build, actor="admin")
+        try:
+            # shielded: an admin closing the page does not abandon a half-done reload
+            result = await asyncio.shield(asyncio.ensure_future(work))
+        except ReloadBusyError as exc:
+            await self.send({"type": "error", "code": "busy", "ref": request.id, "message": str(exc)})
+            return
+        except Exception as exc:
+            logger.exception("admin %s failed", request.type)
+            message = f"the {request.type} failed: {exc}; the previous version keeps serving; see the server log"
+            await self.send({"type": "error", "code": "internal", "ref": request.id, "message": message})
+            return
+        await self.send(result_frame(request.id, result))
+
+    async def _versions(self, request_id: str) -> dict[str, Any]:
+        assert self.reloader is not None
+        versions = await asyncio.to_thread(self.reloader.versions)
+        history = await self.reloader.service.store.reloads(limit=50)
+        return {
+            "type": "versions",
+            "id": request_id,
+            "serving": self.reloader.service.brain.build_id,
+            "builds": [
+                {
+                    "id": v.build.id,
+                    "kb_name": v.build.kb_name,
+                    "content_hash": v.build.content_hash,
+                    "created_at": v.build.created_at,
+                    "active": v.active,
+                }
+                for v in versions
+            ],
+            "history": [record.to_dict() for record in history],
+        }
+
+    async def _candidates(self, request: AdminRequest) -> None:
+        """Agent replies kept as KB candidates: list the pending ones, approve or discard one."""
+        if self.review is None:
+            message = "learning from agents is off on this server"
+            await self.send({"type": "error", "code": "unavailable", "ref": request.id, "message": message})
+            return
+        try:
+            if request.type == "approve":
+                assert request.candidate is not None
+                decided = await self.review.approve(request.candidate, by="admin", answer=request.answer)
+                await self.send({"type": "decided", "id": request.id, "candidate": candidate_dict(decided)})
+            elif request.type == "discard":
+                assert request.candidate is not None
+                decided = await self.review.discard(request.candidate, by="admin")
+                await self.send({"type": "decided", "id": request.id, "candidate": candidate_dict(decided)})
+            pending = await self.review.store.list(CandidateStatus.PENDING)
+            await self.send({"type": "candidates", "id": request.id, "items": [candidate_dict(c) for c in pending]})
+        except DeskmateError as exc:
+            await self.send({"type": "error", "code": "refused", "ref": request.id, "message": str(exc)})
+
+
+def candidate_dict(candidate: Candidate) -> dict[str, Any]:
+    return {
+        "id": candidate.id,
+        "conversation_id": candidate.conversation_id,
+        "question": candidate.question,
+        "answer": candidate.answer,
+        "agent": candidate.agent,
+        "created_at": candidate.created_at,
+        "status": candidate.status.value,
+    }

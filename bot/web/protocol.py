@@ -1,0 +1,211 @@
+"""The customer websocket protocol (docs/protocol.md): frame validation and frame building.
+
+Parsing raises :class:`ProtocolError` with the wire error code and a message saying what to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal, TypedDict
+
+from bot.bus.base import Signal
+from bot.core.events import (
+    AGENT_JOINED,
+    AGENT_MESSAGE,
+    BOT_REPLY,
+    CLARIFY,
+    CLOSED,
+    CONTACT_REQUEST,
+    CUSTOMER_MESSAGE,
+    HANDED_BACK,
+    HANDOFF,
+    STATE_CHANGED,
+    StoredEvent,
+    iso,
+)
+from bot.errors import ProtocolError
+
+MAX_TEXT = 2000
+MAX_ID = 64
+MAX_FRAME = 64 * 1024
+MAX_EMAIL = 254
+RESERVED_ID_PREFIX = "agent:"  # agents' frame ids live in the same per-conversation namespace
+EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
+
+
+class Hello(TypedDict):
+    type: Literal["hello"]
+    session: str | None
+
+
+class Message(TypedDict, total=False):
+    type: Literal["message"]
+    id: str
+    text: str
+    intent: str
+
+
+class Typing(TypedDict):
+    type: Literal["typing"]
+    on: bool
+
+
+class Contact(TypedDict):
+    type: Literal["contact"]
+    id: str
+    email: str
+    text: str
+
+
+def parse_client_frame(raw: str | bytes) -> Hello | Message | Typing | Contact:
+    """Decode and validate one client frame."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProtocolError("bad_json", "frames must be UTF-8 JSON text") from exc
+    try:
+        frame = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise ProtocolError("bad_json", "the frame is not valid JSON; send one JSON object per frame") from exc
+    if not isinstance(frame, dict):
+        raise ProtocolError("bad_frame", 'the frame must be a JSON object with a "type"')
+    kind = frame.get("type")
+    if kind == "hello":
+        session = frame.get("session")
+        if session is not None and (not isinstance(session, str) or not 0 < len(session) <= 200):
+            raise ProtocolError("bad_frame", '"session" must be null or the token from an earlier welcome')
+        return Hello(type="hello", session=session)
+    if kind == "message":
+        return _parse_message(frame)
+    if kind == "typing":
+        on = frame.get("on")
+        if not isinstance(on, bool):
+            raise ProtocolError("bad_frame", '"on" must be true or false')
+        return Typing(type="typing", on=on)
+    if kind == "contact":
+        return _parse_contact(frame)
+    raise ProtocolError("bad_frame", f'unknown frame type {kind!r}; expected "hello", "message", "typing" or "contact"')
+
+
+def _parse_contact(frame: dict[str, Any]) -> Contact:
+    message_id = frame.get("id")
+    if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_ID:
+        raise ProtocolError("bad_frame", f'a contact request needs an "id": a string of 1 to {MAX_ID} characters')
+    if message_id.startswith(RESERVED_ID_PREFIX):
+        raise ProtocolError("bad_frame", f'message ids must not start with "{RESERVED_ID_PREFIX}"')
+    email = frame.get("email")
+    if not isinstance(email, str) or len(email) > MAX_EMAIL or not EMAIL.match(email.strip()):
+        raise ProtocolError("bad_email", "enter an email address like name@example.com", ref=message_id)
+    text = frame.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ProtocolError("bad_frame", "write a short message for the team", ref=message_id)
+    if len(text) > MAX_TEXT:
+        raise ProtocolError(
+            "too_long", f"the message is {len(text)} characters; the limit is {MAX_TEXT}", ref=message_id
+        )
+    return Contact(type="contact", id=message_id, email=email.strip(), text=text.strip())
+
+
+def _parse_message(frame: dict[str, Any]) -> Message:
+    message_id = frame.get("id")
+    if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_ID:
+        raise ProtocolError("bad_frame", f'a message needs an "id": a string of 1 to {MAX_ID} characters')
+    if message_id.startswith(RESERVED_ID_PREFIX):
+        raise ProtocolError("bad_frame", f'message ids must not start with "{RESERVED_ID_PREFIX}"')
+    text = frame.get("text")
+    if not isinstance(text, str) or not text.strip():
+        raise ProtocolError("bad_frame", 'a message needs a non-empty "text"', ref=message_id)
+    if len(text) > MAX_TEXT:
+        raise ProtocolError(
+            "too_long", f"the message is {len(text)} characters; the limit is {MAX_TEXT}", ref=message_id
+        )
+    message = Message(type="message", id=message_id, text=text.strip())
+    intent = frame.get("intent")
+    if intent is not None:
+        if not isinstance(intent, str) or not 0 < len(intent) <= 64:
+            raise ProtocolError("bad_frame", '"intent" must be the intent of an offered option', ref=message_id)
+        message["intent"] = intent
+    return message
+
+
+def error_frame(error: ProtocolError) -> dict[str, Any]:
+    return {"type": "error", "code": error.code, "message": str(error), "ref": error.ref}
+
+
+def event_frame(event: StoredEvent) -> dict[str, Any] | None:
+    """The frame that shows ``event`` to the customer, or None if customers don't see it."""
+    data = event.data
+    if event.kind == BOT_REPLY:
+        return {
+            "type": "reply",
+            "id": event.id,
+            "reply_to": data.get("reply_to"),
+            "text": data["text"],
+            "source": data.get("source"),
+            "intent": data.get("intent"),
+            "confidence": data.get("confidence"),
+            "buttons": data.get("buttons", []),
+            **({"stream": data["stream"]} if "stream" in data else {}),
+        }
+    if event.kind == CLARIFY:
+        return {
+            "type": "clarify",
+            "id": event.id,
+            "reply_to": data.get("reply_to"),
+            "text": data["text"],
+            "options": data.get("options", []),
+            **({"stream": data["stream"]} if "stream" in data else {}),  # replaces a withheld generation
+        }
+    if event.kind == HANDOFF:
+        return {
+            "type": "handoff",
+            "id": event.id,
+            "reply_to": data.get("reply_to"),
+            "text": data["text"],
+            "reason": data.get("reason"),
+            **({"stream": data["stream"]} if "stream" in data else {}),
+        }
+    if event.kind == STATE_CHANGED:
+        return {"type": "state", "state": data["to"]}
+    if event.kind == AGENT_JOINED:
+        return {"type": "agent_joined", "id": event.id, "name": data.get("display_name")}
+    if event.kind == AGENT_MESSAGE:
+        return {"type": "agent_message", "id": event.id, "text": data["text"], "name": data.get("display_name")}
+    if event.kind == HANDED_BACK:
+        return {"type": "handed_back", "id": event.id, "name": data.get("display_name")}
+    if event.kind == CLOSED:
+        return {"type": "closed", "id": event.id, "name": data.get("display_name")}
+    return None
+
+
+def history_item(event: StoredEvent) -> dict[str, Any] | None:
+    """The history entry for ``event`` in a welcome frame, or None if customers don't see it."""
+    base = {"id": event.id, "text": event.data.get("text", ""), "at": iso(event.created_at)}
+    if event.kind == CUSTOMER_MESSAGE:
+        return {**base, "role": "customer", "kind": "message"}
+    if event.kind == BOT_REPLY:
+        return {**base, "role": "bot", "kind": "reply", "buttons": event.data.get("buttons", [])}
+    if event.kind == CLARIFY:
+        return {**base, "role": "bot", "kind": "clarify", "options": event.data.get("options", [])}
+    if event.kind == HANDOFF:
+        return {**base, "role": "system", "kind": "handoff"}
+    if event.kind == AGENT_MESSAGE:
+        return {**base, "role": "agent", "kind": "message", "name": event.data.get("display_name")}
+    if event.kind in (AGENT_JOINED, HANDED_BACK, CLOSED):
+        return {**base, "role": "system", "kind": event.kind, "name": event.data.get("display_name")}
+    if event.kind == CONTACT_REQUEST:
+        return {**base, "role": "customer", "kind": "contact", "email": event.data.get("email")}
+    return None
+
+
+def signal_frame(signal: Signal) -> dict[str, Any] | None:
+    """The frame that shows a live signal to the customer (an agent typing, the queue position)."""
+    if signal.kind == "typing" and signal.data.get("role") == "agent":
+        return {"type": "typing", "on": bool(signal.data.get("on")), "name": signal.data.get("who")}
+    if signal.kind == "queue":
+        return {"type": "queue", **signal.data}
+    if signal.kind == "reply_delta":
+        return {"type": "reply_delta", **signal.data}
+    return None
