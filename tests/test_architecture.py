@@ -191,3 +191,16 @@ def test_serving_imports_no_benchmark() -> None:
     assert "bot.app" in modules
     offending = [m for m in modules if ".bench" in m and m != "bot.cli.bench"]
     assert not offending, offending
+
+
+MAX_MODULES = 16  # a folder of more is a flat list again: split it by role
+
+
+def test_no_package_is_a_flat_list() -> None:
+    crowded = {}
+    for package in PACKAGES:
+        for init in (ROOT / package).rglob("__init__.py"):
+            modules = list(init.parent.glob("*.py"))
+            if len(modules) > MAX_MODULES:
+                crowded[str(init.parent.relative_to(ROOT))] = len(modules)
+    assert not crowded, f"split these folders by role (modules, counting __init__.py): {crowded}"

@@ -61,6 +61,8 @@ STATIC = {
     "/console": "console.html",
     "/console.js": "console.js",
     "/console.css": "console.css",
+    # the widget's ES modules, which /widget.js imports (a build-free split: see widget.js)
+    **{f"/widget/{module.name}": f"widget/{module.name}" for module in sorted((WEB_DIR / "widget").glob("*.js"))},
 }
 CUSTOMER_PATH = "/ws/customer"
 ADMIN_PATH = "/ws/admin"
@@ -69,7 +71,9 @@ HELLO_TIMEOUT = 30.0
 TYPING_INTERVAL = 1.0
 
 
-def _response(status: HTTPStatus, body: bytes, content_type: str, *, cache: bool = False) -> Response:
+def _response(
+    status: HTTPStatus, body: bytes, content_type: str, *, cache: bool = False, shared: bool = False
+) -> Response:
     headers = Headers()
     headers["Content-Type"] = content_type
     headers["Content-Length"] = str(len(body))
@@ -78,6 +82,8 @@ def _response(status: HTTPStatus, body: bytes, content_type: str, *, cache: bool
     if content_type.startswith("text/html"):  # the pages must not be framed by another site
         headers["X-Frame-Options"] = "DENY"
         headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    if shared:  # a module script loaded by a shop's page on another origin needs CORS; it is public code
+        headers["Access-Control-Allow-Origin"] = "*"
     return Response(status.value, status.phrase, headers, body)
 
 
@@ -136,10 +142,13 @@ class DeskmateServer:
                 HTTPStatus.NOT_FOUND, b"Not found. The chat widget is at /widget.js.\n", "text/plain; charset=utf-8"
             )
         file = WEB_DIR / name
-        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-        if content_type.startswith("text/") or name.endswith(".js"):
+        # set here, not guessed: browsers refuse a module script served with any other type
+        content_type = "text/javascript" if name.endswith(".js") else mimetypes.guess_type(name)[0] or "text/plain"
+        if content_type.startswith("text/"):
             content_type += "; charset=utf-8"
-        return _response(HTTPStatus.OK, file.read_bytes(), content_type, cache=name != "index.html")
+        return _response(
+            HTTPStatus.OK, file.read_bytes(), content_type, cache=name != "index.html", shared=name.startswith("widget")
+        )
 
     async def _metrics(self, request: Request) -> Response:
         if self.metrics_token is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -167,6 +168,11 @@ def _get(url: str) -> tuple[int, str, bytes]:
         return exc.code, exc.headers["Content-Type"], exc.read()
 
 
+def _get_with_headers(url: str) -> tuple[int, dict[str, str], bytes]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.status, dict(response.headers), response.read()
+
+
 async def test_http_routes_serve_the_widget_page_and_health(base: str) -> None:
     status, kind, body = await asyncio.to_thread(_get, f"http://{base}/healthz")
     assert status == 200 and kind == "application/json"
@@ -177,6 +183,27 @@ async def test_http_routes_serve_the_widget_page_and_health(base: str) -> None:
     status, kind, _ = await asyncio.to_thread(_get, f"http://{base}/widget.js")
     assert status == 200 and "javascript" in kind
     status, _, _ = await asyncio.to_thread(_get, f"http://{base}/../pyproject.toml")
+    assert status == 404
+
+
+async def test_every_widget_module_is_served_to_any_origin(base: str) -> None:
+    """/widget.js imports widget/main.js, which imports the rest: each one is served, as JavaScript, with CORS."""
+    seen: set[str] = set()
+    todo = ["main.js"]
+    while todo:
+        name = todo.pop()
+        seen.add(name)
+        url = f"http://{base}/widget/{name}"
+        status, headers, body = await asyncio.to_thread(_get_with_headers, url)
+        assert status == 200, url
+        assert headers["Content-Type"] == "text/javascript; charset=utf-8", url
+        assert headers["Access-Control-Allow-Origin"] == "*", url
+        text = body.decode()
+        todo += [found for found in re.findall(r'from "\./([\w-]+\.js)"', text) if found not in seen]
+    assert {"main.js", "chat.js", "connection.js", "outbox.js", "view.js", "stream.js", "queue.js", "dom.js"} <= seen
+    _, _, loader = await asyncio.to_thread(_get, f"http://{base}/widget.js")
+    assert b'"widget/main.js"' in loader
+    status, _, _ = await asyncio.to_thread(_get, f"http://{base}/widget/nothing.js")
     assert status == 404
 
 

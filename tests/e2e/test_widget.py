@@ -74,3 +74,46 @@ async def test_clarification_buttons_answer_the_chosen_topic(base: str, browser:
     if not demo_brain.kb.intent(intent).handoff:
         assert (await bot.nth(2).text_content()) in demo_brain.kb.responses[intent]
     await context.close()
+
+
+async def test_the_widget_embedded_on_a_shop_of_another_origin_loads_its_modules_and_chats(
+    browser: Browser, demo_brain: Brain, tmp_path: Path
+) -> None:
+    """The embed tag on a page of another origin: the loader imports the ES modules across origins (CORS)."""
+    import functools
+    import http.server
+    import threading
+
+    from tests.e2e.server import running_service
+
+    shop = tmp_path / "shop"
+    shop.mkdir()
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(shop)))
+    shop_origin = f"http://127.0.0.1:{httpd.server_address[1]}"
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        async with running_service(demo_brain, tmp_path / "db.sqlite3", origins=frozenset({shop_origin})) as (base, _):
+            (shop / "index.html").write_text(
+                '<!doctype html><html><head><link rel="icon" href="data:,"></head><body><h1>A shop</h1>'
+                f'<script src="http://{base}/widget.js" data-title="Shop help" defer></script></body></html>'
+            )
+            page = await browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+            await page.goto(f"{shop_origin}/index.html")
+            await page.click("#deskmate-launcher")
+            await expect(page.locator(".deskmate-title")).to_have_text("Shop help")
+            await expect(page.locator("#deskmate-status")).to_have_text("Online")
+            await _send(page, "How much is delivery?")
+            await expect(page.locator(".deskmate-msg.deskmate-bot")).to_have_count(2)
+            await expect(page.locator(".deskmate-pending")).to_have_count(0)
+            assert errors == []
+            await page.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -1,0 +1,181 @@
+// The conversation as the customer's page runs it: server frames in, customer messages out.
+// Every outgoing item goes through the outbox first, so nothing is lost while offline.
+
+import { Connection } from "./connection.js";
+import { Outbox, dropToken, getToken, newId, setToken } from "./outbox.js";
+import { clearQueue, showQueue } from "./queue.js";
+import { addDelta, dropStream, finishStream } from "./stream.js";
+
+export var MAX_LEN = 2000;
+
+export class Chat {
+  constructor(view, url) {
+    this.view = view;
+    this.outbox = new Outbox();
+    this.contact = { sent: false, submit: this.sendContact.bind(this) };
+    this.typingSent = false;
+    this.typingTimer = null;
+    this.retryTimer = null;
+    var self = this;
+    this.connection = new Connection(
+      url,
+      function () { return { type: "hello", session: getToken() || null }; },
+      function (frame) { self.handle(frame); },
+      function () { view.setStatus("reconnecting", "Reconnecting…"); }
+    );
+  }
+
+  start() { this.connection.connect(); }
+
+  handle(f) {
+    var view = this.view;
+    switch (f.type) {
+      case "welcome": this.onWelcome(f); break;
+      case "ack": this.onAck(f.id); break;
+      case "reply": if (!finishStream(view, f)) view.addReply(f.id, f.text, f.buttons, true); break;
+      case "reply_delta": addDelta(view, f); break;
+      case "clarify": dropStream(view, f); view.addClarify(f.id, f.text, f.options, true); break;
+      case "handoff": dropStream(view, f); view.addHandoff(f.id, f.text); break;
+      case "state": view.setState(f.state); if (f.state !== "WAITING_FOR_AGENT") clearQueue(); break;
+      case "agent_joined": view.addNotice("agent_joined", f.id, f.name); break;
+      case "agent_message": view.addAgentMsg(f.id, f.text, f.name); view.showTyping(false); break;
+      case "handed_back": view.addNotice("handed_back", f.id, f.name); clearQueue(); break;
+      case "closed": view.addNotice("closed", f.id, f.name); clearQueue(); break;
+      case "queue": showQueue(view, f, this.contact, MAX_LEN); break;
+      case "typing": view.showTyping(f.on, f.name); break;
+      case "error": this.onError(f); break;
+      default: break; // unknown frame types are ignored (forward compatible)
+    }
+  }
+
+  // The history is the whole truth: clear and re-render it, then resend what is still pending.
+  onWelcome(f) {
+    var view = this.view;
+    var outbox = this.outbox;
+    var self = this;
+    if (f.session) setToken(f.session);
+    view.setState(f.state);
+    view.clear();
+    var history = Array.isArray(f.history) ? f.history : [];
+    history.forEach(function (item, i) {
+      if (!item || typeof item !== "object") return;
+      var last = i === history.length - 1;
+      var node;
+      if (item.kind === "handoff") {
+        view.addHandoff(item.id, item.text);
+      } else if (item.role === "agent") {
+        view.addAgentMsg(item.id, item.text, item.name);
+      } else if (item.kind === "agent_joined" || item.kind === "handed_back" || item.kind === "closed") {
+        view.addNotice(item.kind, item.id, item.name);
+        if (item.kind !== "agent_joined") clearQueue();
+      } else if (item.kind === "contact") {
+        self.contact.sent = true;
+        view.addMsg("system", contactThanks(item.email), item.id, "deskmate-contact-done");
+      } else if (item.kind === "reply" && item.buttons && item.buttons.length) {
+        view.addReply(item.id, item.text, item.buttons, last);
+      } else if (item.kind === "clarify") {
+        // only the newest clarification, if nothing came after it, stays clickable
+        view.addClarify(item.id, item.text, item.options, last);
+      } else {
+        var role = item.role === "customer" || item.role === "system" ? item.role : "bot";
+        node = view.addMsg(role, item.text, item.id, outbox.has(item.id) ? "deskmate-pending" : "");
+      }
+      if (node && item.at) node.title = item.at;
+    });
+    // unacked messages the server has not stored yet: show them (once) as pending
+    outbox.items.forEach(function (m) { if (!m.contact) view.addMsg("customer", m.text, m.id, "deskmate-pending"); });
+    if (f.state === "WITH_AGENT") view.setStatus("agent", "Chatting with our team");
+    this.connection.welcomed();
+    if (f.state !== "WITH_AGENT") view.setStatus("online", "Online");
+    this.resendAll(); // the server dedupes by id, so resending is safe
+  }
+
+  onAck(id) {
+    this.outbox.remove(id);
+    var node = this.view.findMsg(id);
+    if (node) node.classList.remove("deskmate-pending");
+  }
+
+  onError(f) {
+    if (f.code === "closed") {
+      // the conversation was closed: forget it; the reconnect starts a new one and resends pending messages
+      dropToken();
+      this.connection.close();
+      return;
+    }
+    if (f.code === "session_unknown") {
+      dropToken();
+      this.connection.send({ type: "hello", session: null }); // if the server closed instead, the reconnect says hello
+      return;
+    }
+    if (f.code === "internal" && f.ref == null) {
+      // not saved (the database is away): the message stays pending and is resent shortly
+      this.retryLater();
+    }
+    if (f.ref != null && this.outbox.has(f.ref)) {
+      // refused message (too long, rate limited...): stop resending it, mark it failed
+      this.outbox.remove(f.ref);
+      var node = this.view.findMsg(f.ref);
+      if (node) { node.classList.remove("deskmate-pending"); node.classList.add("deskmate-failed"); }
+    }
+    this.view.addMsg("system", f.message || "Something went wrong.", null, "deskmate-error");
+  }
+
+  // Queue a customer message, show it as pending, send it now if connected.
+  // Returns the message id, or null when nothing was sent.
+  send(text, intent) {
+    text = text == null ? "" : String(text).trim();
+    if (!text) return null;
+    if (text.length > MAX_LEN) {
+      this.view.addMsg("system", "Messages can be at most " + MAX_LEN + " characters.", null, "deskmate-error");
+      return null;
+    }
+    var m = { id: newId(), text: text };
+    if (intent) m.intent = String(intent);
+    this.outbox.add(m);
+    this.view.addMsg("customer", text, m.id, "deskmate-pending");
+    if (this.connection.ready) this.transmit(m);
+    return m.id;
+  }
+
+  sendContact(email, text) {
+    var m = { id: newId(), contact: true, email: email, text: text };
+    this.outbox.add(m);
+    this.contact.sent = true;
+    this.view.addMsg("system", contactThanks(email), m.id, "deskmate-contact-done deskmate-pending");
+    if (this.connection.ready) this.transmit(m);
+  }
+
+  // While chatting with an agent: "typing" on the first keystroke, off after 2.5 s without one.
+  typing() {
+    if (this.view.state() !== "WITH_AGENT" || !this.connection.ready) return;
+    var connection = this.connection;
+    var self = this;
+    if (!this.typingSent) { this.typingSent = true; connection.send({ type: "typing", on: true }); }
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(function () {
+      self.typingSent = false;
+      connection.send({ type: "typing", on: false });
+    }, 2500);
+  }
+
+  transmit(m) {
+    if (m.contact) { this.connection.send({ type: "contact", id: m.id, email: m.email, text: m.text }); return; }
+    var frame = { type: "message", id: m.id, text: m.text };
+    if (m.intent) frame.intent = m.intent;
+    this.connection.send(frame);
+  }
+
+  resendAll() { this.outbox.items.forEach(this.transmit, this); }
+
+  retryLater() {
+    if (this.retryTimer) return;
+    var self = this;
+    this.retryTimer = setTimeout(function () {
+      self.retryTimer = null;
+      if (self.connection.ready) self.resendAll(); // deduped by id on the server
+    }, 5000);
+  }
+}
+
+function contactThanks(email) { return "Thanks! We'll reply to " + email + " as soon as we can."; }
