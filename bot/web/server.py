@@ -147,7 +147,12 @@ class DeskmateServer:
         if content_type.startswith("text/"):
             content_type += "; charset=utf-8"
         return _response(
-            HTTPStatus.OK, file.read_bytes(), content_type, cache=name != "index.html", shared=name.startswith("widget")
+            HTTPStatus.OK,
+            file.read_bytes(),
+            content_type,
+            # never cached: a browser must not mix the widget's modules of two versions
+            cache=name != "index.html" and not name.startswith("widget"),
+            shared=name.startswith("widget"),
         )
 
     async def _metrics(self, request: Request) -> Response:

@@ -79,7 +79,8 @@ async def test_clarification_buttons_answer_the_chosen_topic(base: str, browser:
 async def test_the_widget_embedded_on_a_shop_of_another_origin_loads_its_modules_and_chats(
     browser: Browser, demo_brain: Brain, tmp_path: Path
 ) -> None:
-    """The embed tag on a page of another origin: the loader imports the ES modules across origins (CORS)."""
+    """The embed tag on a page of another origin: the loader imports the ES modules across origins (CORS),
+    and a call the page makes on window.Deskmate before they are loaded is carried out."""
     import functools
     import http.server
     import threading
@@ -99,14 +100,17 @@ async def test_the_widget_embedded_on_a_shop_of_another_origin_loads_its_modules
         async with running_service(demo_brain, tmp_path / "db.sqlite3", origins=frozenset({shop_origin})) as (base, _):
             (shop / "index.html").write_text(
                 '<!doctype html><html><head><link rel="icon" href="data:,"></head><body><h1>A shop</h1>'
-                f'<script src="http://{base}/widget.js" data-title="Shop help" defer></script></body></html>'
+                f'<script src="http://{base}/widget.js" data-title="Shop help" defer></script>'
+                # the page opens the chat as soon as it can: before the widget's modules are loaded
+                '<script>document.addEventListener("DOMContentLoaded", () => window.Deskmate.open());</script>'
+                "</body></html>"
             )
             page = await browser.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
             await page.goto(f"{shop_origin}/index.html")
-            await page.click("#deskmate-launcher")
+            await expect(page.locator("#deskmate-panel")).to_be_visible()  # opened by the early call
             await expect(page.locator(".deskmate-title")).to_have_text("Shop help")
             await expect(page.locator("#deskmate-status")).to_have_text("Online")
             await _send(page, "How much is delivery?")

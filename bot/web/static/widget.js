@@ -40,8 +40,7 @@
  */
 (function () {
   "use strict";
-  if (window.Deskmate || window.__deskmateLoading) return; // embedded twice: keep the first instance
-  window.__deskmateLoading = true;
+  if (window.Deskmate) return; // embedded twice: keep the first instance
 
   var script = document.currentScript || document.querySelector('script[src*="widget.js"]');
   var scriptUrl = new URL((script && script.src) || "/widget.js", location.href);
@@ -51,11 +50,18 @@
     server: (script && script.getAttribute("data-server")) || null
   };
 
+  // window.Deskmate exists at once, as the page expects; calls made before the modules are in
+  // are kept and replayed by main.js's start().
+  var early = [];
+  function later(name) { return function () { early.push([name, Array.prototype.slice.call(arguments)]); return null; }; }
+  window.Deskmate = { open: later("open"), close: later("close"), send: later("send") };
+
   function start() {
-    import(new URL("widget/main.js", scriptUrl).href).then(
-      function (widget) { widget.start(config); },
-      function (error) { console.error("Deskmate: the chat widget could not load its modules from", scriptUrl.href, error); }
-    );
+    import(new URL("widget/main.js", scriptUrl).href)
+      .then(function (widget) { widget.start(config, early); })
+      .catch(function (error) {
+        console.error("Deskmate: the chat widget could not start (modules from " + scriptUrl.href + ")", error);
+      });
   }
   if (document.body) start();
   else document.addEventListener("DOMContentLoaded", start);

@@ -1,11 +1,12 @@
 // The widget's entry point, loaded by /widget.js: builds the panel and starts the chat.
-// config: {scriptUrl, title, server} read from the embedding script tag.
+// config: {scriptUrl, title, server} read from the embedding script tag; early: the
+// [name, args] calls the page made on window.Deskmate before the modules were loaded.
 
 import { Chat, MAX_LEN } from "./chat.js";
 import { buildUi, loadCss } from "./dom.js";
 import { View } from "./view.js";
 
-export function start(config) {
+export function start(config, early) {
   loadCss(new URL("widget.css", config.scriptUrl).href);
   var chat = null;
   var view = null;
@@ -17,11 +18,13 @@ export function start(config) {
   });
   view = new View(ui, function (label, intent) { chat.send(label, intent); });
   chat = new Chat(view, socketUrl(config));
-  window.Deskmate = {
+  var hooks = {
     open: function () { view.open(); },
     close: function () { view.close(); },
     send: function (text) { return chat.send(text); }
   };
+  window.Deskmate = hooks;
+  (early || []).forEach(function (call) { hooks[call[0]].apply(null, call[1]); });
   chat.start();
 }
 
