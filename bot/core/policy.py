@@ -6,6 +6,9 @@ replies and the conversation's recent history, and returns a :class:`Decision`.
 Order of the rules (the first that applies wins):
 
 1. **chosen option** - the customer clicked a clarification button -> answer that intent.
+1b. **unreadable** - no letter or digit in any script outside markup (``bot/core/readable.py``:
+   symbols, emoji, control characters, ``<script>`` markup) -> a failure: ask to rephrase; the
+   ``max_failures``-th failure in a row hands off (``repeated_failure``), as in rule 7.
 2. **explicit request** - the message asks for a person (an intent marked ``handoff: true``
    ranks first with at least ``handoff_below`` confidence, or the text matches
    ``explicit_handoff_pattern``) -> hand off.
@@ -47,6 +50,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from bot.core.readable import is_readable
 from retrieval.retriever import RetrievedReply
 from training.prediction import IntentPrediction
 
@@ -191,6 +195,10 @@ class Policy:
                     reason=HandoffReason.EXPLICIT_REQUEST,
                 )
             return decision(Action.ANSWER, "chosen_option", intent=chosen_intent, confidence=1.0)
+        if not is_readable(text):
+            if context.failures_in_a_row + 1 >= c.max_failures:
+                return decision(Action.HANDOFF, "repeated_failure", reason=HandoffReason.REPEATED_FAILURE)
+            return decision(Action.FALLBACK, "unreadable")
         explicit = top.intent in self.handoff_intents and top.probability >= c.handoff_below and in_scope
         if explicit or self._explicit.search(text):
             return decision(Action.HANDOFF, "explicit_request", reason=HandoffReason.EXPLICIT_REQUEST)

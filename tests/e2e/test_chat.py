@@ -92,6 +92,15 @@ def _ambiguous_message(brain: Brain) -> str:
     pytest.fail("none of the ambiguous candidates made the demo model hesitate; add candidates")
 
 
+@pytest.mark.parametrize("junk", ["<script>alert(1)</script>", "\u0001\u0002\u0003", "?!?!", "<b></b>"])
+async def test_junk_as_a_first_message_is_asked_to_be_rephrased_not_handed_to_a_person(base: str, junk: str) -> None:
+    async with customer(base) as (client, _):
+        first = await client.say("m1", junk)
+        assert first["type"] == "reply" and first["source"] == "fallback", first
+        again = await client.say("m2", junk)
+        assert again["type"] == "handoff" and again["reason"] == "repeated_failure", again
+
+
 async def test_ambiguous_message_is_clarified_and_the_choice_answered(base: str, demo_brain: Brain) -> None:
     text = _ambiguous_message(demo_brain)
     async with customer(base) as (client, _):

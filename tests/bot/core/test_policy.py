@@ -351,6 +351,32 @@ def test_repeated_failure_hands_off_at_max_failures() -> None:
     assert decision.reason is HandoffReason.REPEATED_FAILURE
 
 
+JUNK = [
+    "<script>alert(1)</script>",
+    "<b></b><i>",
+    "\u0000\u0007\u001b\u200b",
+    "?!?! ... ---",
+    "\U0001f44d\U0001f44d",
+    "<img src=x onerror=alert(1)>",
+]
+
+
+@pytest.mark.parametrize("text", JUNK)
+def test_a_message_with_nothing_to_read_asks_to_rephrase_first(text: str) -> None:
+    """Junk is a failure like any other: rephrase first, even when the models are unsure (no low-confidence handoff)."""
+    decision = decide(understand(LOW), text=text)
+
+    assert decision.action is Action.FALLBACK
+    assert decision.rule == "unreadable"
+    again = decide(understand(LOW), text=text, context=TurnContext(failures_in_a_row=1))
+    assert again.action is Action.HANDOFF and again.reason is HandoffReason.REPEATED_FAILURE
+
+
+@pytest.mark.parametrize("text", ["<b>where is my order</b>", "¿dónde está?", "注文はどこ", "12345", "٣", "<p>hi"])
+def test_words_in_any_script_or_inside_tags_are_read_as_usual(text: str) -> None:
+    assert decide(understand(LOW), text=text).rule == "low_confidence"
+
+
 def test_max_failures_is_configurable() -> None:
     config = PolicyConfig(max_failures=3)
 
