@@ -32,7 +32,7 @@ from bot.storage.factory import open_stores
 from bot.storage.reloads import ReloadAction, ReloadOutcome, ReloadRecord
 from bot.web.limits import AddressLimits
 from bot.web.server import DeskmateServer, bound_port
-from kb.build import BuildInfo, build_kb
+from kb.build import BuildInfo, build_kb, list_builds
 from kb.loader import load_kb
 from kb.versions import ActiveBuild, active_build_for, write_active
 from retrieval.embedder import Embedder, MiniLMEmbedder
@@ -46,9 +46,17 @@ def prepare_build(settings: Settings, embedder: Embedder, *, progress: bool = Tr
     A rollback made on a running service thus survives a restart, until the KB files change.
     """
     print(f"Preparing the knowledge base {settings.kb_path} ...", file=sys.stderr, flush=True)
-    source_hash = load_kb(settings.kb_path).content_hash()
+    kb = load_kb(settings.kb_path)
+    source_hash = kb.content_hash()
     info = active_build_for(settings.builds, source_hash)
     if info is None:
+        if all(build.training_hash != kb.training_hash() for build in list_builds(settings.builds)):
+            print(
+                "First start with these intents: training the intent model that tells them apart. It is done "
+                "once; later starts reuse it (the progress below says how long is left).",
+                file=sys.stderr,
+                flush=True,
+            )
         info = build_kb(settings.kb_path, settings.builds, embedder=embedder, progress=progress)
         write_active(settings.builds, ActiveBuild(info.id, source_hash))
     print(f"Knowledge base ready: build {info.id}", file=sys.stderr, flush=True)
@@ -82,6 +90,27 @@ def check_replica_settings(settings: Settings) -> None:
         )
 
 
+def resolve_secrets(settings: Settings) -> Settings:
+    """The settings with the secrets kept in the data folder filled in, saying where each comes from.
+
+    Replica settings are checked first: with ``DESKMATE_DATABASE_URL`` the session key must come from
+    the environment. The secrets themselves are never logged.
+    """
+    check_replica_settings(settings)
+    resolved = settings.with_stored_secrets()
+    if settings.admin_token is None and resolved.admin_token is not None:
+        logger.info(
+            "admin sign-in uses the token kept in %s; `deskmate admin token` shows it", settings.admin_token_file
+        )
+    if settings.secret_key is None and resolved.secret_key is not None:
+        logger.info(
+            "customer sessions are signed with the key kept in %s (made on the first start, so returning "
+            "customers keep their conversation across restarts); DESKMATE_SECRET_KEY overrides it",
+            settings.secret_key_file,
+        )
+    return resolved
+
+
 async def make_bus(settings: Settings) -> Bus:
     if settings.redis_url is None:
         return InProcessBus()
@@ -91,12 +120,7 @@ async def make_bus(settings: Settings) -> Bus:
 
 
 async def serve(settings: Settings) -> None:
-    check_replica_settings(settings)
-    if settings.secret_key is None:
-        logger.warning(
-            "DESKMATE_SECRET_KEY is not set: customer sessions are signed with a random key and end when the "
-            "server restarts; set it for production"
-        )
+    settings = resolve_secrets(settings)
     embedder = MiniLMEmbedder()
     info = await asyncio.to_thread(prepare_build, settings, embedder)
     generator = make_generator(settings)
@@ -176,7 +200,11 @@ async def serve(settings: Settings) -> None:
             else:
                 print(f"Agent console: http://{settings.host}:{port}/console", flush=True)
             if settings.admin_token is None:
-                print("Admin (KB reload) is off: set DESKMATE_ADMIN_TOKEN to turn it on.", flush=True)
+                print(
+                    "Admin (KB reload) is off: run `deskmate admin token` (or set DESKMATE_ADMIN_TOKEN) and restart "
+                    "to turn it on.",
+                    flush=True,
+                )
             else:
                 print(f"Admin: http://{settings.host}:{port}/admin", flush=True)
             await stop.wait()

@@ -35,8 +35,9 @@ async def _exchange(server: str, token: str, frame: dict[str, Any], answer: str,
         async with asyncio.timeout(timeout), connect(url, open_timeout=10) as ws:
             await ws.send(json.dumps({"type": "auth", "token": token}))
             authed = json.loads(await ws.recv())
-            if authed.get("type") != "authed":
-                raise DeskmateError(f"the server refused the admin token: {authed.get('message', authed)}")
+            if authed.get("type") != "authed":  # the server's message says what to check
+                code = authed.get("code", "error")
+                raise DeskmateError(f"{server} refused the admin token ({code}): {authed.get('message', authed)}")
             await ws.send(json.dumps(frame))
             while True:
                 reply = json.loads(await ws.recv())

@@ -34,12 +34,17 @@ def _server_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _server_and_token(args: argparse.Namespace) -> tuple[str, str]:
+    """The server to ask, and the admin token: ``DESKMATE_ADMIN_TOKEN``, else the one kept in the data folder."""
     from bot.ops.config import Settings
 
-    settings = Settings.from_env()
-    if settings.admin_token is None:
-        raise ConfigError("set DESKMATE_ADMIN_TOKEN to the admin token the server was started with")
-    return args.server or f"{settings.host}:{settings.port}", settings.admin_token
+    settings = Settings.from_env(data_dir=getattr(args, "data_dir", None))
+    token = settings.admin_token or settings.stored_admin_token()
+    if token is None:
+        raise ConfigError(
+            f"no admin token: set DESKMATE_ADMIN_TOKEN to the one the server uses, or run `deskmate admin token` "
+            f"(it keeps one in {settings.admin_token_file}; the server uses it after a restart)"
+        )
+    return args.server or f"{settings.host}:{settings.port}", token
 
 
 def _print_result(frame: dict[str, Any]) -> int:

@@ -1,4 +1,4 @@
-"""The ``deskmate`` command line: serve, train, kb validate|build, bench intents."""
+"""The ``deskmate`` command line: serve, train, kb validate|build, admin token, bench intents."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.cli.admin import add_commands as add_admin_commands
 from bot.cli.bench import add_commands as add_bench_commands
 from bot.cli.conversations import add_commands as add_conversation_commands
 from bot.cli.kb_admin import add_commands as add_kb_admin_commands
@@ -250,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_kb_admin_commands(kb_commands)
 
     add_user_commands(commands)
+
+    add_admin_commands(commands)
 
     add_conversation_commands(commands)
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 import math
 import os
 import re
+import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from bot.core.policy import PolicyConfig
 from bot.errors import ConfigError
+from bot.ops.secrets_file import read_or_create_secret, read_secret
 
 PREFIX = "DESKMATE_"
 MIN_TOKEN_LENGTH = 16
@@ -29,6 +31,9 @@ POSITIVE_FLOATS = {
     "customer_session_days": "positive number of days, such as 30",
 }
 MIN_SECRET_LENGTH = 32
+# Secrets kept in the data folder (owner-only files, see bot/ops/secrets_file.py).
+ADMIN_TOKEN_FILE = "admin-token"
+SECRET_KEY_FILE = "secret-key"
 GENERATORS = ("none", "local", "openai")
 
 
@@ -45,8 +50,9 @@ class Settings:
     # latency on BANKING77, but activations get one scale per batch, so with micro-batching one
     # customer's message would nudge another's probabilities. Off unless asked for.
     int8: bool = False
-    # The admin credential (DESKMATE_ADMIN_TOKEN, 16+ characters). Unset: admin endpoints refuse
-    # every request and say how to set it.
+    # The admin credential (DESKMATE_ADMIN_TOKEN, 16+ characters). Unset: the token `deskmate admin
+    # token` keeps in <data_dir>/admin-token (see with_stored_secrets); neither: admin endpoints
+    # refuse every request and say how to set one.
     admin_token: str | None = field(default=None, repr=False)
     # Custom actions: a Rasa action server's URL (DESKMATE_ACTION_SERVER_URL, e.g. http://127.0.0.1:5055),
     # else the actions of this Python package run in-process.
@@ -67,8 +73,8 @@ class Settings:
     database_url: str | None = field(default=None, repr=False)
     redis_url: str | None = field(default=None, repr=False)
     # Signs customer session tokens (DESKMATE_SECRET_KEY, 32+ characters, the same on every
-    # replica). Unset: a random key per process, so customer sessions end when the server restarts;
-    # required with DESKMATE_DATABASE_URL.
+    # replica). Unset on the embedded defaults: a key made on the first start and kept in
+    # <data_dir>/secret-key (see with_stored_secrets); required with DESKMATE_DATABASE_URL.
     secret_key: str | None = field(default=None, repr=False)
     customer_session_days: float = 30.0
     # Web pages (origins) other than this server's own that may open the customer websocket,
@@ -98,6 +104,34 @@ class Settings:
     @property
     def builds(self) -> Path:
         return self.builds_dir or self.data_dir / "builds"
+
+    @property
+    def admin_token_file(self) -> Path:
+        return self.data_dir / ADMIN_TOKEN_FILE
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.data_dir / SECRET_KEY_FILE
+
+    def stored_admin_token(self) -> str | None:
+        """The admin token ``deskmate admin token`` keeps in the data folder, or None when it made none."""
+        return read_secret(self.admin_token_file, min_length=MIN_TOKEN_LENGTH)
+
+    def with_stored_secrets(self) -> Settings:
+        """These settings with the secrets kept in the data folder where the environment sets none.
+
+        The admin token: ``DESKMATE_ADMIN_TOKEN``, else the stored one (never made here). The
+        session key: ``DESKMATE_SECRET_KEY``, else on the embedded defaults (SQLite, one process)
+        the stored one, made on the first call. With ``DESKMATE_DATABASE_URL`` the key stays unset:
+        replicas must share one, from the environment.
+        """
+        admin_token = self.admin_token or self.stored_admin_token()
+        secret_key = self.secret_key
+        if secret_key is None and self.database_url is None:
+            secret_key, _ = read_or_create_secret(
+                self.secret_key_file, lambda: secrets.token_urlsafe(48), min_length=MIN_SECRET_LENGTH
+            )
+        return replace(self, admin_token=admin_token, secret_key=secret_key)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -159,6 +193,7 @@ def _cast(key: str, raw: str, name: str, owner: type = Settings) -> Any:
             raise ConfigError(
                 f"{key} is too short ({len(raw)} characters); use at least {MIN_TOKEN_LENGTH}, for example "
                 "the output of `python -c 'import secrets; print(secrets.token_urlsafe(24))'`"
+                + (" (or unset it: `deskmate admin token` makes and shows one)" if name == "admin_token" else "")
             )
         if name == "database_url" and not raw.startswith(("postgresql://", "postgres://")):
             raise ConfigError(f"{key} must be a PostgreSQL URL like postgresql://user:password@host:5432/deskmate")

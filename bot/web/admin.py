@@ -1,9 +1,10 @@
 """The admin websocket (``/ws/admin``): KB reload, versions and rollback for authenticated admins.
 
 A thin adapter over :class:`KBReloader`. The first frame must be
-``{"type": "auth", "token": "..."}`` with the admin credential (``DESKMATE_ADMIN_TOKEN``); a wrong
-token closes the connection after a short delay, and with no credential configured every request
-is refused with how to set one. Then:
+``{"type": "auth", "token": "..."}`` with the admin credential (``DESKMATE_ADMIN_TOKEN``, else the
+token ``deskmate admin token`` keeps); a wrong token, or a first frame that is no auth frame, closes
+the connection after a short delay with ``unauthorized`` and a message saying which it was, and
+with no credential configured every request is refused with how to set one. Then:
 
 - ``{"type": "reload", "id": "r1"}`` -> ``reload_started``, later ``reload_done`` with the record
   (and the KB's issues when it was rejected);
@@ -43,9 +44,14 @@ FAILED_AUTH_DELAY = 1.0  # slows down guessing; the connection is closed after o
 KINDS = ("reload", "rollback", "versions", "candidates", "approve", "discard")
 BUILD_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,199}$")
 ADMIN_DISABLED = (
-    "admin is disabled: set DESKMATE_ADMIN_TOKEN (16 or more characters, e.g. from "
-    "`python -c 'import secrets; print(secrets.token_urlsafe(24))'`) and restart deskmate serve"
+    "admin is disabled: run `deskmate admin token` on the server (it makes and shows a token), or set "
+    "DESKMATE_ADMIN_TOKEN (16 or more characters), and restart deskmate serve"
 )
+WRONG_TOKEN = (
+    "the admin token is wrong; check DESKMATE_ADMIN_TOKEN, or run `deskmate admin token` on the server "
+    "to see the token it uses, and try again"
+)
+AUTH_FIRST = 'send {"type": "auth", "token": ...} first, with the admin token (DESKMATE_ADMIN_TOKEN)'
 
 
 @dataclass(frozen=True)
@@ -145,17 +151,13 @@ class AdminConnection:
             await self.send(error_frame(exc))
             await self.ws.close(1008, "auth required")
             return False
-        if frame.get("type") != "auth" or not token_matches(frame.get("token"), self.admin_token):
-            logger.warning("admin: refused a connection with a missing or wrong token")
+        token = frame.get("token") if frame.get("type") == "auth" else None
+        if not token_matches(token, self.admin_token):
+            wrong = isinstance(token, str)  # a proper auth frame, with another token
+            logger.warning("admin: refused a connection with %s", "a wrong token" if wrong else "no auth frame first")
             await asyncio.sleep(FAILED_AUTH_DELAY)
-            await self.send(
-                {
-                    "type": "error",
-                    "code": "unauthorized",
-                    "ref": None,
-                    "message": 'send {"type": "auth", "token": ...} first, with the admin token (DESKMATE_ADMIN_TOKEN)',
-                }
-            )
+            message = WRONG_TOKEN if wrong else AUTH_FIRST
+            await self.send({"type": "error", "code": "unauthorized", "ref": None, "message": message})
             await self.ws.close(1008, "unauthorized")
             return False
         await self.send({"type": "authed"})

@@ -17,6 +17,38 @@
     box.hidden = !text;
   }
 
+  // A server message as a sentence, its `commands` as code: text nodes only, never parsed as HTML.
+  function sentence(box, text) {
+    box.textContent = "";
+    if (!text) { return; }
+    var words = text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
+    words.split("`").forEach(function (part, i) {
+      if (i % 2 === 1) {
+        var code = document.createElement("code");
+        code.textContent = part;
+        box.appendChild(code);
+      } else {
+        box.appendChild(document.createTextNode(part));
+      }
+    });
+  }
+
+  // Sign-in errors show under the token field; the form stays open for another try.
+  function signinFailed(text) {
+    var box = $("admin-signin-error");
+    sentence(box, text);
+    box.hidden = !text;
+    $("admin-signin-button").disabled = false;
+    var field = $("admin-token");
+    if (text) {
+      field.setAttribute("aria-invalid", "true");
+      field.focus();
+      field.select();
+    } else {
+      field.removeAttribute("aria-invalid");
+    }
+  }
+
   function cell(row, text, className) {
     var td = document.createElement("td");
     td.textContent = text == null ? "" : String(text);
@@ -164,6 +196,7 @@
     if (frame.type === "authed") {
       $("admin-signin").hidden = true;
       $("admin-main").hidden = false;
+      signinFailed("");
       showError("");
       refresh();
       refreshCandidates();
@@ -189,11 +222,14 @@
       refresh();
     } else if (frame.type === "error") {
       if (frame.ref && pending[frame.ref]) { delete pending[frame.ref]; setBusy(false); status("", null); }
-      showError(frame.message);
       if (frame.code === "unauthorized" || frame.code === "admin_disabled") {
         sessionStorage.removeItem(TOKEN_KEY);
         $("admin-signin").hidden = false;
         $("admin-main").hidden = true;
+        showError("");
+        signinFailed(frame.message);
+      } else {
+        showError(frame.message);
       }
     }
   }
@@ -205,10 +241,14 @@
     ws.onmessage = function (event) {
       try { onFrame(JSON.parse(event.data)); } catch (err) { showError("Unexpected reply from the server."); }
     };
+    var socket = ws;
     ws.onclose = function () {
+      if (socket !== ws) { return; }  // an earlier sign-in attempt
       if (!$("admin-main").hidden) {
         showError("The connection to the server was lost; reload the page to sign in again.");
         setBusy(false);
+      } else if ($("admin-signin-button").disabled) {
+        signinFailed("No answer from the server; check that deskmate serve is running and try again.");
       }
     };
     sessionStorage.setItem(TOKEN_KEY, token);
@@ -217,6 +257,8 @@
   $("admin-signin").addEventListener("submit", function (event) {
     event.preventDefault();
     showError("");
+    signinFailed("");
+    $("admin-signin-button").disabled = true;  // until the server answers
     connect($("admin-token").value);
   });
   $("admin-reload").addEventListener("click", reload);
