@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,15 @@ MIN_EXAMPLES = 5
 SPEAKERS = ("customer", "agent")
 FILES = ("kb.yml", "intents.yml", "responses.yml", "faq.yml", "dialogues.jsonl", APPROVED, ENTITIES, FORMS)
 REQUIRED_FILES = ("kb.yml", "intents.yml", "responses.yml")
+_SPACES = re.compile(r"\s+")
+
+
+def example_key(text: str) -> str:
+    """What two examples are compared by: casefolded, each run of whitespace one space, stripped.
+
+    ``"Hi  there"`` and ``"hi there "`` are the same example; pass the text without entity markup.
+    """
+    return _SPACES.sub(" ", text.casefold()).strip()
 
 
 class _Issues:
@@ -174,6 +184,7 @@ def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
         return []
     intents: list[Intent] = []
     seen: dict[str, int] = {}
+    owners: dict[str, _Owner] = {}  # example_key -> the first intent with that example
     for index, item in enumerate(raw):
         line = raw.line_of(index)
         if not isinstance(item, LineDict):
@@ -202,7 +213,7 @@ def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
             )
             continue
         seen[name] = item.line
-        examples, annotations = _parse_examples(item, name, issues)
+        examples, annotations = _parse_examples(item, name, issues, owners)
         label = _text(item.get("label")) or name.replace("_", " ").capitalize()
         handoff = item.get("handoff", False)
         if not isinstance(handoff, bool):
@@ -252,7 +263,7 @@ def _parse_out_of_scope(doc: LineDict, intents: list[Intent], issues: _Issues) -
     if not isinstance(raw, LineList):
         issues.add(file, doc.line_of("out_of_scope"), "`out_of_scope` must be a list of customer messages")
         return []
-    owner = {example.casefold(): intent.name for intent in intents for example in intent.examples}
+    owner = {example_key(example): intent.name for intent in intents for example in intent.examples}
     texts: list[str] = []
     seen: dict[str, int] = {}
     for index, example in enumerate(raw):
@@ -261,7 +272,7 @@ def _parse_out_of_scope(doc: LineDict, intents: list[Intent], issues: _Issues) -
         if text is None:
             issues.add(file, line, "each `out_of_scope` example must be a non-empty string (quote it if needed)")
             continue
-        key = text.casefold()
+        key = example_key(text)
         if key in seen:
             issues.add(file, line, f"duplicate out-of-scope example {text!r} (also on line {seen[key]}); remove one")
             continue
@@ -277,8 +288,23 @@ def _parse_out_of_scope(doc: LineDict, intents: list[Intent], issues: _Issues) -
     return texts
 
 
-def _parse_examples(item: LineDict, name: str, issues: _Issues) -> tuple[list[str], list[tuple[EntitySpan, ...]]]:
-    """The plain texts of an intent's examples and, aligned with them, their entity spans."""
+@dataclass(frozen=True)
+class _Owner:
+    """Where an example was first seen: the intent, the line and the text as written (markup stripped)."""
+
+    intent: str
+    line: int
+    text: str
+
+
+def _parse_examples(
+    item: LineDict, name: str, issues: _Issues, owners: dict[str, _Owner]
+) -> tuple[list[str], list[tuple[EntitySpan, ...]]]:
+    """The plain texts of an intent's examples and, aligned with them, their entity spans.
+
+    An example another intent already has (``owners``, filled here) is reported: the classifier
+    could not learn which of the two intents it means.
+    """
     file = "intents.yml"
     raw = item.get("examples")
     if not isinstance(raw, LineList):
@@ -307,13 +333,22 @@ def _parse_examples(item: LineDict, name: str, issues: _Issues) -> tuple[list[st
             issues.add(file, line, f"entity markup in example {marked!r} of intent `{name}`: {exc}")
             continue
         text = parsed.text
-        key = text.casefold()
+        key = example_key(text)
         if key in seen:
             issues.add(
                 file, line, f"duplicate example {text!r} in intent `{name}` (also on line {seen[key]}); remove one"
             )
             continue
         seen[key] = line
+        owner = owners.setdefault(key, _Owner(name, line, text))
+        if owner.intent != name:
+            written = f" as {owner.text!r}" if owner.text != text else ""
+            issues.add(
+                file,
+                line,
+                f"example {text!r} of intent `{name}` is also an example of intent `{owner.intent}`{written} "
+                f"({file}:{owner.line}); keep it in one intent, or reword one of them so they say different things",
+            )
         examples.append(text)
         annotations.append(parsed.spans)
     if len(examples) < MIN_EXAMPLES:

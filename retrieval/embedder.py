@@ -27,8 +27,10 @@ class MiniLMEmbedder:
     def __init__(self, *, device: str | None = None, batch_size: int = 64) -> None:
         from sentence_transformers import SentenceTransformer
 
+        from training.progress import quiet_library_progress
         from training.transformer import base_model_path
 
+        quiet_library_progress()  # no "Loading weights" bar
         self._model = SentenceTransformer(str(base_model_path()), device=device)
         self._batch_size = batch_size
         # A fast tokenizer must not be entered by two threads at once ("Already borrowed"): the

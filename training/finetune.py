@@ -18,12 +18,12 @@ import time
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from bot.errors import TrainingError
 from training.config import TrainingConfig
 from training.data import IntentData
+from training.progress import WHAT, TrainingProgress
 from training.transformer import TransformerIntentClassifier, load_base
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ def fine_tune(
 ) -> TransformerIntentClassifier:
     """Fine-tune on ``data``; with ``validation``, early-stop on its accuracy and keep the best epoch.
 
-    The returned classifier has temperature 1: calibrate it on held-out data afterwards.
+    The returned classifier has temperature 1: calibrate it on held-out data afterwards. With
+    ``progress``, how far it is goes to stderr (:class:`~training.progress.TrainingProgress`).
     """
     config = config or TrainingConfig()
     labels = labels or data.label_names
@@ -100,7 +101,13 @@ def fine_tune(
     started = time.perf_counter()
     best_accuracy, best_state, best_epoch, stale = -1.0, None, 0, 0
     history: list[dict[str, float]] = []
-    bar = tqdm(total=total_steps, desc="training intents", unit="step", disable=not progress)
+    headline = (
+        f"{WHAT} on {len(data)} examples of {len(labels)} intents: {config.epochs} epochs of {steps_per_epoch} steps"
+    )
+    if validation is not None and len(validation):
+        headline += " at most (it stops early once accuracy on held-out examples stops improving)"
+    report = TrainingProgress(total_steps=total_steps, epochs=config.epochs, headline=headline, enabled=progress)
+    ended = ""
     for epoch in range(1, config.epochs + 1):
         model.train()
         order = list(range(len(data)))
@@ -125,8 +132,7 @@ def fine_tune(
             optimizer.step()
             scheduler.step()
             running = 0.9 * running + 0.1 * loss.item() if step else loss.item()
-            bar.set_postfix(epoch=epoch, loss=f"{running:.3f}", val_acc=f"{best_accuracy:.3f}" if history else "-")
-            bar.update(1)
+            report.step(epoch, loss=f"{running:.3f}", val_acc=f"{best_accuracy:.3f}" if history else "-")
         model.eval()  # type: ignore[no-untyped-call]
         if validation is None or not len(validation):
             history.append({"epoch": epoch, "loss": running})
@@ -134,7 +140,6 @@ def fine_tune(
         predicted = classifier.logits(validation.texts).argmax(axis=1)
         accuracy = float(np.mean([labels[i] == gold for i, gold in zip(predicted, validation.labels, strict=True)]))
         history.append({"epoch": epoch, "loss": running, "val_accuracy": accuracy})
-        bar.set_postfix(epoch=epoch, loss=f"{running:.3f}", val_acc=f"{accuracy:.3f}")
         if accuracy > best_accuracy:
             best_accuracy, best_epoch, stale = accuracy, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
@@ -142,9 +147,9 @@ def fine_tune(
             stale += 1
             if stale >= config.early_stopping_patience:
                 logger.info("early stop after epoch %d (best %d: %.4f)", epoch, best_epoch, best_accuracy)
-                bar.update(total_steps - bar.n)
+                ended = f"stopped after epoch {epoch}: accuracy on held-out examples stopped improving"
                 break
-    bar.close()
+    report.close(ended)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()  # type: ignore[no-untyped-call]

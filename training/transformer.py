@@ -23,6 +23,7 @@ from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 from bot.errors import ModelNotFoundError
 from training.calibration import FloatArray, softmax
 from training.prediction import IntentPrediction, rank
+from training.progress import quiet_library_progress
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def base_model_path() -> Path:
 def load_base(num_labels: int, labels: Sequence[str]) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """A fresh classification model on top of MiniLM, and its tokenizer."""
     path = base_model_path()
+    quiet_library_progress()
     previous = transformers_logging.get_verbosity()
     # The "classifier newly initialised" load report is expected here: keep it quiet.
     transformers_logging.set_verbosity(logging.ERROR)
@@ -132,6 +134,7 @@ class TransformerIntentClassifier:
                 f"no intent model in {folder} ({META_FILE} is missing); train one with `deskmate train`"
             )
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        quiet_library_progress()
         previous = transformers_logging.get_verbosity()
         transformers_logging.set_verbosity(logging.ERROR)
         try:

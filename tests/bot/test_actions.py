@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,7 @@ from bot.actions import (
     run_chain,
     slot_updates,
 )
+from kb.demo import actions as demo_actions
 from tests.fixtures import slow_actions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,20 +72,69 @@ async def fixtures() -> AsyncIterator[InProcessActionRunner]:
 # --- the demo actions, in-process ---------------------------------------------------------------
 
 
-async def test_order_status_sets_slots_and_says_where_the_order_is(demo: InProcessActionRunner) -> None:
+THURSDAY = date(2026, 12, 10)
+MONTHS = [f"{date(2026, m, 1):%B}" for m in range(1, 13)]
+DAY = re.compile(r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday) (\d{1,2}) ([A-Z][a-z]+)(?: (\d{4}))?")
+
+
+def said_dates(text: str, today: date) -> list[date]:
+    """The dates ``text`` names ("Thursday 10 December", year only when not ``today``'s), checked against their weekday."""
+    found = []
+    for weekday, day, month, year in DAY.findall(text):
+        when = date(int(year or today.year), MONTHS.index(month) + 1, int(day))
+        assert f"{when:%A}" == weekday, f"{weekday} {day} {month} {year} is a {when:%A}"
+        found.append(when)
+    return found
+
+
+async def test_order_status_sets_slots_and_says_where_the_order_is(
+    demo: InProcessActionRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo_actions, "clock", lambda: THURSDAY)
     result = await demo.run(order_call("pc 483920"))
 
     assert slot_updates(result) == {
         "order_id": "PC-483920",
         "order_status": "out_for_delivery",
         "order_carrier": "Royal Mail",
-        "order_expected_date": "2025-06-10",
+        "order_expected_date": "2026-12-10",
     }
     [message] = messages(result)
-    assert "PC-483920 is out for delivery with Royal Mail" in message["text"]
-    assert "Tuesday 10 June 2025" in message["text"]
+    assert "PC-483920 is out for delivery with Royal Mail, due on Thursday 10 December." in message["text"]
     assert message["buttons"] == []
     assert not paused(result) and followup(result) is None
+
+
+@pytest.mark.parametrize(
+    ("today", "order_id", "says"),
+    [
+        (THURSDAY, "PC-123456", "should arrive on Monday 14 December"),  # 2 working days: over the weekend
+        (THURSDAY, "PC-201847", "was delivered with Evri on Thursday 3 December"),  # 5 working days ago
+        (date(2026, 12, 30), "PC-774411", "should reach you by Tuesday 5 January 2027"),  # next year: the year shown
+        (date(2026, 12, 12), "PC-483920", "due on Monday 14 December"),  # a Saturday: couriers come on Monday
+    ],
+)
+async def test_order_dates_are_counted_from_today(
+    demo: InProcessActionRunner, monkeypatch: pytest.MonkeyPatch, today: date, order_id: str, says: str
+) -> None:
+    monkeypatch.setattr(demo_actions, "clock", lambda: today)
+    [message] = messages(await demo.run(order_call(order_id)))
+
+    assert says in message["text"]
+
+
+async def test_no_order_date_is_stale_when_run_today(demo: InProcessActionRunner) -> None:
+    today = date.today()
+    for order in demo_actions.load_orders().values():
+        [message] = messages(await demo.run(order_call(order.order_id)))
+        dates = said_dates(message["text"], today)
+
+        assert len(dates) == (order.delivery_in_working_days is not None), message["text"]
+        for when in dates:  # within three weeks of today: never a year-old date
+            if order.status == "delivered":
+                assert 0 < (today - when).days <= 21, message["text"]
+            else:
+                assert 0 <= (when - today).days <= 21, message["text"]
 
 
 async def test_order_status_unknown_order_clears_the_slot(demo: InProcessActionRunner) -> None:

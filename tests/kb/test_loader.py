@@ -235,6 +235,26 @@ def test_duplicate_example_names_both_lines(tmp_path: Path) -> None:
     assert "remove one" in issue.message
 
 
+def test_example_of_two_intents_names_both_places_and_the_fix(tmp_path: Path) -> None:
+    # "hi" in greet and in goodbye, as a new user wrote it; compared with case and spaces ignored
+    broken = INTENTS_YML.replace(
+        "what finishes are available\n", "what finishes are available\n      - '  My   LAMP flickers '\n"
+    )
+    issue = only_issue(write_kb(tmp_path, intents_yml=broken))
+
+    assert (issue.file, issue.line) == ("intents.yml", 18)
+    assert "'My   LAMP flickers' of intent `lamp_colour`" in issue.message
+    assert "also an example of intent `lamp_broken` as 'my lamp flickers' (intents.yml:5)" in issue.message
+    assert "keep it in one intent, or reword" in issue.message
+
+
+def test_examples_differing_only_in_spacing_are_duplicates(tmp_path: Path) -> None:
+    broken = INTENTS_YML.replace("is frayed\n", "is frayed\n      - my  lamp   flickers\n")
+    issue = only_issue(write_kb(tmp_path, intents_yml=broken))
+
+    assert issue.line == 10 and "duplicate example" in issue.message and "line 5" in issue.message
+
+
 def test_unknown_intent_in_responses(tmp_path: Path) -> None:
     broken = RESPONSES_YML + '  lamp_delivery: "It ships in two days."\n'
     issue = only_issue(write_kb(tmp_path, responses_yml=broken))

@@ -6,7 +6,9 @@ Run them in Deskmate (``InProcessActionRunner("kb.demo.actions")``) or on a Rasa
 
 - ``action_order_status``: looks the ``order_id`` slot up in ``kb/demo/orders.csv`` (invented
   orders) and says where the order is; sets ``order_id``, ``order_status``, ``order_carrier`` and
-  ``order_expected_date``. Without an order number it asks for one.
+  ``order_expected_date``. Without an order number it asks for one. The table holds no dates:
+  an order's delivery day is counted in working days from today (:data:`clock`), so the demo
+  says "Thursday 10 December" whenever it runs.
 - ``action_open_ticket``: stores a support ticket in the ``tickets`` table of Deskmate's SQLite
   database (``DESKMATE_DB_PATH``, default ``var/deskmate.sqlite3``) and sets ``ticket_id``: the
   ``ticket`` form's ``email``, ``topic`` and ``description`` when it ends the form, else the
@@ -29,8 +31,9 @@ import logging
 import re
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +69,8 @@ CREATE TABLE IF NOT EXISTS tickets (
 ADDED_COLUMNS = ("email", "topic")  # tables made before the ticket form lack them
 Events = list[dict[str, Any]]
 
+clock: Callable[[], date] = date.today  # today's date, read when an action runs; tests set a fixed day
+
 
 @dataclass(frozen=True)
 class Order:
@@ -73,8 +78,16 @@ class Order:
     status: str  # processing | dispatched | in_transit | out_for_delivery | delivered | delayed | cancelled | returned
     carrier: str
     tracking_number: str
-    expected_date: date | None
+    # working days (Monday to Friday, when couriers deliver) from today to the expected delivery;
+    # negative for an order delivered that many working days ago; None when there is no date
+    delivery_in_working_days: int | None
     items: str
+
+    def delivery_date(self, today: date) -> date | None:
+        """The day the order is expected (or was delivered), seen from ``today``."""
+        if self.delivery_in_working_days is None:
+            return None
+        return working_day(today, self.delivery_in_working_days)
 
 
 @functools.cache
@@ -87,7 +100,9 @@ def load_orders(path: Path = ORDERS_CSV) -> dict[str, Order]:
                 status=row["status"],
                 carrier=row["carrier"],
                 tracking_number=row["tracking_number"],
-                expected_date=date.fromisoformat(row["expected_date"]) if row["expected_date"] else None,
+                delivery_in_working_days=int(row["delivery_in_working_days"])
+                if row["delivery_in_working_days"]
+                else None,
                 items=row["items"],
             )
             for row in csv.DictReader(file)
@@ -100,9 +115,24 @@ def normalize_order_id(raw: str) -> str | None:
     return f"PC-{match.group(1)}" if match else None
 
 
-def describe(order: Order) -> str:
-    """One customer-facing sentence or two about where the order is."""
-    when = _day(order.expected_date)
+def working_day(today: date, offset: int) -> date:
+    """The working day ``offset`` working days after ``today`` (before it, when negative).
+
+    Offset 0 is today, or the next Monday at a weekend.
+    """
+    day, step = today, (1 if offset >= 0 else -1)
+    while offset >= 0 and day.weekday() >= 5:
+        day += timedelta(days=1)
+    for _ in range(abs(offset)):
+        day += timedelta(days=step)
+        while day.weekday() >= 5:
+            day += timedelta(days=step)
+    return day
+
+
+def describe(order: Order, *, today: date) -> str:
+    """One customer-facing sentence or two about where the order is, its dates seen from ``today``."""
+    when = _day(order.delivery_date(today), today=today)
     via = f" with {order.carrier}" if order.carrier else ""
     tracking = f" (tracking number {order.tracking_number})" if order.tracking_number else ""
     texts = {
@@ -142,12 +172,14 @@ class ActionOrderStatus(Action):  # type: ignore[misc]
                 "look like PC-123456 and are in your order confirmation email."
             )
             return [SlotSet("order_id", None), SlotSet("order_status", None)]
-        dispatcher.utter_message(text=describe(order))
+        today = clock()
+        dispatcher.utter_message(text=describe(order, today=today))
+        expected = order.delivery_date(today)
         return [
             SlotSet("order_id", order.order_id),
             SlotSet("order_status", order.status),
             SlotSet("order_carrier", order.carrier or None),
-            SlotSet("order_expected_date", order.expected_date.isoformat() if order.expected_date else None),
+            SlotSet("order_expected_date", expected.isoformat() if expected else None),
         ]
 
 
@@ -320,5 +352,9 @@ def _last_customer_text(tracker: Tracker) -> str:
     return ""
 
 
-def _day(day: date | None) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}" if day else "a date we'll confirm by email"
+def _day(day: date | None, *, today: date) -> str:
+    """``Thursday 10 December``; with the year when it is not this year's."""
+    if day is None:
+        return "a date we'll confirm by email"
+    year = f" {day.year}" if day.year != today.year else ""
+    return f"{day:%A} {day.day} {day:%B}{year}"

@@ -360,3 +360,19 @@ def test_names_that_collide_after_renaming(tmp_path: Path) -> None:
     assert len(issues) == 1
     assert issues[0].line == line_of(nlu, "Rent-Bike")
     assert "like `rent_bike` (line 3)" in issues[0].message and "rename one" in issues[0].message
+
+
+def test_an_example_of_two_intents_stays_with_the_first_and_is_reported(tmp_path: Path) -> None:
+    # Rasa trains on it (its `rasa data validate` only warns); Deskmate's loader refuses it
+    nlu = NLU_YML.replace(
+        "    - until when are you open today\n", "    - until when are you open today\n    - Do  you rent BIKES\n"
+    )
+    summary = import_rasa(*rasa_project(tmp_path / "rasa", nlu=nlu), tmp_path / "kb")
+    kb = load_kb(tmp_path / "kb")
+
+    assert "do you rent bikes" in kb.intent("rent_bike").examples
+    assert "Do  you rent BIKES" not in kb.intent("faq_opening_hours").examples
+    assert len(kb.intent("faq_opening_hours").examples) == 5
+    note = note_at(summary, tmp_path / "rasa" / "nlu.yml", line_of(nlu, "Do  you rent BIKES"))
+    assert "'Do  you rent BIKES' of `faq/opening_hours` is also an example of `rent_bike`" in note
+    assert f"(nlu.yml:{line_of(nlu, 'do you rent bikes')})" in note and "left out" in note
