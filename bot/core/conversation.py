@@ -37,6 +37,7 @@ from bot.core.events import (
     HANDOFF,
     SLOT_SET,
     STATE_CHANGED,
+    VISIT,
     NewEvent,
     StoredEvent,
 )
@@ -186,10 +187,11 @@ class Conversation:
         elif event.kind in (HANDED_BACK, CLOSED):
             self.agent = None
 
-    def start(self, composer: Composer) -> list[NewEvent]:
-        """The events that open a new conversation (the greeting)."""
+    def start(self, composer: Composer, *, page: str | None = None) -> list[NewEvent]:
+        """The events that open a new conversation: where it started (``page``, when known), the greeting."""
         greeting = composer.greeting()
-        return self._emit([NewEvent(BOT_REPLY, {"text": greeting.text, **greeting.data})])
+        visit = [NewEvent(VISIT, {"page": page})] if page else []
+        return self._emit([*visit, NewEvent(BOT_REPLY, {"text": greeting.text, **greeting.data})])
 
     def receive(
         self,

@@ -140,8 +140,8 @@ class ChatService:
         logger.info("now serving build %s (was %s)", brain.build_id, old.build_id)
         return old
 
-    async def open_session(self, token: str | None) -> Session:
-        """Resume the conversation of ``token``, or start a new one when ``token`` is None."""
+    async def open_session(self, token: str | None, *, page: str | None = None) -> Session:
+        """Resume the conversation of ``token``, or start a new one (from ``page``) when ``token`` is None."""
         if token is not None:
             self.signer.verify(token)  # forged, altered or expired: refused before the store is asked
             conversation_id = await self.store.conversation_for_token(token_hash(token))
@@ -158,7 +158,7 @@ class ChatService:
         conversation = Conversation(conversation_id)
         self._remember(conversation, seq=0)
         with conversation_context(conversation_id):
-            await self._append(conversation, conversation.start(self.brain.composer))
+            await self._append(conversation, conversation.start(self.brain.composer, page=page))
             logger.info("conversation %s: started", conversation_id)
         return Session(token, conversation_id, conversation.state.value)
 

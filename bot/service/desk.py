@@ -17,6 +17,7 @@ from typing import Any
 from bot.bus.base import QUEUE_TOPIC, Signal
 from bot.bus.presence import Presence
 from bot.core.conversation import Agent, Conversation, State
+from bot.core.customer import CustomerCard, customer_card
 from bot.core.events import CONTACT_REQUEST, CUSTOMER_MESSAGE, HANDOFF, StoredEvent, iso
 from bot.errors import ConversationError, DeskmateError
 from bot.service.candidates import CandidateReview, open_question
@@ -35,6 +36,7 @@ class QueueItem:
     agent: str | None
     preview: str  # the customer's last message
     form: str | None = None  # the form the customer was in when handed off (reason form_failed...)
+    customer: CustomerCard | None = None  # who they are, as far as the conversation says
 
     def to_dict(self, now: float) -> dict[str, Any]:
         return {
@@ -46,6 +48,7 @@ class QueueItem:
             "agent": self.agent,
             "preview": self.preview,
             "form": self.form,
+            "customer": self.customer.to_dict() if self.customer is not None else None,
         }
 
 
@@ -91,6 +94,7 @@ class AgentDesk:
                     summary.data.get("agent"),
                     preview,
                     form if isinstance(form, str) else None,
+                    customer_card(summary.id, events),
                 )
             )
         return sorted(items, key=lambda i: (i.state != State.WAITING_FOR_AGENT.value, i.since))
@@ -170,6 +174,7 @@ async def transcript_from_store(store: Store, conversation_id: str) -> dict[str,
         "conversation_id": conversation_id,
         "state": conversation.state.value,
         "agent": conversation.agent,
+        "customer": customer_card(conversation_id, events).to_dict(),
         "exported_at": iso(time.time()),
         "events": [transcript_item(e) for e in events],
     }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any, Literal, TypedDict
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.bus.base import Signal
 from bot.core.events import (
@@ -30,6 +31,7 @@ MAX_TEXT = 2000
 MAX_ID = 64
 MAX_FRAME = 64 * 1024
 MAX_EMAIL = 254
+MAX_PAGE = 2048
 RESERVED_ID_PREFIX = "agent:"  # agents' frame ids live in the same per-conversation namespace
 EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
 
@@ -37,6 +39,7 @@ EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
 class Hello(TypedDict):
     type: Literal["hello"]
     session: str | None
+    page: str | None  # the page the widget is on, without query and fragment (for agents); None if not http(s)
 
 
 class Message(TypedDict, total=False):
@@ -76,7 +79,10 @@ def parse_client_frame(raw: str | bytes) -> Hello | Message | Typing | Contact:
         session = frame.get("session")
         if session is not None and (not isinstance(session, str) or not 0 < len(session) <= 200):
             raise ProtocolError("bad_frame", '"session" must be null or the token from an earlier welcome')
-        return Hello(type="hello", session=session)
+        page = frame.get("page")
+        if page is not None and (not isinstance(page, str) or len(page) > MAX_PAGE):
+            raise ProtocolError("bad_frame", f'"page" must be null or the page\'s URL, at most {MAX_PAGE} characters')
+        return Hello(type="hello", session=session, page=page_shown(page))
     if kind == "message":
         return _parse_message(frame)
     if kind == "typing":
@@ -87,6 +93,23 @@ def parse_client_frame(raw: str | bytes) -> Hello | Message | Typing | Contact:
     if kind == "contact":
         return _parse_contact(frame)
     raise ProtocolError("bad_frame", f'unknown frame type {kind!r}; expected "hello", "message", "typing" or "contact"')
+
+
+def page_shown(url: str | None) -> str | None:
+    """What agents are shown of the customer's page: an http(s) URL without its query and fragment.
+
+    Query strings and fragments often carry personal data (an email, a reset token), so they are
+    never kept. Anything that is not an http(s) URL is dropped.
+    """
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc or not parts.hostname:
+        return None
+    return urlunsplit((parts.scheme, parts.netloc.rsplit("@", 1)[-1], parts.path or "/", "", ""))
 
 
 def _parse_contact(frame: dict[str, Any]) -> Contact:
@@ -141,6 +164,7 @@ def event_frame(event: StoredEvent) -> dict[str, Any] | None:
         return {
             "type": "reply",
             "id": event.id,
+            "at": iso(event.created_at),
             "reply_to": data.get("reply_to"),
             "text": data["text"],
             "source": data.get("source"),
@@ -153,6 +177,7 @@ def event_frame(event: StoredEvent) -> dict[str, Any] | None:
         return {
             "type": "clarify",
             "id": event.id,
+            "at": iso(event.created_at),
             "reply_to": data.get("reply_to"),
             "text": data["text"],
             "options": data.get("options", []),
@@ -162,6 +187,7 @@ def event_frame(event: StoredEvent) -> dict[str, Any] | None:
         return {
             "type": "handoff",
             "id": event.id,
+            "at": iso(event.created_at),
             "reply_to": data.get("reply_to"),
             "text": data["text"],
             "reason": data.get("reason"),
@@ -172,7 +198,13 @@ def event_frame(event: StoredEvent) -> dict[str, Any] | None:
     if event.kind == AGENT_JOINED:
         return {"type": "agent_joined", "id": event.id, "name": data.get("display_name")}
     if event.kind == AGENT_MESSAGE:
-        return {"type": "agent_message", "id": event.id, "text": data["text"], "name": data.get("display_name")}
+        return {
+            "type": "agent_message",
+            "id": event.id,
+            "at": iso(event.created_at),
+            "text": data["text"],
+            "name": data.get("display_name"),
+        }
     if event.kind == HANDED_BACK:
         return {"type": "handed_back", "id": event.id, "name": data.get("display_name")}
     if event.kind == CLOSED:

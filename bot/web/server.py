@@ -18,7 +18,6 @@ import contextlib
 import hmac
 import json
 import logging
-import mimetypes
 import time
 from collections.abc import AsyncIterator, Awaitable
 from http import HTTPStatus
@@ -61,8 +60,16 @@ STATIC = {
     "/console": "console.html",
     "/console.js": "console.js",
     "/console.css": "console.css",
+    "/favicon.ico": "favicon.ico",
+    "/favicon.svg": "favicon.svg",
     # the widget's ES modules, which /widget.js imports (a build-free split: see widget.js)
     **{f"/widget/{module.name}": f"widget/{module.name}" for module in sorted((WEB_DIR / "widget").glob("*.js"))},
+}
+TYPES = {  # fixed, not guessed from the machine's MIME tables
+    ".html": "text/html",
+    ".css": "text/css",
+    ".svg": "image/svg+xml",
+    ".ico": "image/vnd.microsoft.icon",
 }
 CUSTOMER_PATH = "/ws/customer"
 ADMIN_PATH = "/ws/admin"
@@ -143,7 +150,7 @@ class DeskmateServer:
             )
         file = WEB_DIR / name
         # set here, not guessed: browsers refuse a module script served with any other type
-        content_type = "text/javascript" if name.endswith(".js") else mimetypes.guess_type(name)[0] or "text/plain"
+        content_type = "text/javascript" if name.endswith(".js") else TYPES.get(file.suffix) or "text/plain"
         if content_type.startswith("text/"):
             content_type += "; charset=utf-8"
         return _response(
@@ -301,7 +308,7 @@ class CustomerConnection:
                 if frame["session"] is None and self.limits is not None and not self.limits.allow(self.address):
                     # a new conversation costs a message: opening many is rate-limited like sending many
                     raise ProtocolError("rate_limited", "too many new conversations; wait a moment and try again")
-                await self._open(frame["session"])
+                await self._open(frame["session"], frame["page"])
             except ProtocolError as exc:
                 await self.send(error_frame(exc))
             except DeskmateError as exc:
@@ -315,8 +322,8 @@ class CustomerConnection:
                     }
                 )
 
-    async def _open(self, token: str | None) -> None:
-        session = await self.service.open_session(token)
+    async def _open(self, token: str | None, page: str | None) -> None:
+        session = await self.service.open_session(token, page=page)
         set_conversation(session.conversation_id)  # this connection's log lines (and its forwarder's) carry it
         subscription = self.service.bus.subscribe(session.conversation_id)
         try:

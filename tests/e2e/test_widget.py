@@ -37,7 +37,9 @@ async def test_customer_chats_in_the_widget_is_handed_off_and_keeps_history(
 
     # Markup typed by a customer is shown as text, never rendered.
     await _send(page, "<img src=x onerror=alert(1)><b>bold</b>")
-    await expect(page.locator(".deskmate-customer").last).to_have_text("<img src=x onerror=alert(1)><b>bold</b>")
+    await expect(page.locator(".deskmate-customer .deskmate-text").last).to_have_text(
+        "<img src=x onerror=alert(1)><b>bold</b>"
+    )
     assert await page.locator("#deskmate-messages img, #deskmate-messages b").count() == 0
 
     await _send(page, "I want to talk to a real person")
@@ -72,7 +74,7 @@ async def test_clarification_buttons_answer_the_chosen_topic(base: str, browser:
     bot = page.locator(".deskmate-msg.deskmate-bot")
     await expect(bot).to_have_count(3)
     if not demo_brain.kb.intent(intent).handoff:
-        assert (await bot.nth(2).text_content()) in demo_brain.kb.responses[intent]
+        assert (await bot.nth(2).locator(".deskmate-text").text_content()) in demo_brain.kb.responses[intent]
     await context.close()
 
 

@@ -81,6 +81,7 @@
       var head = item.state === "WAITING_FOR_AGENT"
         ? "Waiting " + wait(item.waiting_seconds) + " · " + handoffLabel(item.reason, item.form)
         : "With " + (item.agent || "an agent");
+      if (item.customer) li.appendChild(el("span", "who", item.customer.label));
       li.appendChild(el("span", "reason", head));
       li.appendChild(el("span", "preview", item.preview || "(no message yet)"));
       li.addEventListener("click", function () { open(item.conversation_id); });
@@ -109,12 +110,33 @@
     $("console-suggestions").textContent = "";
     renderTask(null);
     $("console-chat").hidden = false;
-    $("console-chat-title").textContent = conversationId;
+    var queuedItem = document.querySelector('#console-queue li[data-conversation="' + CSS.escape(conversationId) + '"] .who');
+    $("console-chat-title").textContent = queuedItem ? queuedItem.textContent : "Conversation";
+    $("console-chat-title").title = conversationId;
+    $("console-chat-customer").textContent = "";
     var queued = $("console-queue").children;
     for (var i = 0; i < queued.length; i++) {
       queued[i].className = queued[i].getAttribute("data-conversation") === conversationId ? "selected" : "";
     }
     raw({ type: "open", conversation_id: conversationId });
+  }
+
+  // Who the customer is: their email or name when the conversation has it, else "Visitor 4821";
+  // when they started and the page they came from.
+  function renderCustomer(customer) {
+    if (!customer) return;
+    $("console-chat-title").textContent = customer.label;
+    var line = $("console-chat-customer");
+    line.textContent = "";
+    if (customer.started) {
+      var started = new Date(customer.started);
+      line.appendChild(el("span", null, "Started " + started.toLocaleString([], { dateStyle: "medium", timeStyle: "short" })));
+    }
+    if (customer.page) {
+      line.appendChild(document.createTextNode(" · from "));
+      line.appendChild(el("span", "page", customer.page)); // text to copy, never a link made from customer input
+    }
+    if (customer.email && customer.name) line.appendChild(document.createTextNode(" · " + customer.name));
   }
 
   function setState(state, agent) {
@@ -285,6 +307,7 @@
       var holder = null;
       frame.events.forEach(function (event) { if (event.kind === "agent_joined") holder = event.agent; if (event.kind === "handed_back" || event.kind === "closed") holder = null; });
       current.agent = holder;
+      renderCustomer(frame.customer);
       setState(frame.state, holder);
       frame.events.forEach(addEvent);
       renderTask(frame.task);

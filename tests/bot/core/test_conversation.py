@@ -194,7 +194,7 @@ def test_handoff_moves_to_waiting_for_agent() -> None:
     h = Harness()
     h.start()
 
-    handoff, change = h.say("??", LOW)
+    handoff, change = h.say("something odd", LOW)
 
     assert handoff.kind == HANDOFF
     assert handoff.data["reason"] == "low_confidence"

@@ -20,9 +20,34 @@ def frame(**fields: Any) -> str:
 
 
 def test_hello_new_and_resume() -> None:
-    assert parse_client_frame(frame(type="hello", session=None)) == {"type": "hello", "session": None}
-    assert parse_client_frame(frame(type="hello")) == {"type": "hello", "session": None}
-    assert parse_client_frame(frame(type="hello", session="k3J-x")) == {"type": "hello", "session": "k3J-x"}
+    assert parse_client_frame(frame(type="hello", session=None)) == {"type": "hello", "session": None, "page": None}
+    assert parse_client_frame(frame(type="hello")) == {"type": "hello", "session": None, "page": None}
+    resumed = parse_client_frame(frame(type="hello", session="k3J-x"))
+    assert resumed == {"type": "hello", "session": "k3J-x", "page": None}
+
+
+@pytest.mark.parametrize(
+    ("page", "shown"),
+    [
+        ("https://shop.example/checkout?email=jo@example.com#pay", "https://shop.example/checkout"),
+        ("http://user:secret@shop.example:8080/a/b", "http://shop.example:8080/a/b"),
+        ("https://shop.example", "https://shop.example/"),
+        ("file:///home/jo/page.html", None),
+        ("javascript:alert(1)", None),
+        ("not a url", None),
+        ("", None),
+    ],
+)
+def test_hello_keeps_only_the_pages_http_address_without_query(page: str, shown: str | None) -> None:
+    """The page goes to agents: never its query or fragment (personal data), never a non-http URL."""
+    assert parse_client_frame(frame(type="hello", session=None, page=page))["page"] == shown
+
+
+def test_hello_refuses_a_page_that_is_not_a_string_or_too_long() -> None:
+    for page in (42, "https://shop.example/" + "a" * 3000):
+        with pytest.raises(ProtocolError) as refused:
+            parse_client_frame(frame(type="hello", session=None, page=page))
+        assert refused.value.code == "bad_frame"
 
 
 def test_message() -> None:
@@ -150,6 +175,7 @@ def test_reply_frame() -> None:
 
     assert event_frame(event(BOT_REPLY, data)) == {
         "type": "reply",
+        "at": "1970-01-01T00:00:00+00:00",
         "id": "e7",
         "reply_to": "m1",
         "text": "It shipped.",
@@ -172,6 +198,7 @@ def test_greeting_reply_frame_has_null_fields() -> None:
 
     assert result == {
         "type": "reply",
+        "at": "1970-01-01T00:00:00+00:00",
         "id": "e1",
         "reply_to": None,
         "text": "Hi!",
@@ -187,7 +214,7 @@ def test_clarify_frame() -> None:
 
     result = event_frame(event(CLARIFY, {"text": "Which?", "reply_to": "m2", "options": options, "rule": "x"}))
 
-    assert result == {"type": "clarify", "id": "e7", "reply_to": "m2", "text": "Which?", "options": options}
+    assert result == {"type": "clarify", "id": "e7", "at": "1970-01-01T00:00:00+00:00", "reply_to": "m2", "text": "Which?", "options": options}
 
 
 def test_handoff_frame() -> None:
@@ -195,6 +222,7 @@ def test_handoff_frame() -> None:
 
     assert result == {
         "type": "handoff",
+        "at": "1970-01-01T00:00:00+00:00",
         "id": "e7",
         "reply_to": "m3",
         "text": "A person is coming.",
@@ -342,6 +370,7 @@ def test_a_handoff_mid_form_shows_the_customer_no_collected_slots() -> None:
 
     assert sent == {
         "type": "handoff",
+        "at": "1970-01-01T00:00:00+00:00",
         "id": "e7",
         "reply_to": "m5",
         "text": "A person will help you.",

@@ -7,6 +7,8 @@ import { clearQueue, showQueue } from "./queue.js";
 import { addDelta, dropStream, finishStream } from "./stream.js";
 
 export var MAX_LEN = 2000;
+var BOT_TYPING_MS = 20000;
+var ANSWERS = ["reply", "reply_delta", "clarify", "handoff", "agent_message", "error"];
 
 export class Chat {
   constructor(view, url) {
@@ -16,10 +18,11 @@ export class Chat {
     this.typingSent = false;
     this.typingTimer = null;
     this.retryTimer = null;
+    this.botTimer = null;
     var self = this;
     this.connection = new Connection(
       url,
-      function () { return { type: "hello", session: getToken() || null }; },
+      function () { return hello(getToken() || null); },
       function (frame) { self.handle(frame); },
       function () { view.setStatus("reconnecting", "Reconnecting…"); }
     );
@@ -29,16 +32,28 @@ export class Chat {
 
   handle(f) {
     var view = this.view;
+    if (ANSWERS.indexOf(f.type) >= 0) this.botWorking(false);
     switch (f.type) {
       case "welcome": this.onWelcome(f); break;
       case "ack": this.onAck(f.id); break;
-      case "reply": if (!finishStream(view, f)) view.addReply(f.id, f.text, f.buttons, true); break;
+      case "reply":
+        if (!finishStream(view, f)) view.addReply(f.id, f.text, f.buttons, true, f.at);
+        view.arrived();
+        break;
       case "reply_delta": addDelta(view, f); break;
-      case "clarify": dropStream(view, f); view.addClarify(f.id, f.text, f.options, true); break;
-      case "handoff": dropStream(view, f); view.addHandoff(f.id, f.text); break;
-      case "state": view.setState(f.state); if (f.state !== "WAITING_FOR_AGENT") clearQueue(); break;
+      case "clarify": dropStream(view, f); view.addClarify(f.id, f.text, f.options, true, f.at); view.arrived(); break;
+      case "handoff": dropStream(view, f); view.addHandoff(f.id, f.text); view.arrived(); break;
+      case "state":
+        view.setState(f.state);
+        if (f.state !== "WAITING_FOR_AGENT") clearQueue();
+        else showState(view, f.state);
+        break;
       case "agent_joined": view.addNotice("agent_joined", f.id, f.name); break;
-      case "agent_message": view.addAgentMsg(f.id, f.text, f.name); view.showTyping(false); break;
+      case "agent_message":
+        view.addAgentMsg(f.id, f.text, f.name, f.at);
+        view.showTyping(false);
+        view.arrived();
+        break;
       case "handed_back": view.addNotice("handed_back", f.id, f.name); clearQueue(); break;
       case "closed": view.addNotice("closed", f.id, f.name); clearQueue(); break;
       case "queue": showQueue(view, f, this.contact, MAX_LEN); break;
@@ -46,6 +61,15 @@ export class Chat {
       case "error": this.onError(f); break;
       default: break; // unknown frame types are ignored (forward compatible)
     }
+  }
+
+  // The dots while the bot works on an answer: shown when a message goes to the bot, gone with
+  // its answer (or after BOT_TYPING_MS, should the answer never come).
+  botWorking(on) {
+    var view = this.view;
+    clearTimeout(this.botTimer);
+    view.showBotTyping(on);
+    if (on) this.botTimer = setTimeout(function () { view.showBotTyping(false); }, BOT_TYPING_MS);
   }
 
   // The history is the whole truth: clear and re-render it, then resend what is still pending.
@@ -60,11 +84,10 @@ export class Chat {
     history.forEach(function (item, i) {
       if (!item || typeof item !== "object") return;
       var last = i === history.length - 1;
-      var node;
       if (item.kind === "handoff") {
         view.addHandoff(item.id, item.text);
       } else if (item.role === "agent") {
-        view.addAgentMsg(item.id, item.text, item.name);
+        view.addAgentMsg(item.id, item.text, item.name, item.at);
       } else if (item.kind === "agent_joined" || item.kind === "handed_back" || item.kind === "closed") {
         view.addNotice(item.kind, item.id, item.name);
         if (item.kind !== "agent_joined") clearQueue();
@@ -72,21 +95,19 @@ export class Chat {
         self.contact.sent = true;
         view.addMsg("system", contactThanks(item.email), item.id, "deskmate-contact-done");
       } else if (item.kind === "reply" && item.buttons && item.buttons.length) {
-        view.addReply(item.id, item.text, item.buttons, last);
+        view.addReply(item.id, item.text, item.buttons, last, item.at);
       } else if (item.kind === "clarify") {
         // only the newest clarification, if nothing came after it, stays clickable
-        view.addClarify(item.id, item.text, item.options, last);
+        view.addClarify(item.id, item.text, item.options, last, item.at);
       } else {
         var role = item.role === "customer" || item.role === "system" ? item.role : "bot";
-        node = view.addMsg(role, item.text, item.id, outbox.has(item.id) ? "deskmate-pending" : "");
+        view.addMsg(role, item.text, item.id, outbox.has(item.id) ? "deskmate-pending" : "", item.at);
       }
-      if (node && item.at) node.title = item.at;
     });
     // unacked messages the server has not stored yet: show them (once) as pending
     outbox.items.forEach(function (m) { if (!m.contact) view.addMsg("customer", m.text, m.id, "deskmate-pending"); });
-    if (f.state === "WITH_AGENT") view.setStatus("agent", "Chatting with our team");
     this.connection.welcomed();
-    if (f.state !== "WITH_AGENT") view.setStatus("online", "Online");
+    showState(view, f.state);
     this.resendAll(); // the server dedupes by id, so resending is safe
   }
 
@@ -105,7 +126,7 @@ export class Chat {
     }
     if (f.code === "session_unknown") {
       dropToken();
-      this.connection.send({ type: "hello", session: null }); // if the server closed instead, the reconnect says hello
+      this.connection.send(hello(null)); // if the server closed instead, the reconnect says hello
       return;
     }
     if (f.code === "internal" && f.ref == null) {
@@ -134,6 +155,7 @@ export class Chat {
     if (intent) m.intent = String(intent);
     this.outbox.add(m);
     this.view.addMsg("customer", text, m.id, "deskmate-pending");
+    if (this.view.state() === "BOT") this.botWorking(true);
     if (this.connection.ready) this.transmit(m);
     return m.id;
   }
@@ -176,6 +198,19 @@ export class Chat {
       if (self.connection.ready) self.resendAll(); // deduped by id on the server
     }, 5000);
   }
+}
+
+// The header's status for a state (the queue frame refines "waiting" when nobody is online).
+function showState(view, state) {
+  if (state === "WITH_AGENT") view.setStatus("agent", "Chatting with our team");
+  else if (state === "WAITING_FOR_AGENT") view.setStatus("waiting", "Waiting for our team");
+  else view.setStatus("online", "Online");
+}
+
+// The first frame: the session to resume (null: a new conversation) and the page the customer is on,
+// without its query or fragment (they can carry personal data; the server drops them too).
+function hello(session) {
+  return { type: "hello", session: session, page: location.origin + location.pathname };
 }
 
 function contactThanks(email) { return "Thanks! We'll reply to " + email + " as soon as we can."; }

@@ -15,7 +15,12 @@ export function buildUi(title, maxLen, on) {
   var launcher = el("button", {
     id: "deskmate-launcher", type: "button",
     "aria-controls": "deskmate-panel", "aria-expanded": "false"
-  }, "Chat with us");
+  });
+  var launcherLabel = el("span", { "class": "deskmate-launcher-label" }, "Chat with us");
+  // replies that came while the panel was closed
+  var unread = el("span", { id: "deskmate-unread", "class": "deskmate-unread", hidden: "" });
+  launcher.appendChild(launcherLabel);
+  launcher.appendChild(unread);
 
   var panel = el("section", {
     id: "deskmate-panel", role: "dialog", "aria-label": title,
@@ -64,8 +69,8 @@ export function buildUi(title, maxLen, on) {
   input.addEventListener("input", on.input);
   panel.addEventListener("keydown", function (ev) { if (ev.key === "Escape") on.close(); });
 
-  return { root: root, launcher: launcher, panel: panel, status: status, messages: messages, form: form,
-           input: input, sendBtn: sendBtn };
+  return { root: root, launcher: launcher, launcherLabel: launcherLabel, unread: unread, panel: panel,
+           status: status, messages: messages, form: form, input: input, sendBtn: sendBtn };
 }
 
 export function loadCss(href) {

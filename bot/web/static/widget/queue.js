@@ -17,6 +17,9 @@ export function showQueue(view, f, contact, maxLen) {
     view.ui.messages.appendChild(box);
   }
   box.textContent = "";
+  // the header says the same as the log: nobody online is not "Online"
+  if (f.agents_online) view.setStatus("waiting", "Waiting for our team");
+  else view.setStatus("away", "Team offline · leave a message");
   if (!f.agents_online) {
     box.appendChild(el("div", { "class": "deskmate-text" },
       "No one from our team is online right now. Leave your email and a message and we'll get back to you."));

@@ -11,6 +11,8 @@ export class View {
     this.ui = ui;
     this.choose = choose;
     this.typingBox = null;
+    this.botTyping = null;
+    this.unread = 0;
   }
 
   isOpen() { return !this.ui.panel.hasAttribute("hidden"); }
@@ -18,6 +20,9 @@ export class View {
     this.ui.panel.removeAttribute("hidden");
     this.ui.panel.setAttribute("data-open", "true");
     this.ui.launcher.setAttribute("aria-expanded", "true");
+    this.ui.launcherLabel.textContent = "Close chat";
+    this.unread = 0;
+    this.showUnread();
     this.scrollDown();
     this.ui.input.focus();
   }
@@ -25,6 +30,21 @@ export class View {
     this.ui.panel.setAttribute("hidden", "");
     this.ui.panel.setAttribute("data-open", "false");
     this.ui.launcher.setAttribute("aria-expanded", "false");
+    this.ui.launcherLabel.textContent = "Chat with us";
+  }
+
+  // A reply arrived live (not from history): counted on the launcher while the panel is closed.
+  arrived() {
+    if (this.isOpen()) return;
+    this.unread += 1;
+    this.showUnread();
+  }
+  showUnread() {
+    var badge = this.ui.unread;
+    badge.textContent = this.unread > 9 ? "9+" : this.unread > 0 ? String(this.unread) : "";
+    badge.setAttribute("aria-label", this.unread + " new " + (this.unread === 1 ? "message" : "messages"));
+    if (this.unread > 0) badge.removeAttribute("hidden");
+    else badge.setAttribute("hidden", "");
   }
 
   setStatus(key, text) {
@@ -34,7 +54,10 @@ export class View {
   setState(state) { if (state) this.ui.panel.setAttribute("data-state", String(state)); }
   state() { return this.ui.panel.getAttribute("data-state"); }
   scrollDown() { this.ui.messages.scrollTop = this.ui.messages.scrollHeight; }
-  clear() { this.ui.messages.textContent = ""; }
+  clear() {
+    this.ui.messages.textContent = "";
+    this.botTyping = null;
+  }
 
   findMsg(id) {
     if (id == null) return null;
@@ -43,22 +66,45 @@ export class View {
     return null;
   }
 
-  // Append one message bubble. role: customer | bot | system | agent; extra: extra class names.
-  addMsg(role, text, id, extra) {
+  // Append one message bubble. role: customer | bot | system | agent; extra: extra class names;
+  // at: when it was said (ISO 8601 from the server; now when omitted), shown on what people said.
+  addMsg(role, text, id, extra, at) {
     if (id != null && this.findMsg(id)) return null; // never render the same id twice
     var node = el("div", { "class": "deskmate-msg deskmate-" + role + (extra ? " " + extra : "") });
     if (id != null) node.setAttribute("data-id", String(id));
     node.appendChild(el("div", { "class": "deskmate-text" }, text == null ? "" : text));
-    this.ui.messages.appendChild(node);
+    if (role !== "system") node.appendChild(timeOf(at));
+    // the conversation moved on: only the newest buttons stay clickable (an error line changes nothing)
+    if (!extra || extra.indexOf("deskmate-error") < 0) this.retireOptions();
+    this.ui.messages.insertBefore(node, this.botTyping);
     this.scrollDown();
     return node;
+  }
+
+  retireOptions() {
+    var live = this.ui.messages.querySelectorAll(".deskmate-option:not(:disabled)");
+    for (var i = 0; i < live.length; i++) live[i].disabled = true;
+  }
+
+  // The bot is working on an answer: three dots at the end of the log until it replies.
+  showBotTyping(on) {
+    if (on && !this.botTyping) {
+      this.botTyping = el("div", { "class": "deskmate-msg deskmate-bot-typing",
+                                   role: "status", "aria-label": "The assistant is typing" });
+      for (var i = 0; i < 3; i++) this.botTyping.appendChild(el("span", { "class": "deskmate-dot" }));
+      this.ui.messages.appendChild(this.botTyping);
+      this.scrollDown();
+    } else if (!on && this.botTyping) {
+      this.botTyping.parentNode.removeChild(this.botTyping);
+      this.botTyping = null;
+    }
   }
 
   // Bot message with clarification buttons; `active` false renders them disabled (old history).
   // An option without an intent (a form question's {title, value} button) sends its label as a
   // plain message: the server reads it as the answer to the question.
-  addClarify(id, text, options, active) {
-    var node = this.addMsg("bot", text, id, "deskmate-clarify");
+  addClarify(id, text, options, active, at) {
+    var node = this.addMsg("bot", text, id, "deskmate-clarify", at);
     if (!node) return null;
     var box = el("div", { "class": "deskmate-options", role: "group", "aria-label": "Choose an option" });
     var choose = this.choose;
@@ -75,24 +121,25 @@ export class View {
       });
       box.appendChild(b);
     });
-    node.appendChild(box);
+    node.insertBefore(box, node.querySelector(".deskmate-time"));
     this.scrollDown();
     return node;
   }
 
   // A bot reply, with its buttons: each sends its title, as a message of the button's intent if it
   // has one ({title, intent}), else as a plain message ({title, value}: a form question's answer).
-  addReply(id, text, buttons, active) {
-    if (!buttons || !buttons.length) return this.addMsg("bot", text, id);
-    return this.addClarify(id, text, buttons.map(function (b) { return { intent: b.intent, label: b.title }; }), active);
+  addReply(id, text, buttons, active, at) {
+    if (!buttons || !buttons.length) return this.addMsg("bot", text, id, "", at);
+    var options = buttons.map(function (b) { return { intent: b.intent, label: b.title }; });
+    return this.addClarify(id, text, options, active, at);
   }
 
   addHandoff(id, text) {
     return this.addMsg("system", text || HANDOFF_DEFAULT, id, "deskmate-handoff");
   }
 
-  addAgentMsg(id, text, name) {
-    var node = this.addMsg("agent", text, id);
+  addAgentMsg(id, text, name, at) {
+    var node = this.addMsg("agent", text, id, "", at);
     if (node && name) node.insertBefore(el("div", { "class": "deskmate-name" }, name), node.firstChild);
     return node;
   }
@@ -113,6 +160,15 @@ export class View {
     }
     this.typingBox.textContent = on ? (name || "Our team") + " is typing…" : "";
   }
+}
+
+// <time> with the local hour and minute; the full date and time on hover.
+function timeOf(at) {
+  var when = at ? new Date(at) : new Date();
+  if (isNaN(when.getTime())) when = new Date();
+  var node = el("time", { "class": "deskmate-time", datetime: when.toISOString(), title: when.toLocaleString() },
+                when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+  return node;
 }
 
 function noticeText(kind, name) {
