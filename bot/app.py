@@ -199,14 +199,13 @@ async def serve(settings: Settings) -> None:
                 print("Agent console: add an agent with `deskmate users add NAME --role agent`, then open /console")
             else:
                 print(f"Agent console: http://{settings.host}:{port}/console", flush=True)
+            print(f"Admin: http://{settings.host}:{port}/admin", flush=True)
             if settings.admin_token is None:
                 print(
-                    "Admin (KB reload) is off: run `deskmate admin token` (or set DESKMATE_ADMIN_TOKEN) and restart "
-                    "to turn it on.",
+                    "  sign in with an admin account (`deskmate users add NAME --role admin`), or run "
+                    "`deskmate admin token` and restart for a token that scripts can use",
                     flush=True,
                 )
-            else:
-                print(f"Admin: http://{settings.host}:{port}/admin", flush=True)
             await stop.wait()
     logger.info("stopped")
 

@@ -32,11 +32,13 @@ from bot.core.events import (
     CLOSED,
     CONTACT_REQUEST,
     CUSTOMER_MESSAGE,
+    FEEDBACK,
     FORM,
     HANDED_BACK,
     HANDOFF,
     SLOT_SET,
     STATE_CHANGED,
+    SURVEY,
     VISIT,
     NewEvent,
     StoredEvent,
@@ -403,6 +405,29 @@ class Conversation:
                 NewEvent(STATE_CHANGED, {"from": self._state.value, "to": State.CLOSED.value}),
             ]
         )
+
+    def end_by_customer(self) -> list[NewEvent]:
+        """The customer ended the chat (the widget's "end chat"): closed, whoever was answering.
+
+        Ending an ended chat changes nothing (a resent frame).
+        """
+        if self._state is State.CLOSED:
+            return []
+        return self._emit(
+            [
+                NewEvent(CLOSED, {"by": "customer"}),
+                NewEvent(STATE_CHANGED, {"from": self._state.value, "to": State.CLOSED.value}),
+            ]
+        )
+
+    def rate(self, reply: str, value: str, comment: str | None, *, client_id: str) -> list[NewEvent]:
+        """The customer's thumbs on the answer ``reply`` (checked first: bot/core/feedback.py)."""
+        data = {"reply": reply, "value": value, "comment": comment}
+        return self._emit([NewEvent(FEEDBACK, data, client_id=client_id)])
+
+    def answer_survey(self, score: int, comment: str | None, *, client_id: str) -> list[NewEvent]:
+        """The customer's score for the whole, closed conversation (checked first: bot/core/feedback.py)."""
+        return self._emit([NewEvent(SURVEY, {"score": score, "comment": comment}, client_id=client_id)])
 
     def leave_contact(self, email: str, text: str, *, client_id: str) -> list[NewEvent]:
         """The customer leaves an email and a message for follow-up (no agent was online)."""

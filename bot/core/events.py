@@ -22,6 +22,8 @@ CLOSED = "closed"  # an agent closed the conversation
 CONTACT_REQUEST = "contact_request"  # no agent online: the customer left an email and a message
 SUGGESTIONS = "suggestions"  # agent assist: replies suggested for a customer message (agents only)
 SLOT_SET = "slot_set"  # a slot filled from an entity in a message, by a form or by a custom action
+FEEDBACK = "feedback"  # the customer rated a bot answer: reply (its wire id), value up | down, comment
+SURVEY = "survey"  # the customer rated the whole conversation once it was closed: score 1-5, comment
 VISIT = "visit"  # where a new conversation started: the page, without its query (agents only)
 FORM = "form"  # the state of the conversation's form changed (bot/core/forms/state.py): agents only
 
@@ -40,6 +42,8 @@ KINDS = (
     SLOT_SET,
     FORM,
     VISIT,
+    FEEDBACK,
+    SURVEY,
 )
 
 

@@ -13,6 +13,8 @@ Metrics (all ``deskmate_``)::
     handoffs_total{reason}               low_confidence | explicit_request | repeated_failure |
                                          ambiguous | action | other
     agent_messages_total                 agent messages stored
+    feedback_total{value}                customers' thumbs on bot answers: up | down
+    surveys_total{score}                 customers' scores of closed chats: 1 to 5
     queue_length                         conversations waiting for an agent (read at scrape time)
     open_connections{role}               open websockets: customer | agent | admin
     reply_latency_seconds                customer message stored -> the bot's answer to it stored
@@ -35,7 +37,18 @@ from typing import TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import choose_encoder
 
-from bot.core.events import AGENT_MESSAGE, BOT_REPLY, CLARIFY, CUSTOMER_MESSAGE, HANDOFF, NewEvent, StoredEvent
+from bot.core.events import (
+    AGENT_MESSAGE,
+    BOT_REPLY,
+    CLARIFY,
+    CUSTOMER_MESSAGE,
+    FEEDBACK,
+    HANDOFF,
+    SURVEY,
+    NewEvent,
+    StoredEvent,
+)
+from bot.core.feedback import SCORES, VALUES
 from bot.core.policy import HandoffReason
 from bot.errors import ConflictError, StoreError
 from bot.storage.reloads import ReloadRecord
@@ -97,6 +110,8 @@ class Metrics:
         )
         self.handoffs = Counter("deskmate_handoffs", "Handoffs to a person, by reason.", ["reason"], registry=registry)
         self.agent_messages = Counter("deskmate_agent_messages", "Agent messages stored.", registry=registry)
+        self.feedback = Counter("deskmate_feedback", "Customers' thumbs on bot answers.", ["value"], registry=registry)
+        self.surveys = Counter("deskmate_surveys", "Customers' scores of closed chats, 1 to 5.", ["score"], registry=registry)
         self.queue_length = Gauge(
             "deskmate_queue_length",
             "Conversations waiting for an agent (read from the store at scrape time).",
@@ -134,6 +149,10 @@ class Metrics:
             self.handoffs.labels(reason)
         for role in ROLES:
             self.connections.labels(role)
+        for value in VALUES:
+            self.feedback.labels(value)
+        for score in SCORES:
+            self.surveys.labels(str(score))
         if build_id is not None:
             self.set_build(build_id)
 
@@ -274,6 +293,10 @@ class ObservedStore:
                     _keep(self._waiting, (conversation_id, event.client_id), now, self._remember)
             elif event.kind == AGENT_MESSAGE:
                 metrics.agent_messages.inc()
+            elif event.kind == FEEDBACK and event.data.get("value") in VALUES:
+                metrics.feedback.labels(event.data["value"]).inc()
+            elif event.kind == SURVEY and event.data.get("score") in SCORES:
+                metrics.surveys.labels(str(event.data["score"])).inc()
             kind = reply_kind(event)
             if kind is None:
                 continue

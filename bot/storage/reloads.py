@@ -22,7 +22,7 @@ class ReloadOutcome(StrEnum):
 @dataclass(frozen=True)
 class ReloadRecord:
     at: float  # unix time when it finished
-    actor: str  # who asked: "admin" (the admin credential), "cli", "startup"
+    actor: str  # who asked: "admin:USERNAME" (an admin account), "admin" (the admin token), "cli", "startup"
     action: ReloadAction
     outcome: ReloadOutcome
     build_id: str | None  # the build swapped in (or the one that failed); None if nothing was built

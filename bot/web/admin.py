@@ -1,10 +1,17 @@
 """The admin websocket (``/ws/admin``): KB reload, versions and rollback for authenticated admins.
 
-A thin adapter over :class:`KBReloader`. The first frame must be
-``{"type": "auth", "token": "..."}`` with the admin credential (``DESKMATE_ADMIN_TOKEN``, else the
-token ``deskmate admin token`` keeps); a wrong token, or a first frame that is no auth frame, closes
-the connection after a short delay with ``unauthorized`` and a message saying which it was, and
-with no credential configured every request is refused with how to set one. Then:
+A thin adapter over :class:`KBReloader`. The first frame signs in, one of:
+
+- ``{"type": "login", "username": ..., "password": ...}`` with an admin account (``deskmate users
+  add NAME --role admin``), answered with ``authed`` carrying a session token, as for agents;
+- ``{"type": "auth", "token": ...}`` with that session token (a page resuming), or with the shared
+  admin token (``DESKMATE_ADMIN_TOKEN``, else the one ``deskmate admin token`` keeps) for scripts.
+
+A wrong password or token, an agent's account, or a first frame that signs in neither way closes
+the connection after a short delay with ``unauthorized`` and a message saying which it was. With
+neither an admin token nor an admin account every request is refused with how to make one. Every
+change is recorded as the admin's: ``admin:USERNAME`` for an account, ``admin`` for the token.
+Then:
 
 - ``{"type": "reload", "id": "r1"}`` -> ``reload_started``, later ``reload_done`` with the record
   (and the KB's issues when it was rejected);
@@ -13,8 +20,11 @@ with no credential configured every request is refused with how to set one. Then
   the reload history;
 - ``{"type": "candidates", "id": "c1"}`` -> ``candidates``: agent replies kept as KB candidates;
   ``approve`` / ``discard`` (with ``candidate`` and, to approve an edited answer, ``answer``) ->
-  ``decided``, then the pending ``candidates`` again. Approved ones serve after the next reload.
+  ``decided``, then the pending ``candidates`` again. Approved ones serve after the next reload;
+- ``{"type": "logout"}`` ends the account's session (and closes the connection).
 
+An account's session is checked before every request: once it ends (signed out elsewhere, account
+removed, expired) the next request is answered with ``session_expired`` and the connection closed.
 A reload runs in the background: the connection keeps answering ``versions`` meanwhile.
 """
 
@@ -31,10 +41,13 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from bot.errors import DeskmateError, ProtocolError, ReloadBusyError
+from bot.errors import AuthenticationError, DeskmateError, ProtocolError, ReloadBusyError
+from bot.service.accounts import Accounts
 from bot.service.candidates import CandidateReview
 from bot.service.reloader import KBReloader, ReloadResult, issue_dicts
+from bot.storage.accounts import Account, Role
 from bot.storage.candidates import Candidate, CandidateStatus
+from bot.web.agents import LOGINS
 from bot.web.protocol import MAX_ID, MAX_TEXT, error_frame
 
 logger = logging.getLogger(__name__)
@@ -44,14 +57,54 @@ FAILED_AUTH_DELAY = 1.0  # slows down guessing; the connection is closed after o
 KINDS = ("reload", "rollback", "versions", "candidates", "approve", "discard")
 BUILD_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,199}$")
 ADMIN_DISABLED = (
-    "admin is disabled: run `deskmate admin token` on the server (it makes and shows a token), or set "
-    "DESKMATE_ADMIN_TOKEN (16 or more characters), and restart deskmate serve"
+    "admin is off: add an admin account with `deskmate users add NAME --role admin` on the server and sign in "
+    "with it, or run `deskmate admin token` (it makes and shows a token) or set DESKMATE_ADMIN_TOKEN (16 or more "
+    "characters) and restart deskmate serve"
 )
 WRONG_TOKEN = (
     "the admin token is wrong; check DESKMATE_ADMIN_TOKEN, or run `deskmate admin token` on the server "
     "to see the token it uses, and try again"
 )
-AUTH_FIRST = 'send {"type": "auth", "token": ...} first, with the admin token (DESKMATE_ADMIN_TOKEN)'
+SESSION_UNKNOWN = "that session has ended or the token is unknown; sign in again with an admin account"
+AUTH_FIRST = (
+    'send {"type": "auth", "token": ...} first, with the admin token (DESKMATE_ADMIN_TOKEN), or '
+    '{"type": "login", "username": ..., "password": ...} with an admin account'
+)
+LOGIN_FIELDS = 'a login needs "username" and "password", both strings'
+AGENT_ACCOUNT = "this account is an agent; an admin account is needed: `deskmate users add NAME --role admin`"
+NO_ACCOUNTS = "signing in with an account is off on this server; sign in with the admin token"
+SESSION_ENDED = "your session has ended; sign in again"
+
+
+@dataclass(frozen=True)
+class AdminIdentity:
+    """Who is signed in: an admin account (with its session token), or whoever holds the admin token."""
+
+    username: str | None  # None: the shared admin token
+    display_name: str = "admin token"
+    session: str = ""  # the account's session token; "" for the admin token
+
+    @property
+    def actor(self) -> str:
+        """As the reload history names it: ``admin:USERNAME``, or ``admin`` for the token."""
+        return "admin" if self.username is None else f"admin:{self.username}"
+
+    @property
+    def by(self) -> str:
+        """As a candidate decision names it."""
+        return self.username or "admin"
+
+    @classmethod
+    def of(cls, account: Account, session: str) -> AdminIdentity:
+        if account.role is not Role.ADMIN:
+            raise AuthenticationError(AGENT_ACCOUNT)
+        return cls(account.username, account.display_name, session)
+
+    def authed_frame(self) -> dict[str, Any]:
+        if self.username is None:
+            return {"type": "authed", "admin": None}
+        admin = {"username": self.username, "display_name": self.display_name, "role": Role.ADMIN.value}
+        return {"type": "authed", "token": self.session, "admin": admin}
 
 
 @dataclass(frozen=True)
@@ -116,13 +169,22 @@ class AdminConnection:
         reloader: KBReloader | None,
         admin_token: str | None,
         *,
+        accounts: Accounts | None = None,
         review: CandidateReview | None = None,
     ) -> None:
         self.ws = ws
         self.reloader = reloader
         self.admin_token = admin_token
+        self.accounts = accounts
         self.review = review
+        self._identity: AdminIdentity | None = None  # set by a successful sign-in
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def identity(self) -> AdminIdentity:
+        """Who signed in on this connection (only asked after the sign-in)."""
+        assert self._identity is not None, "not signed in"
+        return self._identity
 
     async def send(self, frame: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(frame, ensure_ascii=False))
@@ -141,34 +203,99 @@ class AdminConnection:
 
     async def _authenticate(self) -> bool:
         raw = await asyncio.wait_for(self.ws.recv(), AUTH_TIMEOUT)
-        if self.admin_token is None or self.reloader is None:
+        if self.reloader is None or not await self._enabled():
             await self.send({"type": "error", "code": "admin_disabled", "ref": None, "message": ADMIN_DISABLED})
             await self.ws.close(1008, "admin disabled")
             return False
         try:
-            frame = parse_admin_frame(raw)
+            self._identity = await self._sign_in(parse_admin_frame(raw))
+        except AuthenticationError as exc:
+            logger.warning("admin: refused a connection: %s", exc)
+            await asyncio.sleep(FAILED_AUTH_DELAY)
+            await self.send({"type": "error", "code": "unauthorized", "ref": None, "message": str(exc)})
+            await self.ws.close(1008, "unauthorized")
+            return False
         except ProtocolError as exc:
             await self.send(error_frame(exc))
             await self.ws.close(1008, "auth required")
             return False
-        token = frame.get("token") if frame.get("type") == "auth" else None
-        if not token_matches(token, self.admin_token):
-            wrong = isinstance(token, str)  # a proper auth frame, with another token
-            logger.warning("admin: refused a connection with %s", "a wrong token" if wrong else "no auth frame first")
-            await asyncio.sleep(FAILED_AUTH_DELAY)
-            message = WRONG_TOKEN if wrong else AUTH_FIRST
-            await self.send({"type": "error", "code": "unauthorized", "ref": None, "message": message})
-            await self.ws.close(1008, "unauthorized")
+        except DeskmateError as exc:  # the account store is away
+            logger.error("admin: sign-in failed: %s", exc)
+            message = "the account store is not answering; try again in a moment, or sign in with the admin token"
+            await self.send({"type": "error", "code": "internal", "ref": None, "message": message})
+            await self.ws.close(1011, "store unavailable")
             return False
-        await self.send({"type": "authed"})
+        logger.info("admin: %s signed in", self.identity.actor)
+        await self.send(self.identity.authed_frame())
         return True
+
+    async def _enabled(self) -> bool:
+        """Whether anyone can sign in: there is an admin token or at least one admin account."""
+        if self.admin_token is not None:
+            return True
+        if self.accounts is None:
+            return False
+        try:
+            return any(account.role is Role.ADMIN for account in await self.accounts.list())
+        except DeskmateError:
+            return True  # the store is away: the sign-in says so
+
+    async def _sign_in(self, frame: dict[str, Any]) -> AdminIdentity:
+        """Who the first frame signs in as; :class:`AuthenticationError` saying why not."""
+        if frame["type"] == "login":
+            username, password = frame.get("username"), frame.get("password")
+            if not isinstance(username, str) or not isinstance(password, str):
+                raise AuthenticationError(LOGIN_FIELDS)
+            if self.accounts is None:
+                raise AuthenticationError(NO_ACCOUNTS)
+            async with LOGINS:  # argon2 is memory- and CPU-hungry: two at a time, agents' included
+                session, account = await self.accounts.login(username, password)
+            if account.role is not Role.ADMIN:
+                await self.accounts.logout(session)  # an agent's sign-in here opens no session
+            return AdminIdentity.of(account, session)
+        token = frame.get("token") if frame["type"] == "auth" else None
+        if not isinstance(token, str):
+            raise AuthenticationError(AUTH_FIRST)
+        if self.admin_token is not None and token_matches(token, self.admin_token):
+            return AdminIdentity(None)
+        found = await self.accounts.authenticate(token) if self.accounts is not None else None
+        if found is not None:
+            return AdminIdentity.of(found, token)
+        raise AuthenticationError(WRONG_TOKEN if self.admin_token is not None else SESSION_UNKNOWN)
+
+    async def _session_alive(self, ref: str | None) -> bool:
+        """An account's session still holds; else say so and close (a token connection always holds)."""
+        if not self.identity.session or self.accounts is None:
+            return True
+        try:
+            if await self.accounts.authenticate(self.identity.session) is not None:
+                return True
+        except DeskmateError as exc:
+            message = f"the account store is not answering ({exc}); try again in a moment"
+            await self.send({"type": "error", "code": "internal", "ref": ref, "message": message})
+            return False
+        await self.send({"type": "error", "code": "session_expired", "ref": ref, "message": SESSION_ENDED})
+        await self.ws.close(1008, "session ended")
+        return False
+
+    async def _logout(self) -> None:
+        if self.identity.session and self.accounts is not None:
+            await self.accounts.logout(self.identity.session)
+            logger.info("admin: %s signed out", self.identity.actor)
+        await self.ws.close(1000, "signed out")
 
     async def _on_frame(self, raw: str | bytes) -> None:
         assert self.reloader is not None
         try:
-            request = parse_admin_request(parse_admin_frame(raw))
+            frame = parse_admin_frame(raw)
+            if frame["type"] == "logout":
+                await self._logout()
+                return
+            request = parse_admin_request(frame)
         except ProtocolError as exc:
             await self.send(error_frame(exc))
+            return
+        if not await self._session_alive(request.id):
             return
         if request.type == "versions":
             try:
@@ -191,10 +318,10 @@ class AdminConnection:
         assert self.reloader is not None
         await self.send({"type": "reload_started", "id": request.id, "action": request.type})
         if request.type == "reload":
-            work = self.reloader.reload(actor="admin")
+            work = self.reloader.reload(actor=self.identity.actor)
         else:
             assert request.build is not None
-            work = self.reloader.rollback(request.build, actor="admin")
+            work = self.reloader.rollback(request.build, actor=self.identity.actor)
         try:
             # shielded: an admin closing the page does not abandon a half-done reload
             result = await asyncio.shield(asyncio.ensure_future(work))
@@ -238,11 +365,11 @@ class AdminConnection:
         try:
             if request.type == "approve":
                 assert request.candidate is not None
-                decided = await self.review.approve(request.candidate, by="admin", answer=request.answer)
+                decided = await self.review.approve(request.candidate, by=self.identity.by, answer=request.answer)
                 await self.send({"type": "decided", "id": request.id, "candidate": candidate_dict(decided)})
             elif request.type == "discard":
                 assert request.candidate is not None
-                decided = await self.review.discard(request.candidate, by="admin")
+                decided = await self.review.discard(request.candidate, by=self.identity.by)
                 await self.send({"type": "decided", "id": request.id, "candidate": candidate_dict(decided)})
             pending = await self.review.store.list(CandidateStatus.PENDING)
             await self.send({"type": "candidates", "id": request.id, "items": [candidate_dict(c) for c in pending]})

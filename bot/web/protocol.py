@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any, Literal, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
@@ -25,6 +26,7 @@ from bot.core.events import (
     StoredEvent,
     iso,
 )
+from bot.core.feedback import MAX_COMMENT, SCORES, VALUES, ratings
 from bot.errors import ProtocolError
 
 MAX_TEXT = 2000
@@ -61,7 +63,30 @@ class Contact(TypedDict):
     text: str
 
 
-def parse_client_frame(raw: str | bytes) -> Hello | Message | Typing | Contact:
+class Feedback(TypedDict):
+    type: Literal["feedback"]
+    id: str
+    reply: str  # the wire id of the rated answer (e.g. "e7")
+    value: str  # "up" or "down"
+    comment: str | None
+
+
+class Survey(TypedDict):
+    type: Literal["survey"]
+    id: str
+    score: int  # 1 to 5
+    comment: str | None
+
+
+class End(TypedDict):
+    type: Literal["end"]
+    id: str
+
+
+ClientFrame = Hello | Message | Typing | Contact | Feedback | Survey | End
+
+
+def parse_client_frame(raw: str | bytes) -> ClientFrame:
     """Decode and validate one client frame."""
     if isinstance(raw, bytes):
         try:
@@ -92,7 +117,35 @@ def parse_client_frame(raw: str | bytes) -> Hello | Message | Typing | Contact:
         return Typing(type="typing", on=on)
     if kind == "contact":
         return _parse_contact(frame)
-    raise ProtocolError("bad_frame", f'unknown frame type {kind!r}; expected "hello", "message", "typing" or "contact"')
+    if kind in ("feedback", "survey", "end"):
+        return _parse_feedback(kind, frame)
+    raise ProtocolError(
+        "bad_frame",
+        f'unknown frame type {kind!r}; expected "hello", "message", "typing", "contact", "feedback", "survey" or "end"',
+    )
+
+
+def _parse_feedback(kind: str, frame: dict[str, Any]) -> Feedback | Survey | End:
+    frame_id = frame.get("id")
+    if not isinstance(frame_id, str) or not 0 < len(frame_id) <= MAX_ID or frame_id.startswith(RESERVED_ID_PREFIX):
+        raise ProtocolError("bad_frame", f'a {kind} frame needs an "id": a string of 1 to {MAX_ID} characters')
+    if kind == "end":
+        return End(type="end", id=frame_id)
+    comment = frame.get("comment")
+    if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
+        raise ProtocolError("bad_feedback", f"a comment is text of at most {MAX_COMMENT} characters", ref=frame_id)
+    comment = comment.strip() or None if isinstance(comment, str) else None
+    if kind == "survey":
+        score = frame.get("score")
+        if isinstance(score, bool) or not isinstance(score, int) or score not in SCORES:
+            raise ProtocolError("bad_feedback", '"score" must be a whole number from 1 to 5', ref=frame_id)
+        return Survey(type="survey", id=frame_id, score=score, comment=comment)
+    reply, value = frame.get("reply"), frame.get("value")
+    if not isinstance(reply, str) or not 0 < len(reply) <= MAX_ID:
+        raise ProtocolError("bad_feedback", '"reply" must be the id of the answer you rate', ref=frame_id)
+    if value not in VALUES:
+        raise ProtocolError("bad_feedback", '"value" must be "up" or "down"', ref=frame_id)
+    return Feedback(type="feedback", id=frame_id, reply=reply, value=str(value), comment=comment)
 
 
 def page_shown(url: str | None) -> str | None:
@@ -208,8 +261,20 @@ def event_frame(event: StoredEvent) -> dict[str, Any] | None:
     if event.kind == HANDED_BACK:
         return {"type": "handed_back", "id": event.id, "name": data.get("display_name")}
     if event.kind == CLOSED:
-        return {"type": "closed", "id": event.id, "name": data.get("display_name")}
+        return {"type": "closed", "id": event.id, "name": data.get("display_name"), "by": data.get("by", "agent")}
     return None
+
+
+def history(events: Sequence[StoredEvent]) -> list[dict[str, Any]]:
+    """A welcome frame's history: what customers see of ``events``, answers marked with their rating."""
+    rated = ratings(events)
+    items = []
+    for item in map(history_item, events):
+        if item is not None:
+            if item["id"] in rated:
+                item["rated"] = rated[item["id"]]
+            items.append(item)
+    return items
 
 
 def history_item(event: StoredEvent) -> dict[str, Any] | None:
@@ -218,7 +283,13 @@ def history_item(event: StoredEvent) -> dict[str, Any] | None:
     if event.kind == CUSTOMER_MESSAGE:
         return {**base, "role": "customer", "kind": "message"}
     if event.kind == BOT_REPLY:
-        return {**base, "role": "bot", "kind": "reply", "buttons": event.data.get("buttons", [])}
+        return {
+            **base,
+            "role": "bot",
+            "kind": "reply",
+            "source": event.data.get("source"),
+            "buttons": event.data.get("buttons", []),
+        }
     if event.kind == CLARIFY:
         return {**base, "role": "bot", "kind": "clarify", "options": event.data.get("options", [])}
     if event.kind == HANDOFF:
@@ -226,7 +297,8 @@ def history_item(event: StoredEvent) -> dict[str, Any] | None:
     if event.kind == AGENT_MESSAGE:
         return {**base, "role": "agent", "kind": "message", "name": event.data.get("display_name")}
     if event.kind in (AGENT_JOINED, HANDED_BACK, CLOSED):
-        return {**base, "role": "system", "kind": event.kind, "name": event.data.get("display_name")}
+        item = {**base, "role": "system", "kind": event.kind, "name": event.data.get("display_name")}
+        return {**item, "by": event.data.get("by", "agent")} if event.kind == CLOSED else item
     if event.kind == CONTACT_REQUEST:
         return {**base, "role": "customer", "kind": "contact", "email": event.data.get("email")}
     return None

@@ -40,11 +40,22 @@ from bot.service.accounts import Accounts
 from bot.service.candidates import CandidateReview
 from bot.service.chat import ChatService, Session
 from bot.service.desk import AgentDesk
+from bot.service.feedback import answer_survey, end_chat, rate_answer
 from bot.service.reloader import KBReloader
 from bot.web.admin import AdminConnection
 from bot.web.agents import AgentConnection
 from bot.web.limits import AddressLimits, TokenBucket
-from bot.web.protocol import MAX_FRAME, error_frame, event_frame, history_item, parse_client_frame, signal_frame
+from bot.web.protocol import (
+    MAX_FRAME,
+    End,
+    Feedback,
+    Survey,
+    error_frame,
+    event_frame,
+    parse_client_frame,
+    signal_frame,
+)
+from bot.web.protocol import history as welcome_history
 
 logger = logging.getLogger(__name__)
 
@@ -218,7 +229,9 @@ class DeskmateServer:
         try:
             with self.metrics.connection(role):
                 if path == ADMIN_PATH:
-                    await AdminConnection(ws, self.reloader, self.admin_token, review=self.desk.review).run()
+                    await AdminConnection(
+                        ws, self.reloader, self.admin_token, accounts=self.accounts, review=self.desk.review
+                    ).run()
                 elif path == AGENT_PATH:
                     await AgentConnection(ws, self.desk, self.accounts, TokenBucket(rate=5.0, burst=30)).run()
                 else:
@@ -334,7 +347,7 @@ class CustomerConnection:
             raise
         self.session, self.subscription = session, subscription
         self._last_seq = events[-1].seq if events else 0
-        history = [item for item in map(history_item, events) if item is not None]
+        history = welcome_history(events)
         await self.send(
             {
                 "type": "welcome",
@@ -397,6 +410,30 @@ class CustomerConnection:
         if frame is not None:
             await self.send(frame)
 
+    async def _feedback(self, frame: Feedback | Survey | End) -> None:
+        """Thumbs on an answer, a survey score or "end chat": stored, then acknowledged."""
+        assert self.session is not None
+        conversation_id = self.session.conversation_id
+        if frame["type"] == "feedback":
+            await rate_answer(
+                self.service,
+                conversation_id,
+                client_id=frame["id"],
+                reply=frame["reply"],
+                value=frame["value"],
+                comment=frame["comment"],
+            )
+        elif frame["type"] == "survey":
+            await answer_survey(
+                self.service, conversation_id, client_id=frame["id"], score=frame["score"], comment=frame["comment"]
+            )
+        elif await end_chat(self.service, conversation_id):
+            try:
+                await self.desk.notify_queue()  # it may have been waiting for an agent
+            except DeskmateError as exc:
+                logger.warning("conversation %s: queue update failed: %s", conversation_id, exc)
+        await self.send({"type": "ack", "id": frame["id"]})
+
     async def _on_frame(self, raw: str | bytes) -> None:
         assert self.session is not None
         ref = None
@@ -424,6 +461,9 @@ class CustomerConnection:
                     self.session.conversation_id, lambda c: c.leave_contact(email, text, client_id=client_id)
                 )
                 await self.send({"type": "ack", "id": client_id})  # also for a resend stored before
+                return
+            if frame["type"] == "feedback" or frame["type"] == "survey" or frame["type"] == "end":
+                await self._feedback(frame)
                 return
             duplicate, events = await self.service.customer_message(
                 self.session.conversation_id, client_id=frame["id"], text=frame["text"], intent=frame.get("intent")

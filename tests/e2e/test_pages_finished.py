@@ -231,6 +231,7 @@ async def test_the_console_names_the_customer_when_they_started_and_where_from(
     label = await anonymous.locator(".who").text_content()
     await anonymous.click()
     await expect(console.locator("#console-chat-title")).to_have_text(label or "")
+    await expect(console.locator("#console-chat-state")).to_have_text("waiting for an agent")  # words, not WAITING_FOR_AGENT
     customer = console.locator("#console-chat-customer")
     await expect(customer).to_contain_text("Started ")
     await expect(customer).to_contain_text(f"from http://{base}/")

@@ -1,13 +1,17 @@
 /* Deskmate admin page: KB reload, versions and rollback over the admin websocket (/ws/admin).
-   Every text from the server is inserted with textContent, never as HTML. */
+   Sign in with an admin account (its session token is kept in sessionStorage and resumed on reload)
+   or with the admin token. Every text from the server is inserted with textContent, never as HTML. */
 (function () {
   "use strict";
 
-  var TOKEN_KEY = "deskmate-admin-token";
+  var SESSION_KEY = "deskmate-admin-session";  // an admin account's session token
+  var TOKEN_KEY = "deskmate-admin-token";  // the shared admin token, when signed in with it
   var $ = function (id) { return document.getElementById(id); };
   var ws = null;
   var counter = 0;
   var pending = {};
+  var attempt = null;  // how the connection being opened signs in: "login", "token" or "resume"
+  var signingIn = false;  // its answer has not come yet
 
   function nextId(prefix) { counter += 1; return prefix + "-" + Date.now().toString(36) + "-" + counter; }
 
@@ -33,20 +37,21 @@
     });
   }
 
-  // Sign-in errors show under the token field; the form stays open for another try.
+  // Sign-in errors show above the forms; the field that was used gets the focus for another try.
   function signinFailed(text) {
     var box = $("admin-signin-error");
     sentence(box, text);
     box.hidden = !text;
+    signingIn = false;
+    $("admin-login-button").disabled = false;
     $("admin-signin-button").disabled = false;
-    var field = $("admin-token");
-    if (text) {
-      field.setAttribute("aria-invalid", "true");
-      field.focus();
-      field.select();
-    } else {
-      field.removeAttribute("aria-invalid");
-    }
+    ["admin-token", "admin-password"].forEach(function (id) { $(id).removeAttribute("aria-invalid"); });
+    if (!text) { return; }
+    var field = attempt === "token" ? $("admin-token")
+      : $("admin-username").value ? $("admin-password") : $("admin-username");
+    if (field.id !== "admin-username") { field.setAttribute("aria-invalid", "true"); }
+    field.focus();
+    field.select();
   }
 
   function cell(row, text, className) {
@@ -194,10 +199,7 @@
 
   function onFrame(frame) {
     if (frame.type === "authed") {
-      $("admin-signin").hidden = true;
-      $("admin-main").hidden = false;
-      signinFailed("");
-      showError("");
+      signedIn(frame);
       refresh();
       refreshCandidates();
     } else if (frame.type === "candidates") {
@@ -222,47 +224,121 @@
       refresh();
     } else if (frame.type === "error") {
       if (frame.ref && pending[frame.ref]) { delete pending[frame.ref]; setBusy(false); status("", null); }
-      if (frame.code === "unauthorized" || frame.code === "admin_disabled") {
-        sessionStorage.removeItem(TOKEN_KEY);
-        $("admin-signin").hidden = false;
-        $("admin-main").hidden = true;
-        showError("");
-        signinFailed(frame.message);
+      if (frame.code === "unauthorized" || frame.code === "admin_disabled" || frame.code === "session_expired") {
+        var resumed = attempt === "resume" && frame.code === "unauthorized";
+        signedOut();
+        signinFailed(resumed ? "your session has ended; sign in again" : frame.message);
       } else {
         showError(frame.message);
       }
     }
   }
 
-  function connect(token) {
-    var scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    ws = new WebSocket(scheme + location.host + "/ws/admin");
-    ws.onopen = function () { ws.send(JSON.stringify({ type: "auth", token: token })); };
+  function signedIn(frame) {
+    signingIn = false;
+    if (frame.token) {  // an admin account: its session, resumed on reload
+      sessionStorage.setItem(SESSION_KEY, frame.token);
+      sessionStorage.removeItem(TOKEN_KEY);
+      $("admin-who").textContent = "Signed in as " + frame.admin.username;
+      $("admin-who").title = frame.admin.display_name;
+    } else {
+      if (attempt === "token") { sessionStorage.setItem(TOKEN_KEY, $("admin-token").value); }
+      sessionStorage.removeItem(SESSION_KEY);
+      $("admin-who").textContent = "Signed in with the admin token";
+      $("admin-who").title = "";
+    }
+    $("admin-password").value = "";
+    $("admin-token").value = "";
+    $("admin-signin").hidden = true;
+    $("admin-main").hidden = false;
+    $("admin-who").hidden = false;
+    $("admin-logout").hidden = false;
+    signinFailed("");
+    showError("");
+  }
+
+  // Back to the sign-in forms, forgetting the kept session or token.
+  function signedOut() {
+    sessionStorage.removeItem(SESSION_KEY);
+    sessionStorage.removeItem(TOKEN_KEY);
+    pending = {};
+    setBusy(false);
+    status("", null);
+    showError("");
+    $("admin-main").hidden = true;
+    $("admin-serving").hidden = true;
+    $("admin-who").hidden = true;
+    $("admin-logout").hidden = true;
+    $("admin-signin").hidden = false;
+  }
+
+  function socketUrl() {
+    return (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/admin";
+  }
+
+  function connect(first, kind) {
+    attempt = kind;
+    signingIn = true;
+    $("admin-login-button").disabled = true;  // until the server answers
+    $("admin-signin-button").disabled = true;
+    ws = new WebSocket(socketUrl());
+    var socket = ws;
+    ws.onopen = function () { socket.send(JSON.stringify(first)); };
     ws.onmessage = function (event) {
+      if (socket !== ws) { return; }  // signed out meanwhile
       try { onFrame(JSON.parse(event.data)); } catch (err) { showError("Unexpected reply from the server."); }
     };
-    var socket = ws;
     ws.onclose = function () {
-      if (socket !== ws) { return; }  // an earlier sign-in attempt
+      if (socket !== ws) { return; }  // an earlier sign-in attempt, or signed out
       if (!$("admin-main").hidden) {
         showError("The connection to the server was lost; reload the page to sign in again.");
         setBusy(false);
-      } else if ($("admin-signin-button").disabled) {
+      } else if (signingIn) {
         signinFailed("No answer from the server; check that deskmate serve is running and try again.");
       }
     };
-    sessionStorage.setItem(TOKEN_KEY, token);
   }
 
-  $("admin-signin").addEventListener("submit", function (event) {
+  // Sign out: the server ends the session (over this connection, or a new one if it was lost).
+  function signOut() {
+    var session = sessionStorage.getItem(SESSION_KEY);
+    var socket = ws;
+    ws = null;  // what it still sends or its close is no longer this page's business
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "logout" }));
+    } else if (session) {
+      var ender = new WebSocket(socketUrl());
+      ender.onopen = function () {
+        ender.send(JSON.stringify({ type: "auth", token: session }));
+        ender.send(JSON.stringify({ type: "logout" }));
+      };
+    }
+    signedOut();
+    $("admin-username").focus();
+  }
+
+  $("admin-login").addEventListener("submit", function (event) {
     event.preventDefault();
     showError("");
     signinFailed("");
-    $("admin-signin-button").disabled = true;  // until the server answers
-    connect($("admin-token").value);
+    var username = $("admin-username").value.trim();
+    connect({ type: "login", username: username, password: $("admin-password").value }, "login");
+  });
+  $("admin-token-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    showError("");
+    signinFailed("");
+    connect({ type: "auth", token: $("admin-token").value }, "token");
   });
   $("admin-reload").addEventListener("click", reload);
+  $("admin-logout").addEventListener("click", signOut);
 
-  var saved = sessionStorage.getItem(TOKEN_KEY);
-  if (saved) { connect(saved); }
+  var saved = sessionStorage.getItem(SESSION_KEY);
+  var savedToken = sessionStorage.getItem(TOKEN_KEY);
+  if (saved) {
+    connect({ type: "auth", token: saved }, "resume");
+  } else if (savedToken) {
+    $("admin-token").value = savedToken;
+    connect({ type: "auth", token: savedToken }, "token");
+  }
 })();

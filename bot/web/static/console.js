@@ -70,7 +70,7 @@
 
   // ---------- queue and inbox ----------
   function renderQueue(frame) {
-    $("console-online").textContent = frame.agents_online + " agent(s) online";
+    $("console-online").textContent = frame.agents_online + (frame.agents_online === 1 ? " agent online" : " agents online");
     $("console-online").hidden = false;
     var list = $("console-queue");
     list.textContent = "";
@@ -139,11 +139,16 @@
     if (customer.email && customer.name) line.appendChild(document.createTextNode(" · " + customer.name));
   }
 
+  function stateLabel(state, agent) {
+    if (state === "WITH_AGENT") return "with " + agent;
+    return { BOT: "with the bot", WAITING_FOR_AGENT: "waiting for an agent", CLOSED: "closed" }[state] || String(state);
+  }
+
   function setState(state, agent) {
     current.state = state;
     current.agent = agent;
     var mine = state === "WITH_AGENT" && me && agent === me.username;
-    $("console-chat-state").textContent = state === "WITH_AGENT" ? "with " + agent : state;
+    $("console-chat-state").textContent = stateLabel(state, agent);
     $("console-claim").disabled = state === "CLOSED" || state === "WITH_AGENT";
     $("console-hand-back").disabled = !mine;
     $("console-close").disabled = !mine;
@@ -161,6 +166,7 @@
       item.setAttribute("data-id", event.id);
     } else if (event.kind === "bot_reply" || event.kind === "clarify") {
       item = el("li", "t-bot", event.text);
+      item.setAttribute("data-id", event.id);
       if (event.intent) {
         item.appendChild(el("span", "meta", "bot · " + event.intent + " " + Math.round((event.confidence || 0) * 100) + "% · " + (event.rule || event.source || "")));
       }
@@ -185,7 +191,15 @@
     } else if (event.kind === "handed_back") {
       item = el("li", "t-system", "Back with the assistant");
     } else if (event.kind === "closed") {
-      item = el("li", "t-system", "Closed by " + (event.display_name || event.agent));
+      item = el("li", "t-system", event.by === "customer" ? "The customer ended the chat" : "Closed by " + (event.display_name || event.agent));
+    } else if (event.kind === "feedback") {
+      var rated = document.querySelector('#console-transcript li[data-id="' + CSS.escape(String(event.reply)) + '"]');
+      item = el("li", "t-system t-feedback" + (event.value === "down" ? " warn" : ""),
+                (event.value === "up" ? "👍 The customer found this answer helpful" : "👎 The customer found this answer unhelpful") +
+                (rated ? ": “" + rated.firstChild.textContent.slice(0, 80) + "”" : "") +
+                (event.comment ? " — " + event.comment : ""));
+    } else if (event.kind === "survey") {
+      item = el("li", "t-system t-survey", "The customer rated the chat " + event.score + " of 5" + (event.comment ? " — " + event.comment : ""));
     } else if (event.kind === "contact_request") {
       item = el("li", "t-system", "Left a message for follow-up: " + event.email + " — " + event.text);
     } else if (event.kind === "suggestions") {

@@ -257,6 +257,7 @@ def test_history_items() -> None:
         "kind": "reply",
         "text": "hello",
         "at": at,
+        "source": "system",
         "buttons": [],
     }
     assert history_item(event(CLARIFY, {"text": "Which?", "options": options}, seq=3)) == {
@@ -377,3 +378,47 @@ def test_a_handoff_mid_form_shows_the_customer_no_collected_slots() -> None:
         "reason": "form_failed",
     }
     assert item is not None and "ana@example.com" not in json.dumps(item) and "collected" not in item
+
+
+# --- feedback: thumbs, survey, end chat ---------------------------------------------------------
+
+
+def test_feedback_survey_and_end_frames() -> None:
+    thumbs = parse_client_frame(frame(type="feedback", id="f1", reply="e7", value="down", comment="  wrong size  "))
+    assert thumbs == {"type": "feedback", "id": "f1", "reply": "e7", "value": "down", "comment": "wrong size"}
+    assert parse_client_frame(frame(type="feedback", id="f2", reply="e7", value="up"))["comment"] is None
+    survey = parse_client_frame(frame(type="survey", id="s1", score=4, comment=""))
+    assert survey == {"type": "survey", "id": "s1", "score": 4, "comment": None}
+    assert parse_client_frame(frame(type="end", id="x1")) == {"type": "end", "id": "x1"}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"type": "feedback", "id": "f1", "reply": "e7", "value": "meh"},
+        {"type": "feedback", "id": "f1", "value": "up"},
+        {"type": "feedback", "id": "f1", "reply": "e7", "value": "up", "comment": "x" * 1001},
+        {"type": "survey", "id": "s1", "score": 6},
+        {"type": "survey", "id": "s1", "score": True},
+        {"type": "survey", "id": "s1", "score": "5"},
+    ],
+)
+def test_bad_feedback_is_refused_with_what_to_send(bad: dict[str, Any]) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_frame(json.dumps(bad))
+    assert refused.value.code == "bad_feedback" and refused.value.ref == bad["id"]
+
+
+def test_history_marks_rated_answers_and_who_ended_the_chat() -> None:
+    from bot.core.events import CLOSED, FEEDBACK
+    from bot.web.protocol import history
+
+    events = [
+        event(BOT_REPLY, {"text": "Returns are free.", "source": "template"}, seq=1),
+        event(FEEDBACK, {"reply": "e1", "value": "down", "comment": None}, seq=2, client_id="f1"),
+        event(CLOSED, {"by": "customer"}, seq=3),
+    ]
+    items = history(events)
+
+    assert [item["kind"] for item in items] == ["reply", "closed"]  # the rating itself is not shown
+    assert items[0]["rated"] == "down" and items[1]["by"] == "customer"

@@ -2,6 +2,7 @@
 // Every outgoing item goes through the outbox first, so nothing is lost while offline.
 
 import { Connection } from "./connection.js";
+import { addThumbs, surveyBox } from "./feedback.js";
 import { Outbox, dropToken, getToken, newId, setToken } from "./outbox.js";
 import { clearQueue, showQueue } from "./queue.js";
 import { addDelta, dropStream, finishStream } from "./stream.js";
@@ -38,6 +39,7 @@ export class Chat {
       case "ack": this.onAck(f.id); break;
       case "reply":
         if (!finishStream(view, f)) view.addReply(f.id, f.text, f.buttons, true, f.at);
+        this.thumbs(f.id, f.source, null);
         view.arrived();
         break;
       case "reply_delta": addDelta(view, f); break;
@@ -55,7 +57,7 @@ export class Chat {
         view.arrived();
         break;
       case "handed_back": view.addNotice("handed_back", f.id, f.name); clearQueue(); break;
-      case "closed": view.addNotice("closed", f.id, f.name); clearQueue(); break;
+      case "closed": view.addNotice("closed", f.id, f.name, f.by); clearQueue(); this.askSurvey(); break;
       case "queue": showQueue(view, f, this.contact, MAX_LEN); break;
       case "typing": view.showTyping(f.on, f.name); break;
       case "error": this.onError(f); break;
@@ -89,23 +91,27 @@ export class Chat {
       } else if (item.role === "agent") {
         view.addAgentMsg(item.id, item.text, item.name, item.at);
       } else if (item.kind === "agent_joined" || item.kind === "handed_back" || item.kind === "closed") {
-        view.addNotice(item.kind, item.id, item.name);
+        view.addNotice(item.kind, item.id, item.name, item.by);
         if (item.kind !== "agent_joined") clearQueue();
       } else if (item.kind === "contact") {
         self.contact.sent = true;
         view.addMsg("system", contactThanks(item.email), item.id, "deskmate-contact-done");
       } else if (item.kind === "reply" && item.buttons && item.buttons.length) {
         view.addReply(item.id, item.text, item.buttons, last, item.at);
+        self.thumbs(item.id, item.source, item.rated);
       } else if (item.kind === "clarify") {
         // only the newest clarification, if nothing came after it, stays clickable
         view.addClarify(item.id, item.text, item.options, last, item.at);
       } else {
         var role = item.role === "customer" || item.role === "system" ? item.role : "bot";
         view.addMsg(role, item.text, item.id, outbox.has(item.id) ? "deskmate-pending" : "", item.at);
+        if (item.kind === "reply") self.thumbs(item.id, item.source, item.rated);
       }
     });
     // unacked messages the server has not stored yet: show them (once) as pending
-    outbox.items.forEach(function (m) { if (!m.contact) view.addMsg("customer", m.text, m.id, "deskmate-pending"); });
+    outbox.items.forEach(function (m) {
+      if (!m.contact && !m.frame) view.addMsg("customer", m.text, m.id, "deskmate-pending");
+    });
     this.connection.welcomed();
     showState(view, f.state);
     this.resendAll(); // the server dedupes by id, so resending is safe
@@ -181,7 +187,37 @@ export class Chat {
     }, 2500);
   }
 
+  // Thumbs under a bot answer: not on the greeting or a form's questions.
+  thumbs(id, source, rated) {
+    var node = this.view.findMsg(id);
+    if (!node || source === "system" || source === "form" || node.querySelector(".deskmate-rate")) return;
+    var self = this;
+    addThumbs(node, rated, function (value, comment) {
+      self.queue({ type: "feedback", id: newId(), reply: String(id), value: value, comment: comment });
+    });
+  }
+
+  askSurvey() {
+    if (document.getElementById("deskmate-survey")) return;
+    var self = this;
+    var box = surveyBox(function (score, comment) {
+      self.queue({ type: "survey", id: newId(), score: score, comment: comment });
+    });
+    this.view.ui.messages.appendChild(box);
+    this.view.scrollDown();
+  }
+
+  end() { this.queue({ type: "end", id: newId() }); }
+
+  // A frame other than a message (feedback, survey, end) through the outbox: resent until acked.
+  queue(frame) {
+    var m = { id: frame.id, frame: frame };
+    this.outbox.add(m);
+    if (this.connection.ready) this.transmit(m);
+  }
+
   transmit(m) {
+    if (m.frame) { this.connection.send(m.frame); return; }
     if (m.contact) { this.connection.send({ type: "contact", id: m.id, email: m.email, text: m.text }); return; }
     var frame = { type: "message", id: m.id, text: m.text };
     if (m.intent) frame.intent = m.intent;

@@ -8,7 +8,7 @@ export function el(tag, attrs, text) {
 }
 
 // Launcher, panel (header with title and status, message log, message form), added to the page.
-// `on` holds the handlers: toggle(), close(), submit(text) -> true when sent, input().
+// `on` holds the handlers: toggle(), close(), end(), submit(text) -> true when sent, input().
 export function buildUi(title, maxLen, on) {
   var root = el("div", { id: "deskmate-root" });
 
@@ -32,9 +32,13 @@ export function buildUi(title, maxLen, on) {
   heading.appendChild(el("h2", { "class": "deskmate-title" }, title));
   var status = el("span", { id: "deskmate-status", role: "status", "data-status": "connecting" }, "Connecting…");
   heading.appendChild(status);
+  var endBtn = el("button", { id: "deskmate-end", type: "button", title: "End this chat and rate it" }, "End chat");
   var closeBtn = el("button", { id: "deskmate-close", type: "button", "aria-label": "Close chat" }, "×");
+  var tools = el("div", { "class": "deskmate-tools" });
+  tools.appendChild(endBtn);
+  tools.appendChild(closeBtn);
   header.appendChild(heading);
-  header.appendChild(closeBtn);
+  header.appendChild(tools);
 
   var messages = el("div", {
     id: "deskmate-messages", role: "log", "aria-live": "polite", "aria-relevant": "additions"
@@ -60,6 +64,7 @@ export function buildUi(title, maxLen, on) {
 
   launcher.addEventListener("click", on.toggle);
   closeBtn.addEventListener("click", on.close);
+  endBtn.addEventListener("click", on.end);
   // Enter in the input submits the form (implicit submission); empty input is ignored.
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();

@@ -13,6 +13,7 @@ export function start(config, early) {
   var ui = buildUi(config.title, MAX_LEN, {
     toggle: function () { view.isOpen() ? view.close() : view.open(); },
     close: function () { view.close(); },
+    end: function () { chat.end(); },
     submit: function (text) { return chat.send(text) !== null; },
     input: function () { chat.typing(); }
   });

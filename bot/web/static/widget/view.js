@@ -145,8 +145,9 @@ export class View {
   }
 
   // agent_joined, handed_back or closed: a line in the log, and the header's status.
-  addNotice(kind, id, name) {
-    var node = this.addMsg("system", noticeText(kind, name), id, "deskmate-" + kind.replace("_", "-"));
+  addNotice(kind, id, name, by) {
+    var text = kind === "closed" && by === "customer" ? "You ended the chat." : noticeText(kind, name);
+    var node = this.addMsg("system", text, id, "deskmate-" + kind.replace("_", "-"));
     if (kind === "agent_joined") this.setStatus("agent", "Chatting with " + (name || "our team"));
     if (kind === "handed_back" || kind === "closed") this.setStatus("online", "Online");
     return node;
