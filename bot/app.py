@@ -178,6 +178,7 @@ async def serve(settings: Settings) -> None:
             admin_token=settings.admin_token,
             accounts=accounts,
             review=review,
+            insights=stores.insights,
             origins=settings.origins,
             address_limits=AddressLimits(
                 max_connections=settings.max_connections_per_address,

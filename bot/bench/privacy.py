@@ -56,7 +56,18 @@ logger = logging.getLogger(__name__)
 ASK_FOR_A_PERSON = "I'd like to talk to a person please"
 ADDRESS, NAME, EMAIL, POSTCODE = "address", "name", "email", "postcode"
 # invented names for the fresh customers (none is in the demo KB)
-FRESH_FIRST = ("Ysolde", "Ambrose", "Tindra", "Oswin", "Marisol", "Leopold", "Saoirse", "Caspian", "Ottilie", "Rafferty")
+FRESH_FIRST = (
+    "Ysolde",
+    "Ambrose",
+    "Tindra",
+    "Oswin",
+    "Marisol",
+    "Leopold",
+    "Saoirse",
+    "Caspian",
+    "Ottilie",
+    "Rafferty",
+)
 FRESH_LAST = ("Marchbank", "Quillfeather", "Abernethy", "Vantongeren", "Ellingham", "Strachan", "Fairweather")
 
 
@@ -176,11 +187,7 @@ def forbidden_parts(value: str, kind: str) -> dict[str, str]:
 
 
 def find_leaks(dialogue: str, channel: str, text: str, forbidden: Mapping[str, str]) -> list[Leak]:
-    return [
-        Leak(dialogue, channel, kind, value, text)
-        for value, kind in forbidden.items()
-        if occurs(value, text)
-    ]
+    return [Leak(dialogue, channel, kind, value, text) for value, kind in forbidden.items() if occurs(value, text)]
 
 
 async def replay(service: ChatService, turns: Sequence[str]) -> list[tuple[str, str]]:
@@ -244,7 +251,9 @@ async def run_privacy_benchmark(
         values: dict[str, str] = {}
         in_replies = False
         # the turns together, as at build time: a name found in one turn counts in the others
-        for turn, result in zip(dialogue.turns, deidentifier.deidentify_all([t.text for t in dialogue.turns]), strict=True):
+        for turn, result in zip(
+            dialogue.turns, deidentifier.deidentify_all([t.text for t in dialogue.turns]), strict=True
+        ):
             for finding in result.findings:
                 values.setdefault(finding.value, finding.kind)
                 in_replies = in_replies or turn.speaker == "agent"
@@ -304,5 +313,3 @@ def _print(report: PrivacyReport) -> None:
     print(f"LEAKS: {len(report.leaks)} ({kinds}; in {channels})")
     for leak in report.leaks[:20]:
         print(f"  dialogue {leak.dialogue}, {leak.channel}: {leak.kind} {leak.value!r} in {leak.text!r}")
-
-

@@ -111,6 +111,24 @@ def add_commands(commands: Any) -> None:
     privacy.add_argument("--seed", type=int, default=0, help="seed of the fresh values")
     privacy.add_argument("--out", type=Path, help="also write the report as JSON here")
     privacy.set_defaults(run=_bench_privacy)
+    insights = bench_commands.add_parser(
+        "insights",
+        help="time each insights figure on a SQLite file (and PostgreSQL) filled with synthetic conversations",
+        description="Fill a fresh SQLite file (and the empty PostgreSQL database at --database-url, emptied again "
+        "afterwards) with seeded synthetic conversations of about ten events each, then time each insights query "
+        "for the last --days days (median of --runs runs) and print the table with the fill time and the row "
+        "count. The goal: every query under 1 s on SQLite. Exits with 1 when SQLite misses it.",
+    )
+    insights.add_argument("--conversations", type=int, default=100_000, help="conversations to write (default 100000)")
+    insights.add_argument("--database-url", help="an empty PostgreSQL database to fill and time as well")
+    insights.add_argument("--days", type=int, default=30, help="the period timed, and over which conversations start")
+    insights.add_argument("--runs", type=int, default=5, help="timed runs of each query (default 5)")
+    insights.add_argument("--seed", type=int, default=7, help="seed of the synthetic conversations")
+    insights.add_argument(
+        "--check", action="store_true", help="also compare every figure with the in-memory reference (small runs)"
+    )
+    insights.add_argument("--out", type=Path, help="also write the report as JSON here")
+    insights.set_defaults(run=_bench_insights)
 
 
 def _bench_intents(args: argparse.Namespace) -> int:
@@ -230,3 +248,21 @@ def _bench_privacy(args: argparse.Namespace) -> int:
         )
     )
     return 1 if report.leaks else 0
+
+
+def _bench_insights(args: argparse.Namespace) -> int:
+    from bot.bench.insights import run_insights_benchmark
+
+    _configure_logging("WARNING")
+    report = asyncio.run(
+        run_insights_benchmark(
+            args.conversations,
+            database_url=args.database_url,
+            days=args.days,
+            seed=args.seed,
+            runs=args.runs,
+            check=args.check,
+            out=args.out,
+        )
+    )
+    return 0 if report["goal_met"] else 1

@@ -16,6 +16,7 @@ from bot.cli.admin import add_commands as add_admin_commands
 from bot.cli.bench import add_commands as add_bench_commands
 from bot.cli.conversations import add_commands as add_conversation_commands
 from bot.cli.kb_admin import add_commands as add_kb_admin_commands
+from bot.cli.report import add_commands as add_report_commands
 from bot.cli.testing import add_commands as add_test_commands
 from bot.cli.users import add_commands as add_user_commands
 from bot.errors import DeskmateError, KBValidationError, ModelError
@@ -255,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_commands(commands)
 
     add_conversation_commands(commands)
+    add_report_commands(commands)
 
     evaluate = commands.add_parser("eval", help="evaluation report of an intent model on a labelled CSV")
     evaluate.add_argument("model", type=Path, help="an intent model folder, a KB build, or a KB folder")

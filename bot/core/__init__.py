@@ -16,6 +16,9 @@ service, the web or the CLI.
     templates.py     choosing and filling a template's variations from the slots
     entities.py      patterns and lookups found in messages
     forms/           tasks over several turns: slots, checks, stop and confirm
+    readable.py      whether a message holds anything to read (junk is asked to be rephrased)
+    feedback.py      what a customer may rate: thumbs on an answer, a score for the ended chat
+    customer.py      who the customer is, as agents see them (label, email, page, start)
     assist.py        suggestions for agents
     task_view.py     the console's view of a conversation's form
 """

@@ -12,6 +12,9 @@ hand it the in-memory twins. The web adapters and the CLI call these; these neve
     batcher.py         one model pass for messages that arrive together
     desk.py            the agent desk: queue, claim, reply, hand back, close
     candidates.py      agents' answers recorded for an admin's review
+    feedback.py        customers' thumbs, "end chat" and survey scores, checked and stored
+    misunderstood.py   the messages the bot got wrong, grouped by meaning
+    kb_inbox.py        the admin's inbox: those groups, the fixes written into the KB, "apply and reload"
     accounts.py        logins, session tokens and the rules for names and passwords
     reloader.py        KB reloads without downtime
     session_tokens.py  customers' signed session tokens

@@ -10,6 +10,8 @@ imports no transport, no bus and no service module.
     accounts.py     AccountStore: agents and admins, session tokens; InMemoryAccountStore
     candidates.py   CandidateStore: answers agents gave, waiting for review; InMemoryCandidateStore
     reloads.py      ReloadRecord: what each KB reload did
+    insights.py     InsightsStore: the admin's figures from the stored events (definitions there);
+                    insights_memory.py is its in-memory twin
     sqlite/         the embedded default: one file, one worker thread
     postgres/       several replicas: asyncpg, one pool
     factory.py      picks SQLite or PostgreSQL from the settings

@@ -17,6 +17,7 @@ from typing import Protocol
 
 from bot.storage.accounts import AccountStore
 from bot.storage.candidates import CandidateStore
+from bot.storage.insights import InsightsStore
 from bot.storage.postgres.pool import PostgresPool
 from bot.storage.store import Store
 
@@ -38,12 +39,13 @@ class Stores:
     store: Store
     accounts: AccountStore
     candidates: CandidateStore
+    insights: InsightsStore  # reads the conversation store's events for the admin's figures
     where: str  # the SQLite file, or "PostgreSQL at host:port" (never a password)
     pool: PostgresPool | None = field(default=None, repr=False)
 
     async def close(self) -> None:
         try:
-            for each in (self.candidates, self.accounts, self.store):
+            for each in (self.insights, self.candidates, self.accounts, self.store):
                 await each.close()
         finally:
             if self.pool is not None:
@@ -60,6 +62,7 @@ async def open_stores(settings: StoreSettings) -> Stores:
 async def _open_postgres(dsn: str) -> Stores:
     from bot.storage.postgres.accounts import PostgresAccountStore
     from bot.storage.postgres.candidates import PostgresCandidateStore
+    from bot.storage.postgres.insights import PostgresInsights
     from bot.storage.postgres.store import PostgresStore
 
     pool = await PostgresPool(dsn).open()
@@ -68,25 +71,29 @@ async def _open_postgres(dsn: str) -> Stores:
         store = await PostgresStore(pool).open()
         accounts = await PostgresAccountStore(pool).open()
         candidates = await PostgresCandidateStore(pool).open()
+        insights = await PostgresInsights(pool).open()
     except BaseException:
         await pool.close()
         raise
-    return Stores(store, accounts, candidates, where=f"PostgreSQL at {pool.where}", pool=pool)
+    return Stores(store, accounts, candidates, insights, where=f"PostgreSQL at {pool.where}", pool=pool)
 
 
 async def _open_sqlite(settings: StoreSettings) -> Stores:
     from bot.storage.sqlite.accounts import SQLiteAccountStore
     from bot.storage.sqlite.candidates import SQLiteCandidateStore
+    from bot.storage.sqlite.insights import SQLiteInsights
     from bot.storage.sqlite.store import SQLiteStore
 
     path = settings.database
     store, accounts, candidates = SQLiteStore(path), SQLiteAccountStore(path), SQLiteCandidateStore(path)
+    insights = SQLiteInsights(path)
     try:
         await store.open()
         await accounts.open()
         await candidates.open()
+        await insights.open()  # after the store: it reads the tables the store creates
     except BaseException:
-        for each in (candidates, accounts, store):  # closing one never opened only stops its thread
+        for each in (insights, candidates, accounts, store):  # closing one never opened only stops its thread
             await each.close()
         raise
-    return Stores(store, accounts, candidates, where=str(path))
+    return Stores(store, accounts, candidates, insights, where=str(path))

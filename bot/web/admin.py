@@ -41,12 +41,16 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from bot.errors import AuthenticationError, DeskmateError, ProtocolError, ReloadBusyError
+from bot.errors import AuthenticationError, DeskmateError, ProtocolError, ReloadBusyError, StoreError
 from bot.service.accounts import Accounts
 from bot.service.candidates import CandidateReview
+from bot.service.kb_inbox import KBInbox
 from bot.service.reloader import KBReloader, ReloadResult, issue_dicts
 from bot.storage.accounts import Account, Role
 from bot.storage.candidates import Candidate, CandidateStatus
+from bot.storage.insights import InsightsStore, gather
+from bot.web.admin_inbox import InboxFrames
+from bot.web.admin_insights import insights_frame, parse_period
 from bot.web.agents import LOGINS
 from bot.web.protocol import MAX_ID, MAX_TEXT, error_frame
 
@@ -55,6 +59,7 @@ logger = logging.getLogger(__name__)
 AUTH_TIMEOUT = 30.0
 FAILED_AUTH_DELAY = 1.0  # slows down guessing; the connection is closed after one wrong token
 KINDS = ("reload", "rollback", "versions", "candidates", "approve", "discard")
+INBOX_KINDS = ("inbox", "fix", "apply")  # bot/web/admin_inbox.py
 BUILD_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,199}$")
 ADMIN_DISABLED = (
     "admin is off: add an admin account with `deskmate users add NAME --role admin` on the server and sign in "
@@ -129,7 +134,8 @@ def parse_admin_frame(raw: str | bytes) -> dict[str, Any]:
 def parse_admin_request(frame: dict[str, Any]) -> AdminRequest:
     kind = frame["type"]
     if kind not in KINDS:
-        raise ProtocolError("bad_frame", f"unknown frame type {kind!r}; expected one of {', '.join(KINDS)}")
+        kinds = ", ".join((*KINDS, *INBOX_KINDS, "insights", "logout"))
+        raise ProtocolError("bad_frame", f"unknown frame type {kind!r}; expected one of {kinds}")
     request_id = frame.get("id")
     if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_ID:
         raise ProtocolError("bad_frame", f'a request needs an "id": a string of 1 to {MAX_ID} characters')
@@ -171,12 +177,15 @@ class AdminConnection:
         *,
         accounts: Accounts | None = None,
         review: CandidateReview | None = None,
+        insights: InsightsStore | None = None,
     ) -> None:
         self.ws = ws
         self.reloader = reloader
         self.admin_token = admin_token
         self.accounts = accounts
         self.review = review
+        self.insights = insights
+        self._inbox_frames: InboxFrames | None = None  # made at the first inbox frame (see _inbox)
         self._identity: AdminIdentity | None = None  # set by a successful sign-in
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -291,6 +300,12 @@ class AdminConnection:
             if frame["type"] == "logout":
                 await self._logout()
                 return
+            if frame["type"] == "insights":
+                await self._insights(frame)
+                return
+            if frame["type"] in INBOX_KINDS:
+                await self._inbox(frame)
+                return
             request = parse_admin_request(frame)
         except ProtocolError as exc:
             await self.send(error_frame(exc))
@@ -311,6 +326,49 @@ class AdminConnection:
             await self.send({"type": "error", "code": "busy", "ref": request.id, "message": message})
             return
         task = asyncio.create_task(self._change(request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _insights(self, frame: dict[str, Any]) -> None:
+        """The figures of a period (bot/web/admin_insights.py), or an error frame saying why not."""
+        request_id = frame.get("id") if isinstance(frame.get("id"), str) else None
+        if not await self._session_alive(request_id):
+            return
+        period = parse_period(frame)
+        if self.insights is None:
+            raise ProtocolError("unavailable", "this server keeps no insights; see the server's log", ref=request_id)
+        try:
+            figures = await gather(self.insights, period)
+        except StoreError as exc:
+            logger.error("admin: insights failed: %s", exc)
+            raise ProtocolError("internal", "the figures could not be read; try again in a moment", ref=request_id) from exc
+        await self.send(insights_frame(request_id or "", figures))
+
+    async def _inbox(self, frame: dict[str, Any]) -> None:
+        """The inbox, a fix, or "apply and reload" (in the background, as a reload: it takes a while)."""
+        request_id = frame.get("id") if isinstance(frame.get("id"), str) else None
+        if not await self._session_alive(request_id):
+            return
+        assert self.reloader is not None
+        if self._inbox_frames is None:  # what the bot gets wrong, and fixes written into the KB (bot/web/admin_inbox.py)
+            self._inbox_frames = InboxFrames(KBInbox.for_reloader(self.reloader, review=self.review))
+        inbox, actor = self._inbox_frames, self.identity.actor
+        if frame["type"] != "apply":
+            answer = await inbox.handle(frame, actor=actor)
+            if answer.get("type") == "inbox":
+                answer["intents"] = sorted(intent.name for intent in self.reloader.service.brain.kb.intents)
+            await self.send(answer)
+            return
+        if self.reloader.busy:
+            message = "a reload or rollback is already running; wait for it to finish and try again"
+            await self.send({"type": "error", "code": "busy", "ref": request_id, "message": message})
+            return
+
+        async def apply() -> None:
+            await self.send({"type": "reload_started", "id": request_id, "action": "reload"})
+            await self.send(await inbox.handle(frame, actor=actor))
+
+        task = asyncio.create_task(apply())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -42,6 +42,7 @@ from bot.service.chat import ChatService, Session
 from bot.service.desk import AgentDesk
 from bot.service.feedback import answer_survey, end_chat, rate_answer
 from bot.service.reloader import KBReloader
+from bot.storage.insights import InsightsStore
 from bot.web.admin import AdminConnection
 from bot.web.agents import AgentConnection
 from bot.web.limits import AddressLimits, TokenBucket
@@ -73,8 +74,13 @@ STATIC = {
     "/console.css": "console.css",
     "/favicon.ico": "favicon.ico",
     "/favicon.svg": "favicon.svg",
-    # the widget's ES modules, which /widget.js imports (a build-free split: see widget.js)
-    **{f"/widget/{module.name}": f"widget/{module.name}" for module in sorted((WEB_DIR / "widget").glob("*.js"))},
+    # the widget's and the admin page's ES modules (a build-free split: see widget.js), and front-end
+    # libraries installed from the npm registry (bot/web/vendor/fetch.sh)
+    **{
+        f"/{folder}/{module.name}": f"{folder}/{module.name}"
+        for folder in ("widget", "admin", "vendor")
+        for module in sorted((WEB_DIR / folder).glob("*.js"))
+    },
 }
 TYPES = {  # fixed, not guessed from the machine's MIME tables
     ".html": "text/html",
@@ -116,6 +122,7 @@ class DeskmateServer:
         admin_token: str | None = None,
         accounts: Accounts | None = None,
         review: CandidateReview | None = None,
+        insights: InsightsStore | None = None,
         origins: frozenset[str] = frozenset(),
         address_limits: AddressLimits | None = None,
         trust_proxy: bool = False,
@@ -128,6 +135,7 @@ class DeskmateServer:
         self.reloader = reloader
         self.admin_token = admin_token
         self.accounts = accounts
+        self.insights = insights  # the admin's figures (None: the admin page says they are unavailable)
         self.desk = AgentDesk(service, review=review)
         self.origins = origins  # pages of other sites that may embed the widget ("*": any)
         self.address_limits = address_limits or AddressLimits(max_connections=30, rate=10.0, burst=60)
@@ -230,7 +238,12 @@ class DeskmateServer:
             with self.metrics.connection(role):
                 if path == ADMIN_PATH:
                     await AdminConnection(
-                        ws, self.reloader, self.admin_token, accounts=self.accounts, review=self.desk.review
+                        ws,
+                        self.reloader,
+                        self.admin_token,
+                        accounts=self.accounts,
+                        review=self.desk.review,
+                        insights=self.insights,
                     ).run()
                 elif path == AGENT_PATH:
                     await AgentConnection(ws, self.desk, self.accounts, TokenBucket(rate=5.0, burst=30)).run()

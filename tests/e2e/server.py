@@ -23,6 +23,7 @@ from bot.service.chat import ChatService
 from bot.service.reloader import KBReloader
 from bot.service.session_tokens import SessionSigner
 from bot.storage.accounts import InMemoryAccountStore
+from bot.storage.sqlite.insights import SQLiteInsights
 from bot.storage.sqlite.store import SQLiteStore
 from bot.web.limits import AddressLimits
 from bot.web.server import DeskmateServer, bound_port
@@ -64,6 +65,7 @@ async def running_service(
         actions = await asyncio.to_thread(InProcessActionRunner, "kb.demo.actions")
     metrics = Metrics(build_id=brain.build_id)
     store = ObservedStore(await SQLiteStore(db_path).open(), metrics)  # as the app does: /metrics counts
+    insights = await SQLiteInsights(db_path).open()  # the admin's figures, from the same file
     service = ChatService(
         store=store, bus=InProcessBus(), brain=brain, actions=actions, generator=generator, signer=signer
     )
@@ -79,6 +81,7 @@ async def running_service(
         admin_token=admin_token,
         accounts=accounts,
         review=review,
+        insights=insights,
         origins=origins,
         address_limits=address_limits or AddressLimits(max_connections=200, rate=500.0, burst=500),
         metrics=metrics,
@@ -89,6 +92,7 @@ async def running_service(
             yield f"127.0.0.1:{bound_port(server)}", service
     finally:
         await service.close()
+        await insights.close()
         await store.close()
         if own_actions:
             await actions.close()

@@ -82,6 +82,7 @@ async def test_an_admin_account_signs_in_reloads_is_named_in_the_history_and_sig
     session = await page.evaluate("sessionStorage.getItem('deskmate-admin-session')")
     assert session and await accounts.authenticate(session) is not None
 
+    await page.click("#tab-kb")
     await page.click("#admin-reload")
     await expect(page.locator("#admin-status")).to_contain_text("Now serving", timeout=120_000)
     latest = page.locator("#admin-history tbody tr").first
@@ -140,6 +141,7 @@ async def test_admin_signs_in_reloads_and_sees_a_rejected_kb_as_text(
     await page.click("#admin-signin-button")
     await expect(page.locator("#admin-main")).to_be_visible()
     await expect(signin_error).to_be_hidden()
+    await page.click("#tab-kb")
     serving_row = page.locator(f'#admin-builds tr[data-build="{service.brain.build_id}"]')
     await expect(serving_row).to_contain_text("serving")
 
@@ -155,7 +157,7 @@ async def test_admin_signs_in_reloads_and_sees_a_rejected_kb_as_text(
     intents.write_text(original.replace("out_of_scope:\n", "out_of_scope:\n" + markup * 2), encoding="utf-8")
     served = service.brain.build_id
     try:
-        await page.click("#admin-reload")
+        await page.click("#admin-reload")  # the KB tab is open already
         await expect(page.locator("#admin-status")).to_contain_text("rejected", timeout=60_000)
     finally:
         intents.write_text(original, encoding="utf-8")

@@ -295,6 +295,7 @@ async def test_hostile_candidates_and_kb_issues_are_shown_literally_on_the_admin
     await page.fill("#admin-token", ADMIN_TOKEN)
     await page.click("#admin-signin-button")
     await expect(page.locator("#admin-main")).to_be_visible()
+    await page.click("#tab-inbox")
     row = f'#admin-candidates tr[data-candidate="{candidate.id}"]'
     await shows(page, row + " td.detail", candidate.question, exact=True)
     assert await page.input_value(row + " textarea") == answer
@@ -316,6 +317,7 @@ async def test_hostile_candidates_and_kb_issues_are_shown_literally_on_the_admin
     bad = "".join(f"  - {json.dumps(p, ensure_ascii=False)}\n" * 2 for p in markup)
     intents.write_text(original.replace("out_of_scope:\n", "out_of_scope:\n" + bad, 1), encoding="utf-8")
     try:
+        await page.click("#tab-kb")
         await page.click("#admin-reload")
         await expect(page.locator("#admin-status")).to_contain_text("rejected", timeout=60_000)
     finally:

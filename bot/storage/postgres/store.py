@@ -43,6 +43,17 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_client_id
     ON events (conversation_id, client_id) WHERE client_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_kind ON events (kind, created_at);
 CREATE INDEX IF NOT EXISTS conversations_state ON conversations (state, state_since);
+-- the insights figures (bot/storage/postgres/insights.py): a period's conversations, each event kind's
+-- conversations from the index alone, and the few rows whose JSON a figure filters on
+CREATE INDEX IF NOT EXISTS conversations_created ON conversations (created_at, id);
+CREATE INDEX IF NOT EXISTS events_kind_conversation ON events (kind, created_at, conversation_id, seq);
+CREATE INDEX IF NOT EXISTS events_fallback ON events (created_at, conversation_id, seq)
+    WHERE kind = 'bot_reply' AND (data::jsonb ->> 'source') = 'fallback';
+CREATE INDEX IF NOT EXISTS events_thumbs ON events ((data::jsonb ->> 'value'), created_at, conversation_id)
+    WHERE kind = 'feedback';
+CREATE INDEX IF NOT EXISTS events_intent ON events ((data::jsonb ->> 'intent'), created_at)
+    WHERE kind = 'bot_reply' AND (data::jsonb ->> 'intent') IS NOT NULL
+    AND COALESCE(data::jsonb ->> 'source', '') NOT IN ('fallback', 'system');
 CREATE TABLE IF NOT EXISTS kb_reloads (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at double precision NOT NULL,

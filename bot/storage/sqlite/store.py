@@ -42,6 +42,17 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_client_id
     ON events (conversation_id, client_id) WHERE client_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS events_kind ON events (kind, created_at);
 CREATE INDEX IF NOT EXISTS conversations_state ON conversations (state, state_since);
+-- the insights figures (bot/storage/sqlite/insights.py): a period's conversations, each event kind's
+-- conversations without reading the rows, and the few rows whose JSON a figure filters on
+CREATE INDEX IF NOT EXISTS conversations_created ON conversations (created_at, id);
+CREATE INDEX IF NOT EXISTS events_kind_conversation ON events (kind, created_at, conversation_id, seq);
+CREATE INDEX IF NOT EXISTS events_fallback ON events (created_at, conversation_id, seq)
+    WHERE kind = 'bot_reply' AND json_extract(data, '$.source') = 'fallback';
+CREATE INDEX IF NOT EXISTS events_thumbs ON events (json_extract(data, '$.value'), created_at, conversation_id)
+    WHERE kind = 'feedback';
+CREATE INDEX IF NOT EXISTS events_intent ON events (json_extract(data, '$.intent'), created_at)
+    WHERE kind = 'bot_reply' AND json_extract(data, '$.intent') IS NOT NULL
+    AND COALESCE(json_extract(data, '$.source'), '') NOT IN ('fallback', 'system');
 CREATE TABLE IF NOT EXISTS kb_reloads (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     at REAL NOT NULL,

@@ -197,11 +197,31 @@
     if (window.confirm("Serve build " + build + " again?")) { start("rollback", { build: build }); }
   }
 
+  // The page's other parts (admin/insights.js, admin/inbox.js: ES modules) use the same connection:
+  // DeskmateAdmin.send(frame), and DeskmateAdmin.on(type, handler) for the frames they asked for
+  // ("signed-in" when a session starts; "error" frames whose ref is theirs).
+  var listeners = {};
+  window.DeskmateAdmin = {
+    send: function (frame) { send(frame); },
+    nextId: nextId,
+    on: function (type, handler) { (listeners[type] = listeners[type] || []).push(handler); },
+    status: function (text, ok) { status(text, ok); }
+  };
+  function emit(type, frame) {
+    (listeners[type] || []).forEach(function (handler) { handler(frame); });
+  }
+
   function onFrame(frame) {
+    if (frame.type === "error" && frame.ref && !pending[frame.ref] && /^(ins|inbox|fix|apply)-/.test(frame.ref)) {
+      emit("error", frame);  // a module's request (insights, inbox): it shows the error where it was asked
+      return;
+    }
+    if (frame.type !== "error") emit(frame.type, frame);
     if (frame.type === "authed") {
       signedIn(frame);
       refresh();
       refreshCandidates();
+      emit("signed-in", frame);
     } else if (frame.type === "candidates") {
       renderCandidates(frame.items);
     } else if (frame.type === "decided") {
