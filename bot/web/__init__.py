@@ -4,7 +4,8 @@ Adapters turn frames into service calls and events into frames; they hold no bus
 
 ::
 
-    server.py     the HTTP routes, the customer websocket and the static pages
+    server.py     the HTTP routes, the static pages, and which websocket goes where
+    customer.py   the customer websocket (the widget)
     agents.py     the agent websocket (console)
     admin.py      the admin websocket (sign-in, reloads, candidates), with
     admin_insights.py and admin_inbox.py for its insights and inbox frames
