@@ -12,13 +12,12 @@ the next build. The texts were de-identified when the candidate was recorded.
 
 from __future__ import annotations
 
-import fcntl
 import json
 from pathlib import Path
 from typing import Any
 
 from bot.errors import KBIssue, KBValidationError
-from kb.atomic import append_atomically
+from kb.atomic import append_atomically, locked
 from kb.model import ApprovedPair
 
 APPROVED = "approved.jsonl"
@@ -67,8 +66,7 @@ def append_approved(kb_root: str | Path, pair: ApprovedPair) -> bool:
     """
     path = Path(kb_root) / APPROVED
     # replicas sharing the KB folder approve at once: one read-modify-write at a time across processes
-    with (Path(kb_root) / f".{APPROVED}.lock").open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(Path(kb_root) / f".{APPROVED}.lock"):
         issues: list[KBIssue] = []
         existing = parse_approved(path, issues)
         if issues:

@@ -26,13 +26,12 @@ changes.jsonl, is de-identified first with the KB's de-identifier (personal valu
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -46,7 +45,7 @@ from bot.service.reloader import KBReloader, ReloadResult
 from bot.storage.candidates import Candidate, CandidateStatus
 from bot.storage.reloads import ReloadOutcome
 from bot.storage.store import Store
-from kb.atomic import append_atomically
+from kb.atomic import append_atomically, locked
 from kb.edits import KBEdit, add_examples, add_out_of_scope, new_intent
 from kb.masking import load_deidentifier
 from retrieval.embedder import Embedder
@@ -185,12 +184,8 @@ class ChangeLog:
             line = json.dumps({"applied": list(ids), "build": build, "by": by, "at": at}, ensure_ascii=False)
             append_atomically(self.path, [line])
 
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        # replicas sharing the KB folder record at once: one read-modify-write at a time across processes
-        with self._lock.open("a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            yield
+    def _locked(self) -> AbstractContextManager[None]:
+        return locked(self._lock)
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,7 @@ listed in :attr:`KBEdit.skipped`; so a change made twice writes nothing the seco
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 import shutil
-import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -39,6 +36,7 @@ from typing import Any
 import yaml
 
 from bot.errors import KBValidationError
+from kb.atomic import locked, replace_atomically
 from kb.edits.yamltext import (
     append_block,
     append_entry,
@@ -231,29 +229,14 @@ def _check(root: Path, replaced: dict[str, str]) -> None:
 
 
 def _replace(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then swap it in with os.replace (kb/atomic.py's way)."""
-    mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else 0o644
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
+    replace_atomically(path, text.encode("utf-8"))
 
 
 @contextlib.contextmanager
 def _locked(root: Path) -> Iterator[None]:
     if not root.is_dir():
         raise refuse(str(root), None, "no such folder; pass the KB source folder (DESKMATE_KB_PATH)")
-    # replicas sharing the KB folder edit it at once: one read-check-write at a time across processes
-    with (root / LOCK).open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locked(root / LOCK):  # replicas sharing the KB folder: one read-check-write at a time
         yield
 
 
