@@ -198,21 +198,27 @@
   }
 
   // The page's other parts (admin/insights.js, admin/inbox.js: ES modules) use the same connection:
-  // DeskmateAdmin.send(frame), and DeskmateAdmin.on(type, handler) for the frames they asked for
-  // ("signed-in" when a session starts; "error" frames whose ref is theirs).
+  // DeskmateAdmin.request(prefix, frame), and DeskmateAdmin.on(type, handler) for the frames that
+  // come back ("signed-in" when a session starts; "error" frames whose ref is one of their requests).
   var listeners = {};
+  var asked = {};  // ids of the modules' requests: their errors go back to them
   window.DeskmateAdmin = {
-    send: function (frame) { send(frame); },
-    nextId: nextId,
-    on: function (type, handler) { (listeners[type] = listeners[type] || []).push(handler); },
-    status: function (text, ok) { status(text, ok); }
+    // send frame with a new id (prefix-...); returns the id
+    request: function (prefix, frame) {
+      frame.id = nextId(prefix);
+      asked[frame.id] = true;
+      send(frame);
+      return frame.id;
+    },
+    on: function (type, handler) { (listeners[type] = listeners[type] || []).push(handler); }
   };
   function emit(type, frame) {
     (listeners[type] || []).forEach(function (handler) { handler(frame); });
   }
 
   function onFrame(frame) {
-    if (frame.type === "error" && frame.ref && !pending[frame.ref] && /^(ins|inbox|fix|apply)-/.test(frame.ref)) {
+    if (frame.type === "error" && asked[frame.ref]) {
+      delete asked[frame.ref];
       emit("error", frame);  // a module's request (insights, inbox): it shows the error where it was asked
       return;
     }

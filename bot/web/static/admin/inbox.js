@@ -18,9 +18,7 @@ function el(tag, className, text) {
 }
 
 function ask(frame, what) {
-  frame.id = admin.nextId(frame.type === "inbox" ? "inbox" : frame.type === "apply" ? "apply" : "fix");
-  requested[frame.id] = what;
-  admin.send(frame);
+  requested[admin.request(frame.type, frame)] = what;
 }
 
 function load() { ask({ type: "inbox" }, "load"); }

@@ -37,8 +37,7 @@ function period() {
 function load() {
   var chosen = period();
   if (!chosen) return;
-  requested = admin.nextId("ins");
-  admin.send({ type: "insights", id: requested, since: chosen.since, until: chosen.until });
+  requested = admin.request("ins", { type: "insights", since: chosen.since, until: chosen.until });
 }
 
 function seconds(value) {
