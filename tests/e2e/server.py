@@ -22,7 +22,7 @@ from bot.service.candidates import CandidateReview
 from bot.service.chat import ChatService
 from bot.service.reloader import KBReloader
 from bot.service.session_tokens import SessionSigner
-from bot.storage.accounts import InMemoryAccountStore
+from bot.storage.accounts import InMemoryAccountStore, Role
 from bot.storage.sqlite.insights import SQLiteInsights
 from bot.storage.sqlite.store import SQLiteStore
 from bot.web.limits import AddressLimits
@@ -103,6 +103,13 @@ async def agent_accounts(password: str, **display_names: str) -> Accounts:
     accounts = Accounts(InMemoryAccountStore(), hasher=PasswordHasher(time_cost=1, memory_cost=8192))
     for username, display_name in display_names.items():
         await accounts.add(username, password, "agent", display_name)
+    return accounts
+
+
+async def staff_accounts(password: str) -> Accounts:
+    """An agent (sam, "Sam") and an admin (ana, "Ana") with ``password``, cheap to hash."""
+    accounts = await agent_accounts(password, sam="Sam")
+    await accounts.add("ana", password, Role.ADMIN, "Ana")
     return accounts
 
 

@@ -13,8 +13,8 @@ from playwright.async_api import Browser, expect
 from bot.ops.config import DEMO_KB
 from bot.service.brain import Brain
 from bot.service.chat import ChatService
-from bot.storage.accounts import Role
-from tests.e2e.server import agent_accounts, customer, running_service
+from tests.e2e.pages import open_page, sign_in_admin
+from tests.e2e.server import customer, running_service, staff_accounts
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +28,7 @@ async def live(
 ) -> AsyncIterator[tuple[str, ChatService, Path]]:
     kb = tmp_path / "kb"
     shutil.copytree(DEMO_KB, kb)
-    accounts = await agent_accounts(PASSWORD, sam="Sam")
-    await accounts.add("ana", PASSWORD, Role.ADMIN, "Ana")
+    accounts = await staff_accounts(PASSWORD)
     async with running_service(
         demo_brain, tmp_path / "inbox.sqlite3", kb_path=kb, builds_dir=demo_builds_dir, embedder=embedder, accounts=accounts
     ) as (base, service):
@@ -44,12 +43,8 @@ async def test_one_message_is_dismissed_a_bad_fix_is_refused_the_rest_is_out_of_
         async with customer(base) as (client, _):
             await client.say("m1", text)
     errors: list[str] = []
-    admin = await (await browser.new_context()).new_page()
-    admin.on("pageerror", lambda exc: errors.append(str(exc)))
-    await admin.goto(f"http://{base}/admin#inbox")
-    await admin.fill("#admin-username", "ana")
-    await admin.fill("#admin-password", PASSWORD)
-    await admin.click("#admin-login-button")
+    admin = await open_page(browser, errors)
+    await sign_in_admin(admin, base, "ana", PASSWORD, tab="inbox")
     group = admin.locator("#inbox-groups .group", has_text=FIRST)
     await expect(group).to_have_count(1)
     await expect(group.locator("h3")).to_contain_text("2 messages")

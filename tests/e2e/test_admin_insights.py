@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from bot.service.accounts import Accounts
 from bot.service.brain import Brain
 from bot.service.chat import ChatService
-from bot.storage.accounts import Role
-from tests.e2e.server import agent_accounts, running_service
+from tests.e2e.pages import open_page, say, sign_in_admin
+from tests.e2e.server import running_service, staff_accounts
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +28,7 @@ async def live(
     kb_copy: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[tuple[str, ChatService, Accounts]]:
-    accounts = await agent_accounts(PASSWORD, sam="Sam")
-    await accounts.add("ana", PASSWORD, Role.ADMIN, "Ana")
+    accounts = await staff_accounts(PASSWORD)
     db = tmp_path_factory.mktemp("db") / "insights.sqlite3"
     async with running_service(
         demo_brain, db, kb_path=kb_copy, builds_dir=demo_builds_dir, embedder=embedder, accounts=accounts
@@ -37,21 +36,16 @@ async def live(
         yield base, service, accounts
 
 
-async def _say(page: Page, text: str) -> None:
-    await page.fill("#deskmate-input", text)
-    await page.press("#deskmate-input", "Enter")
-
 
 async def test_a_thumbs_down_and_a_score_show_in_the_insights(
     live: tuple[str, ChatService, Accounts], browser: Browser
 ) -> None:
     base, _, _ = live
     errors: list[str] = []
-    shop = await (await browser.new_context()).new_page()
-    shop.on("pageerror", lambda exc: errors.append(str(exc)))
+    shop = await open_page(browser, errors)
     await shop.goto(f"http://{base}/")
     await shop.click("#deskmate-launcher")
-    await _say(shop, "How much is delivery?")
+    await say(shop, "How much is delivery?")
     answer = shop.locator(".deskmate-msg.deskmate-bot").nth(1)
     await answer.get_by_role("button", name="Not helpful").click()
     await answer.locator(".deskmate-comment button").click()
@@ -61,12 +55,8 @@ async def test_a_thumbs_down_and_a_score_show_in_the_insights(
     await expect(shop.locator("#deskmate-survey")).to_contain_text("Thank you")
     await expect(shop.locator(".deskmate-pending")).to_have_count(0)
 
-    admin = await (await browser.new_context()).new_page()
-    admin.on("pageerror", lambda exc: errors.append(str(exc)))
-    await admin.goto(f"http://{base}/admin")
-    await admin.fill("#admin-username", "ana")
-    await admin.fill("#admin-password", PASSWORD)
-    await admin.click("#admin-login-button")
+    admin = await open_page(browser, errors)
+    await sign_in_admin(admin, base, "ana", PASSWORD)
     await expect(admin.locator("#view-insights")).to_be_visible()  # the first tab
     tiles = admin.locator("#insights-tiles")
     await expect(tiles).to_contain_text("1 👎")

@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from bot.ops.config import DEMO_KB
 from bot.service.brain import Brain
 from bot.service.chat import ChatService
-from bot.storage.accounts import Role
-from tests.e2e.server import agent_accounts, customer, running_service
+from tests.e2e.pages import open_page, say, sign_in_admin
+from tests.e2e.server import customer, running_service, staff_accounts
 
 pytestmark = pytest.mark.slow
 
@@ -32,8 +32,7 @@ async def live(
 ) -> AsyncIterator[tuple[str, ChatService, Path]]:
     kb = tmp_path / "kb"
     shutil.copytree(DEMO_KB, kb)
-    accounts = await agent_accounts(PASSWORD, sam="Sam")
-    await accounts.add("ana", PASSWORD, Role.ADMIN, "Ana")
+    accounts = await staff_accounts(PASSWORD)
     async with running_service(
         demo_brain,
         tmp_path / "loop.sqlite3",
@@ -45,10 +44,6 @@ async def live(
         yield base, service, kb
 
 
-async def _say(page: Page, text: str) -> None:
-    await page.fill("#deskmate-input", text)
-    await page.press("#deskmate-input", "Enter")
-
 
 async def test_an_admin_teaches_the_bot_what_a_customer_rated_down(
     live: tuple[str, ChatService, Path], browser: Browser
@@ -59,16 +54,15 @@ async def test_an_admin_teaches_the_bot_what_a_customer_rated_down(
     assert before["type"] != "reply" or before["source"] == "fallback", before  # not answered yet
 
     errors: list[str] = []
-    shop = await (await browser.new_context()).new_page()
-    shop.on("pageerror", lambda exc: errors.append(str(exc)))
+    shop = await open_page(browser, errors)
     await shop.goto(f"http://{base}/")
     await shop.click("#deskmate-launcher")
-    await _say(shop, "How much is delivery?")
+    await say(shop, "How much is delivery?")
     answer = shop.locator(".deskmate-msg.deskmate-bot").nth(1)
     await answer.get_by_role("button", name="Not helpful").click()
     await answer.locator(".deskmate-comment input").fill("I wanted express prices")
     await answer.locator(".deskmate-comment button").click()
-    await _say(shop, STRANGE)  # a request to rephrase, or a handoff: either way, not answered
+    await say(shop, STRANGE)  # a request to rephrase, or a handoff: either way, not answered
     await expect(shop.locator(".deskmate-msg.deskmate-customer")).to_have_count(2)
     await expect(shop.locator(".deskmate-msg.deskmate-bot, .deskmate-handoff")).to_have_count(3)
     await shop.click("#deskmate-end")
@@ -77,12 +71,8 @@ async def test_an_admin_teaches_the_bot_what_a_customer_rated_down(
     await expect(shop.locator("#deskmate-survey")).to_contain_text("Thank you")
     await expect(shop.locator(".deskmate-pending")).to_have_count(0)
 
-    admin = await (await browser.new_context()).new_page()
-    admin.on("pageerror", lambda exc: errors.append(str(exc)))
-    await admin.goto(f"http://{base}/admin")
-    await admin.fill("#admin-username", "ana")
-    await admin.fill("#admin-password", PASSWORD)
-    await admin.click("#admin-login-button")
+    admin = await open_page(browser, errors)
+    await sign_in_admin(admin, base, "ana", PASSWORD)
     await expect(admin.locator("#insights-tiles")).to_contain_text("2.0 / 5")
     await expect(admin.locator("#insights-tiles")).to_contain_text("1 👎")
 

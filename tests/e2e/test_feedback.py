@@ -7,11 +7,12 @@ import urllib.request
 from collections.abc import AsyncIterator
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from bot.core.events import FEEDBACK, SURVEY
 from bot.service.brain import Brain
 from bot.service.chat import ChatService
+from tests.e2e.pages import open_page, say, sign_in_agent
 from tests.e2e.server import agent_accounts, customer, running_service
 
 PASSWORD = "correct horse battery"
@@ -57,10 +58,6 @@ async def live(demo_brain: Brain, tmp_path_factory: pytest.TempPathFactory) -> A
         yield running
 
 
-async def _say(page: Page, text: str) -> None:
-    await page.fill("#deskmate-input", text)
-    await page.press("#deskmate-input", "Enter")
-
 
 @pytest.mark.slow
 async def test_a_thumbs_down_and_a_score_reach_the_agent_and_the_store(
@@ -68,13 +65,12 @@ async def test_a_thumbs_down_and_a_score_reach_the_agent_and_the_store(
 ) -> None:
     base, service = live
     errors: list[str] = []
-    shop = await (await browser.new_context()).new_page()
-    shop.on("pageerror", lambda exc: errors.append(str(exc)))
+    shop = await open_page(browser, errors)
     await shop.goto(f"http://{base}/")
     await shop.click("#deskmate-launcher")
     await expect(shop.locator(".deskmate-msg.deskmate-bot")).to_have_count(1)
     assert await shop.locator(".deskmate-rate").count() == 0  # the greeting is not rated
-    await _say(shop, "How much is delivery?")
+    await say(shop, "How much is delivery?")
     answer = shop.locator(".deskmate-msg.deskmate-bot").nth(1)
     await expect(answer.locator(".deskmate-thumb")).to_have_count(2)
     await answer.get_by_role("button", name="Not helpful").click()
@@ -82,15 +78,11 @@ async def test_a_thumbs_down_and_a_score_reach_the_agent_and_the_store(
     await answer.locator(".deskmate-comment button").click()
     await expect(answer.locator(".deskmate-thanks")).to_contain_text("Thanks")
     await expect(answer.locator(".deskmate-thumb:not(:disabled)")).to_have_count(0)
-    await _say(shop, "I want to talk to a real person")
+    await say(shop, "I want to talk to a real person")
     await expect(shop.locator(".deskmate-handoff")).to_have_count(1)
 
-    console = await (await browser.new_context()).new_page()
-    console.on("pageerror", lambda exc: errors.append(str(exc)))
-    await console.goto(f"http://{base}/console")
-    await console.fill("#console-username", "sam")
-    await console.fill("#console-password", PASSWORD)
-    await console.click("#console-signin-button")
+    console = await open_page(browser, errors)
+    await sign_in_agent(console, base, "sam", PASSWORD)
     await console.locator("#console-queue li", has_text="real person").click()
     await expect(console.locator(".t-feedback")).to_contain_text("unhelpful")
     await expect(console.locator(".t-feedback")).to_contain_text("I wanted express prices")
@@ -118,11 +110,10 @@ async def test_a_thumbs_down_and_a_score_reach_the_agent_and_the_store(
 async def test_the_customer_ends_the_chat_and_rates_it(live: tuple[str, ChatService], browser: Browser) -> None:
     base, _ = live
     errors: list[str] = []
-    shop = await (await browser.new_context()).new_page()
-    shop.on("pageerror", lambda exc: errors.append(str(exc)))
+    shop = await open_page(browser, errors)
     await shop.goto(f"http://{base}/")
     await shop.click("#deskmate-launcher")
-    await _say(shop, "How much is delivery?")
+    await say(shop, "How much is delivery?")
     answer = shop.locator(".deskmate-msg.deskmate-bot").nth(1)
     await answer.get_by_role("button", name="Helpful", exact=True).click()
     await expect(answer.locator(".deskmate-thanks")).to_have_text("Thanks!")

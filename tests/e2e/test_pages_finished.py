@@ -11,6 +11,7 @@ from playwright.async_api import Browser, Page, Response, expect
 
 from bot.service.brain import Brain
 from bot.service.chat import ChatService
+from tests.e2e.pages import open_page, say, sign_in_agent
 from tests.e2e.server import agent_accounts, running_service
 
 pytestmark = pytest.mark.slow
@@ -27,24 +28,9 @@ async def live(demo_brain: Brain, tmp_path_factory: pytest.TempPathFactory) -> A
         yield running
 
 
-async def _page(browser: Browser, errors: list[str], **context: object) -> Page:
-    page = await (await browser.new_context(**context)).new_page()  # type: ignore[arg-type]
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    return page
-
-
-async def _say(page: Page, text: str) -> None:
-    await page.fill("#deskmate-input", text)
-    await page.press("#deskmate-input", "Enter")
-
-
 async def _sign_in(browser: Browser, base: str, errors: list[str], **context: object) -> Page:
-    console = await _page(browser, errors, **context)
-    await console.goto(f"http://{base}/console")
-    await console.fill("#console-username", "sam")
-    await console.fill("#console-password", PASSWORD)
-    await console.click("#console-signin-button")
-    await expect(console.locator("#console-main")).to_be_visible()
+    console = await open_page(browser, errors, **context)
+    await sign_in_agent(console, base, "sam", PASSWORD)
     return console
 
 
@@ -60,10 +46,10 @@ async def test_before_sign_in_the_console_shows_only_the_sign_in(live: tuple[str
     base, _ = live
     errors: list[str] = []
     for path in ("/console", "/admin", "/"):
-        page = await _page(browser, errors)
+        page = await open_page(browser, errors)
         await page.goto(f"http://{base}{path}")
         assert await _shown_though_hidden(page) == [], path
-    console = await _page(browser, errors)
+    console = await open_page(browser, errors)
     await console.goto(f"http://{base}/console")
     await expect(console.locator("#console-signin")).to_be_visible()
     await expect(console.locator("#console-main")).to_be_hidden()
@@ -77,7 +63,7 @@ async def test_no_page_asks_for_a_file_that_is_not_there(live: tuple[str, ChatSe
     errors: list[str] = []
     failed: list[str] = []
     for path in ("/", "/console", "/admin"):
-        page = await _page(browser, errors)
+        page = await open_page(browser, errors)
 
         def check(response: Response) -> None:
             if response.status >= 400:
@@ -89,7 +75,7 @@ async def test_no_page_asks_for_a_file_that_is_not_there(live: tuple[str, ChatSe
         icon = await page.evaluate("() => document.querySelector('link[rel=icon]').href")
         assert icon.endswith("/favicon.svg")
     assert failed == []
-    page = await _page(browser, errors)
+    page = await open_page(browser, errors)
     response = await page.goto(f"http://{base}/favicon.ico")  # what browsers ask for without a <link>
     assert response is not None and response.status == 200
     assert response.headers["content-type"] == "image/vnd.microsoft.icon"
@@ -101,12 +87,12 @@ async def test_the_header_never_says_online_when_nobody_from_the_team_is(
 ) -> None:
     base, _ = live
     errors: list[str] = []
-    shop = await _page(browser, errors)
+    shop = await open_page(browser, errors)
     await shop.goto(f"http://{base}/")
     await shop.click("#deskmate-launcher")
     status = shop.locator("#deskmate-status")
     await expect(status).to_have_text("Online")  # the assistant is
-    await _say(shop, "I want to talk to a real person")
+    await say(shop, "I want to talk to a real person")
     await expect(shop.locator("#deskmate-queue")).to_contain_text("No one from our team is online")
     await expect(status).to_have_attribute("data-status", "away")
     await expect(status).not_to_have_text(re.compile(r"\bOnline\b"))
@@ -127,14 +113,14 @@ async def test_only_the_newest_buttons_can_be_clicked(
 
     base, _ = live
     errors: list[str] = []
-    shop = await _page(browser, errors)
+    shop = await open_page(browser, errors)
     await shop.goto(f"http://{base}/")
     await shop.click("#deskmate-launcher")
-    await _say(shop, _ambiguous_message(demo_brain))
+    await say(shop, _ambiguous_message(demo_brain))
     options = shop.locator(".deskmate-option")
     await expect(options).to_have_count(2)
     await expect(options.first).to_be_enabled()
-    await _say(shop, "How much is delivery?")  # the customer moved on without clicking
+    await say(shop, "How much is delivery?")  # the customer moved on without clicking
     await expect(shop.locator(".deskmate-msg.deskmate-bot")).to_have_count(3)
     await expect(options.first).to_be_disabled()
     await expect(options.last).to_be_disabled()
@@ -150,7 +136,7 @@ async def test_the_widget_shows_times_the_bot_typing_and_unread_replies(
 ) -> None:
     base, _ = live
     errors: list[str] = []
-    shop = await _page(browser, errors)
+    shop = await open_page(browser, errors)
     await shop.goto(f"http://{base}/")
     launcher = shop.locator("#deskmate-launcher")
     await expect(launcher).to_have_text("Chat with us")
@@ -163,7 +149,7 @@ async def test_the_widget_shows_times_the_bot_typing_and_unread_replies(
         " if (n.classList && n.classList.contains('deskmate-bot-typing')) window.__dots++; })))"
         ".observe(document.getElementById('deskmate-messages'), {childList: true}); }"
     )
-    await _say(shop, "How much is delivery?")
+    await say(shop, "How much is delivery?")
     bot = shop.locator(".deskmate-msg.deskmate-bot")
     await expect(bot).to_have_count(2)
     await expect(shop.locator(".deskmate-bot-typing")).to_have_count(0)
@@ -190,7 +176,7 @@ async def test_the_widget_shows_times_the_bot_typing_and_unread_replies(
 async def test_on_a_phone_the_open_chat_fills_the_screen(live: tuple[str, ChatService], browser: Browser) -> None:
     base, _ = live
     errors: list[str] = []
-    phone = await _page(browser, errors, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    phone = await open_page(browser, errors, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     await phone.goto(f"http://{base}/")
     await phone.click("#deskmate-launcher")
     box = await phone.locator("#deskmate-panel").bounding_box()
@@ -206,21 +192,21 @@ async def test_the_console_names_the_customer_when_they_started_and_where_from(
 ) -> None:
     base, _ = live
     errors: list[str] = []
-    visitor = await _page(browser, errors)  # says nothing about who they are
+    visitor = await open_page(browser, errors)  # says nothing about who they are
     await visitor.goto(f"http://{base}/?utm_source=mail&email=jo@example.com#top")
     await visitor.click("#deskmate-launcher")
-    await _say(visitor, "I want to talk to a real person")
+    await say(visitor, "I want to talk to a real person")
     await expect(visitor.locator(".deskmate-handoff")).to_have_count(1)
-    await _say(visitor, "the blue kettle from the visitor")
-    known = await _page(browser, errors)  # leaves an email while nobody is online
+    await say(visitor, "the blue kettle from the visitor")
+    known = await open_page(browser, errors)  # leaves an email while nobody is online
     await known.goto(f"http://{base}/")
     await known.click("#deskmate-launcher")
-    await _say(known, "I want to talk to a real person")
+    await say(known, "I want to talk to a real person")
     await known.fill("#deskmate-contact-email", "kim@example.com")
     await known.fill("#deskmate-contact-text", "the red kettle from kim")
     await known.click("#deskmate-contact-send")
     await expect(known.locator(".deskmate-contact-done")).to_have_count(1)
-    await _say(known, "the red kettle from kim")
+    await say(known, "the red kettle from kim")
 
     console = await _sign_in(browser, base, errors, viewport={"width": 800, "height": 700})
     anonymous = console.locator("#console-queue li", has_text="the blue kettle from the visitor")
