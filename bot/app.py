@@ -128,8 +128,13 @@ async def serve(settings: Settings) -> None:
         print("Loading the local generator (SmolLM2) ...", file=sys.stderr, flush=True)
         await asyncio.to_thread(generator.load)  # the first start converts the model (about 30 s)
     policy = dataclasses.replace(settings.policy, generate=generator is not None)
-    brain = await asyncio.to_thread(Brain.load, info, embedder, policy_config=policy, int8=settings.int8)
+    # The models load in a thread (ONNX Runtime releases the interpreter) while the stores open
+    # and the actions import: a start takes the longer of the two, not their sum.
+    loading = asyncio.ensure_future(
+        asyncio.to_thread(Brain.load, info, embedder, policy_config=policy, int8=settings.int8)
+    )
     async with contextlib.AsyncExitStack() as resources:  # whatever opened is closed, however startup ends
+        resources.push_async_callback(_settled, loading)
         stores = await open_stores(settings)
         resources.push_async_callback(stores.close)
         metrics = Metrics(build_id=info.id)
@@ -144,6 +149,7 @@ async def serve(settings: Settings) -> None:
         else:
             actions = await asyncio.to_thread(InProcessActionRunner, settings.actions_package)
         resources.push_async_callback(actions.close)
+        brain = await loading
         service = ChatService(
             store=store,
             bus=bus,
@@ -209,6 +215,12 @@ async def serve(settings: Settings) -> None:
                 )
             await stop.wait()
     logger.info("stopped")
+
+
+async def _settled(future: asyncio.Future[Brain]) -> None:
+    """Wait for a load still running when startup fails (its thread cannot be interrupted)."""
+    with contextlib.suppress(Exception):
+        await future
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:

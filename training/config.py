@@ -27,6 +27,9 @@ class TrainingConfig:
     head_c: float = 20.0
     answer_precision_target: float = 0.97
     seed: int = 13
+    # how the fine-tuned transformer serves: "onnx-int8" (fixed activation scales), "onnx-float32" or
+    # "torch" (training/onnx_export.py); the KB build exports the sentence encoder the same way
+    runtime: str = "onnx-int8"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -14,9 +14,14 @@ After mixing, one temperature is fitted on the validation split (expected calibr
 before and after is kept), and the answer threshold is the lowest confidence at which validation
 messages are answered at least ``answer_precision_target`` correct. Both are saved with the model.
 
-Save/load contract: ``transformer/`` (training/transformer.py), ``head/`` (embedding_head.py),
-``lexical/`` (lexical_head.py) and ``intent_model.json`` (labels, weights, temperature, threshold,
-validation metrics).
+The fine-tuned transformer is trained with PyTorch and, with ``TrainingConfig.runtime`` "onnx-int8"
+(the default), exported to ONNX with fixed int8 activation scales right after (training/onnx_export.py):
+the mix is calibrated on the exported model's logits, so the weights, temperature and threshold
+are those of the model that serves, and serving imports no torch (training/onnx_transformer.py).
+
+Save/load contract: ``transformer/`` (training/onnx_transformer.py, or training/transformer.py for
+the "torch" runtime), ``head/`` (embedding_head.py), ``lexical/`` (lexical_head.py) and
+``intent_model.json`` (labels, weights, temperature, threshold, validation metrics).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -44,10 +49,12 @@ from training.calibration import (
 from training.config import TrainingConfig
 from training.data import IntentData, stratified_split
 from training.embedding_head import EmbeddingHead
-from training.finetune import fine_tune
 from training.lexical_head import LexicalHead
+from training.onnx_transformer import OnnxIntentTransformer, is_exported
 from training.prediction import IntentPrediction, rank
-from training.transformer import TransformerIntentClassifier, quantize_int8
+
+if TYPE_CHECKING:
+    from training.transformer import TransformerIntentClassifier
 
 logger = logging.getLogger(__name__)
 
@@ -63,10 +70,21 @@ def log_softmax(logits: FloatArray) -> FloatArray:
     return result
 
 
+class TransformerMember(Protocol):
+    """The fine-tuned transformer as the mix uses it: PyTorch (training) or its ONNX export (serving)."""
+
+    @property
+    def labels(self) -> list[str]: ...
+
+    def logits(self, texts: Sequence[str]) -> FloatArray: ...
+
+    def save(self, path: str | Path) -> None: ...
+
+
 class IntentModel:
     def __init__(
         self,
-        transformer: TransformerIntentClassifier,
+        transformer: TransformerMember,
         head: EmbeddingHead,
         embedder: Embedder,
         *,
@@ -122,14 +140,21 @@ class IntentModel:
 
     @classmethod
     def load(cls, folder: str | Path, embedder: Embedder, *, int8: bool = False) -> IntentModel:
-        """Load a saved model; ``int8`` runs the transformer's linear layers in int8 (CPU)."""
+        """Load a saved model: its ONNX transformer, or the PyTorch one (``int8``: dynamic int8 on the CPU)."""
         path = Path(folder)
         if not (path / META).is_file():
             raise ModelNotFoundError(f"no intent model in {path} ({META} is missing); rebuild it with `deskmate train`")
         meta = json.loads((path / META).read_text(encoding="utf-8"))
-        transformer = TransformerIntentClassifier.load(path / "transformer")
+        transformer: TransformerMember
+        if is_exported(path / "transformer"):
+            transformer = OnnxIntentTransformer(path / "transformer")
+        else:
+            from training.transformer import TransformerIntentClassifier, quantize_int8
+
+            loaded = TransformerIntentClassifier.load(path / "transformer")
+            transformer = quantize_int8(loaded) if int8 else loaded
         return cls(
-            quantize_int8(transformer) if int8 else transformer,
+            transformer,
             EmbeddingHead.load(path / "head"),
             embedder,
             lexical=LexicalHead.load(path / "lexical") if (path / "lexical").is_dir() else None,
@@ -166,25 +191,82 @@ def train_intent_model(
     config: TrainingConfig | None = None,
     progress: bool = True,
     metadata: dict[str, object] | None = None,
+    export_to: Path | None = None,
 ) -> IntentModel:
-    """Split, fine-tune with early stopping, fit the embedding head, mix, calibrate, pick the threshold."""
+    """Split, fine-tune with early stopping, export (``config.runtime``), fit the embedding head, mix,
+    calibrate, pick the threshold. The export is written to ``export_to`` (a temporary folder if None)."""
+    from training.finetune import fine_tune
+
     config = config or TrainingConfig()
     started = time.perf_counter()
-    labels = data.label_names
-    train, validation = data, IntentData([], [])
-    if len(data) * config.validation_fraction >= config.min_validation_examples:
-        train, validation = stratified_split(data, config.validation_fraction, seed=config.seed)
-    transformer = fine_tune(
-        train, validation=validation, labels=labels, config=config, progress=progress, metadata=metadata
+    train, validation = split(data, config)
+    tuned = fine_tune(
+        train, validation=validation, labels=data.label_names, config=config, progress=progress, metadata=metadata
     )
+    model = assemble(tuned, data, embedder, config=config, export_to=export_to)
+    model.metrics["train_seconds"] = round(time.perf_counter() - started, 1)
+    return model
+
+
+def split(data: IntentData, config: TrainingConfig) -> tuple[IntentData, IntentData]:
+    """(train, validation): no validation split when it would hold too few examples."""
+    if len(data) * config.validation_fraction >= config.min_validation_examples:
+        return stratified_split(data, config.validation_fraction, seed=config.seed)
+    return data, IntentData([], [])
+
+
+def assemble(
+    tuned: TransformerIntentClassifier,
+    data: IntentData,
+    embedder: Embedder,
+    *,
+    config: TrainingConfig,
+    export_to: Path | None = None,
+) -> IntentModel:
+    """The fine-tuned transformer exported for ``config.runtime``, with the two heads fitted on the
+    training split of ``data`` and the mix calibrated on its validation split."""
+    train, validation = split(data, config)
+    labels = data.label_names
+    transformer = exported(tuned, config, calibration=train.texts, folder=export_to)
     head = EmbeddingHead.fit(embedder.encode(train.texts), train.labels, label_order=labels, c=config.head_c)
     lexical = LexicalHead.fit(train.texts, train.labels, label_order=labels)
     model = IntentModel(transformer, head, embedder, lexical=lexical, temperature=1.0, threshold=DEFAULT_THRESHOLD)
     if len(validation):
         calibrate(model, validation, target=config.answer_precision_target)
-    model.metrics["train_seconds"] = round(time.perf_counter() - started, 1)
     model.metrics["validation_examples"] = len(validation)
     return model
+
+
+def exported(
+    transformer: TransformerIntentClassifier, config: TrainingConfig, *, calibration: Sequence[str], folder: Path | None
+) -> TransformerMember:
+    """The fine-tuned transformer as it will serve: its ONNX export, unless ``config.runtime`` is "torch".
+
+    Without ``folder`` the export lives in a temporary folder, removed with the returned model.
+    """
+    import shutil
+    import tempfile
+    import weakref
+
+    from training.onnx_export import export_classifier, quantization_of
+
+    quantization = quantization_of(config.runtime)
+    if quantization is None:
+        return transformer
+    target = folder if folder is not None else Path(tempfile.mkdtemp(prefix="deskmate-intents-"))
+    export_classifier(
+        transformer.model,
+        transformer.tokenizer,
+        target,
+        calibration=calibration,
+        quantization=quantization,
+        max_length=transformer.max_length,
+    )
+    transformer.save_labels(target)
+    served = OnnxIntentTransformer(target)
+    if folder is None:
+        weakref.finalize(served, shutil.rmtree, target, True)
+    return served
 
 
 def calibrate(model: IntentModel, validation: IntentData, *, target: float) -> None:

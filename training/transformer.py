@@ -117,6 +117,10 @@ class TransformerIntentClassifier:
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(str(folder))
         self.tokenizer.save_pretrained(str(folder))
+        self.save_labels(folder)
+
+    def save_labels(self, folder: Path) -> None:
+        """``deskmate_intents.json``: the labels, the temperature and the training options."""
         meta = {
             "labels": self._labels,
             "temperature": self.temperature,

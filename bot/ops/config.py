@@ -46,9 +46,10 @@ class Settings:
     db_path: Path | None = None  # default: <data_dir>/deskmate.sqlite3
     builds_dir: Path | None = None  # default: <data_dir>/builds
     log_level: str = "INFO"
-    # int8 dynamic quantisation of the intent transformer: 0.1 points of accuracy for a quarter less
-    # latency on BANKING77, but activations get one scale per batch, so with micro-batching one
-    # customer's message would nudge another's probabilities. Off unless asked for.
+    # Only for a build whose intent transformer is PyTorch (TrainingConfig.runtime "torch"): int8
+    # dynamic quantisation, one activation scale per batch, so with micro-batching one customer's
+    # message would nudge another's probabilities. A KB build serves its models through ONNX
+    # Runtime in int8 with fixed scales instead (training/onnx_export.py), whatever this says.
     int8: bool = False
     # The admin credential (DESKMATE_ADMIN_TOKEN, 16+ characters). Unset: the token `deskmate admin
     # token` keeps in <data_dir>/admin-token (see with_stored_secrets); neither: admin endpoints

@@ -20,14 +20,18 @@ from kb.model import OUT_OF_SCOPE, KnowledgeBase
 from kb.rasa.files import deskmate_name
 from retrieval.embedder import Embedder
 from retrieval.examples import ExampleMemory
+from retrieval.onnx_encoder import OnnxEmbedder
 from retrieval.pairs import join_context
 from retrieval.privacy.masking import Deidentifier
 from retrieval.retriever import Retriever
+from retrieval.turn_cache import TurnVectors
 from retrieval.variations import VariationIndex
 from training.intent_model import IntentModel
 from training.prediction import IntentClassifier, rank
 
 logger = logging.getLogger(__name__)
+
+ENCODER = "encoder"  # a build's sentence encoder folder, as kb/build.py writes it
 
 
 @dataclass
@@ -44,6 +48,10 @@ class Brain:
     variations: VariationIndex | None = None  # template variations in embedding space (which one to send)
     deidentifier: Deidentifier | None = None  # the KB's de-identifier: personal values in generated text
     faithfulness: SupportCheck | None = None  # checks generated sentences against their passages
+    turns: TurnVectors = field(init=False)  # recent turns' vectors: each turn is encoded once
+
+    def __post_init__(self) -> None:
+        self.turns = TurnVectors(self.retriever.embedder)
 
     @classmethod
     def assemble(
@@ -55,7 +63,9 @@ class Brain:
         examples: ExampleMemory | None = None,
         policy_config: PolicyConfig | None = None,
         build_id: str = "in-memory",
+        variations: VariationIndex | None = None,
     ) -> Brain:
+        """The parts wired together; ``variations`` is embedded here unless given (a build saves it)."""
         threshold = getattr(classifier, "threshold", None)
         policy = Policy(
             policy_config,
@@ -63,9 +73,8 @@ class Brain:
             action_intents=[i.name for i in kb.intents if i.action or i.form],  # a form ends in an action
             model_threshold=threshold,
         )
-        variations = VariationIndex.build(
-            retriever.embedder, {name: [t.text for t in templates] for name, templates in kb.templates.items()}
-        )
+        if variations is None:
+            variations = VariationIndex.build(retriever.embedder, kb.template_texts())
         return cls(
             kb,
             classifier,
@@ -85,37 +94,49 @@ class Brain:
         cls, build: BuildInfo, embedder: Embedder, *, policy_config: PolicyConfig | None = None, int8: bool = False
     ) -> Brain:
         folder = Path(build.path)
+        if (folder / ENCODER).is_dir():  # the build's exported sentence encoder (kb/build.py)
+            embedder = OnnxEmbedder(folder / ENCODER)
         kb = load_kb(folder / "kb")
         classifier = IntentModel.load(folder / "classifier", embedder, int8=int8)
         retriever = Retriever.load(folder / "retriever", embedder)
         examples = ExampleMemory.load(folder / "examples")
         logger.info("loaded build %s (%d intents, %d past replies)", build.id, len(kb.intents), len(retriever.pairs))
         return cls.assemble(
-            kb, classifier, retriever, examples=examples, policy_config=policy_config, build_id=build.id
+            kb,
+            classifier,
+            retriever,
+            examples=examples,
+            policy_config=policy_config,
+            build_id=build.id,
+            variations=VariationIndex.load(folder / "variations"),
         )
 
     def understand(self, texts: Sequence[str], contexts: Sequence[Sequence[str]] | None = None) -> list[Understanding]:
         """Run the intent model and the retriever over a batch of messages (CPU-bound; call off the loop).
 
-        ``contexts`` holds each message's previous turns (oldest first). The retriever's index
-        embeds each past customer turn with the turns before it, so a query carries its context
-        the same way; the intent model and the in-scope gate see the message alone. Only messages
-        with context are encoded a second time: a conversation's first message is its own query.
+        ``contexts`` holds each message's previous turns (oldest first). The sentence encoder runs
+        once over the messages and the earlier turns it has not seen (retrieval/turn_cache.py): the
+        intent model's frozen head, the example memory and the template variations read the
+        message's vector, and the retriever the message's and its earlier turns' vectors
+        (retrieval/turnwise.py). The fine-tuned transformer is the only other model pass.
         """
         if not texts:
             return []
-        vectors = self.retriever.embedder.encode(texts)  # intent head, example memory, context-free queries
+        if contexts is not None and len(contexts) != len(texts):
+            raise ValueError(f"{len(contexts)} contexts for {len(texts)} messages; pass one per message")
+        contexts = contexts if contexts is not None else [()] * len(texts)
+        weights = self.retriever.turn_weights
+        turns = self.turns.encode(texts, contexts, slots=len(weights) if weights else 1)
+        vectors = turns[0]
         predictions = self.classifier.predict(texts, embeddings=vectors)
-        queries = vectors
-        if contexts is not None:
-            if len(contexts) != len(texts):
-                raise ValueError(f"{len(contexts)} contexts for {len(texts)} messages; pass one per message")
-            # the joined text is long (it carries the bot's last reply): about 2/3 of a batch's model time
+        if weights:
+            retrieved = self.retriever.search_turns(turns, top_k=self.top_k)
+        else:  # a retriever of joined texts (built with turn_weights=None): one more pass over them
+            queries = vectors.copy()
             rows = [row for row, context in enumerate(contexts) if context]
             if rows:
-                queries = vectors.copy()
                 queries[rows] = self.retriever.embedder.encode([join_context(contexts[r], texts[r]) for r in rows])
-        retrieved = self.retriever.search_vectors(queries, top_k=self.top_k)
+            retrieved = self.retriever.search_vectors(queries, top_k=self.top_k)
         nearest = self.examples.nearest(vectors) if self.examples is not None else [None] * len(texts)
         variation_scores = self.variations.scores(vectors) if self.variations is not None else [{}] * len(texts)
         understood = [

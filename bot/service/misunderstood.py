@@ -49,7 +49,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.cluster import AgglomerativeClustering
 
 from bot.core.conversation import State
 from bot.core.events import BOT_REPLY, CLARIFY, CUSTOMER_MESSAGE, FEEDBACK, HANDOFF, StoredEvent, iso
@@ -283,6 +282,8 @@ def group(
         distances = np.clip(1.0 - vectors @ vectors.T, 0.0, 2.0)
         distances = (distances + distances.T) / 2
         np.fill_diagonal(distances, 0.0)
+        from sklearn.cluster import AgglomerativeClustering  # imported when clustering: the server starts without it
+
         clustering = AgglomerativeClustering(
             n_clusters=None, metric="precomputed", linkage="average", distance_threshold=threshold
         )

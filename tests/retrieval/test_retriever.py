@@ -109,7 +109,7 @@ def test_size_mismatch_between_index_and_pairs() -> None:
 def test_load_with_embedder_of_another_dimension(tmp_path: Path, retriever: Retriever) -> None:
     retriever.save(tmp_path / "r")
 
-    with pytest.raises(ModelNotFoundError, match="dimension 512 but the embedder gives 128"):
+    with pytest.raises(ModelNotFoundError, match="dimension 1536 but the embedder gives 128 for each of 3 turns"):
         Retriever.load(tmp_path / "r", HashingEmbedder(dim=128))
 
 
@@ -181,7 +181,8 @@ def test_save_load_keeps_the_index_kind_and_added_pairs(tmp_path: Path, flat_bel
 
     loaded = Retriever.load(tmp_path / "r", HashingEmbedder(dim=512))
 
-    assert json.loads((tmp_path / "r" / "retriever.json").read_text()) == {"dim": 512, "index": kind}
+    meta = {"dim": 3 * 512, "index": kind, "turn_weights": [1.0, 1.0, 0.5]}
+    assert json.loads((tmp_path / "r" / "retriever.json").read_text()) == meta
     assert type(loaded.index) is type(retriever.index)
     assert loaded.pairs == PAIRS + NEW
     assert loaded.search("student discount", top_k=1)[0].source == "approved:1"
@@ -197,8 +198,35 @@ def test_load_refuses_an_index_of_another_kind_than_recorded(tmp_path: Path, ret
         Retriever.load(tmp_path / "r", HashingEmbedder(dim=512))
 
 
-def test_load_a_retriever_saved_before_the_kind_was_recorded(tmp_path: Path, retriever: Retriever) -> None:
+def test_load_a_retriever_saved_before_the_kind_was_recorded(tmp_path: Path) -> None:
+    retriever = Retriever.build(HashingEmbedder(dim=512), PAIRS, turn_weights=None)
     retriever.save(tmp_path / "r")
     (tmp_path / "r" / "retriever.json").write_text(json.dumps({"dim": 512}))
 
     assert Retriever.load(tmp_path / "r", HashingEmbedder(dim=512)).pairs == PAIRS
+
+
+def test_turn_by_turn_a_question_without_context_is_found_at_full_score_mid_conversation() -> None:
+    embedder = HashingEmbedder(dim=512)
+    faq = Pair("can I pay with paypal", "can I pay with paypal", "Yes, PayPal is accepted.", "faq:1")
+    talk = Pair("my parcel is late | Let me check. | thanks", "thanks", "You're welcome.", "dialogue:d1#2")
+    retriever = Retriever.build(embedder, [faq, talk])
+
+    (hits,) = retriever.search_many(["my parcel is late | Let me check. | can I pay with paypal"])
+
+    assert hits[0].reply == "Yes, PayPal is accepted."
+    assert hits[0].score == pytest.approx(1.0, abs=1e-5)  # the message alone against the question alone
+
+
+def test_turn_weights_survive_save_and_load(tmp_path: Path) -> None:
+    embedder = HashingEmbedder(dim=64)
+    built = Retriever.build(embedder, [*PAIRS, Pair("hi | Hello! | boots", "boots", "Sizes 36-47.", "dialogue:d3#2")])
+    built.save(tmp_path)
+
+    loaded = Retriever.load(tmp_path, embedder)
+
+    assert loaded.turn_weights == built.turn_weights == [1.0, 1.0, 0.5]
+    query = ["hi | Hello! | boots"]
+    assert [(r.reply, round(r.score, 5)) for r in loaded.search_many(query)[0]] == [
+        (r.reply, round(r.score, 5)) for r in built.search_many(query)[0]
+    ]

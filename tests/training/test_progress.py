@@ -109,7 +109,7 @@ def library_bars_on() -> Iterator[None]:
 def load_embedder() -> None:
     from retrieval.embedder import MiniLMEmbedder
 
-    MiniLMEmbedder()
+    MiniLMEmbedder().encode(["the model loads on first use"])
 
 
 def load_classifier_base() -> None:

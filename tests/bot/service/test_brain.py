@@ -62,17 +62,50 @@ class CountingEmbedder(HashingEmbedder):
         return super().encode(texts)
 
 
-def test_only_messages_with_context_are_encoded_again_and_a_mixed_batch_matches_one_by_one() -> None:
-    b = brain()
+def counted_brain() -> tuple[Brain, CountingEmbedder]:
     counting = CountingEmbedder()
-    b.retriever.embedder = counting
+    classifier = InMemoryIntentClassifier({i.name: i.examples for i in KB.intents})
+    return Brain.assemble(KB, classifier, Retriever.build(counting, PAIRS)), counting
+
+
+def test_each_turn_is_encoded_once_and_a_mixed_batch_matches_one_by_one() -> None:
+    b, counting = counted_brain()
+    counting.calls.clear()
     context = ("my kettle leaks", "Shall I send a new lid?")
 
     lid, first = b.understand(["yes please", "when are you open"], [context, ()])
 
-    assert counting.calls == [["yes please", "when are you open"], [join_context(context, "yes please")]]
+    # one encoding for the batch: its messages and the earlier turns not seen before
+    assert counting.calls == [sorted({"yes please", "when are you open", *context})]
+    counting.calls.clear()
     assert lid.retrieved == b.understand(["yes please"], [context])[0].retrieved
     assert first.retrieved == b.understand(["when are you open"])[0].retrieved
+    assert counting.calls == []  # every turn already has its vector
+    b.understand(["thanks", "hi"], [("yes please", "Lid posted."), ()])
+    assert counting.calls == [["Lid posted.", "hi", "thanks"]]  # only what is new
+
+
+def test_a_restarted_brain_encodes_the_stored_turns_again_and_answers_the_same() -> None:
+    b, _ = counted_brain()
+    context = ("my kettle leaks", "Shall I send a new lid?")
+    (before,) = b.understand(["yes please"], [context])
+    again, counting = counted_brain()  # a new process: an empty cache
     counting.calls.clear()
-    b.understand(["hello", "hi"], [(), ()])
-    assert counting.calls == [["hello", "hi"]]  # no context at all: one encoding
+
+    (after,) = again.understand(["yes please"], [context])
+
+    assert counting.calls == [sorted({"yes please", *context})]
+    assert after.retrieved == before.retrieved
+
+
+def test_a_retriever_of_joined_texts_still_gets_its_context() -> None:
+    counting = CountingEmbedder()
+    classifier = InMemoryIntentClassifier({i.name: i.examples for i in KB.intents})
+    b = Brain.assemble(KB, classifier, Retriever.build(counting, PAIRS, turn_weights=None))
+    counting.calls.clear()
+    context = ("my kettle leaks", "Shall I send a new lid?")
+
+    (lid,) = b.understand(["yes please"], [context])
+
+    assert lid.retrieved[0].reply == "Lid posted."
+    assert counting.calls[-1] == [join_context(context, "yes please")]
