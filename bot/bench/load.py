@@ -1,24 +1,31 @@
-"""``deskmate bench load``: concurrent websocket customers against a chat server, beside the model's ceiling.
+"""``deskmate bench load``: concurrent websocket customers against a chat server, beside a floor and a ceiling.
 
-Three phases, one after the other so that they never compete for the CPU:
+Four phases, one after the other so that they never compete for the CPU:
 
-1. **ceiling** - the KB build the server serves is loaded here (``Brain.load``, as ``deskmate
+1. **floor** - one bare all-MiniLM-L6-v2 pass (sentence-transformers on plain PyTorch) over the
+   very messages the customers will send, texts alone, at a few batch sizes
+   (:mod:`bot.bench.load_floor`): what a message costs at the least, whatever a server does.
+2. **ceiling** - the KB build the server serves is loaded here (``Brain.load``, as ``deskmate
    serve`` does) and ``Brain.understand`` is timed on batches of the very messages the customers
    will send, each with the context the server gives it (the customer's previous message and the
-   bot's reply), at a few batch sizes. The best median rate is the most any server could answer
-   with this model on this machine: the server's own work (frames, store, policy) comes on top.
-2. **server** - unless a ``url`` is given, ``deskmate serve`` runs as a subprocess on a free
+   bot's reply), at a few batch sizes. The best median rate is the most Deskmate's pipeline could
+   answer on this machine: the server's own work (frames, store, policy) comes on top.
+3. **server** - unless a ``url`` is given, ``deskmate serve`` runs as a subprocess on a free
    loopback port over a fresh SQLite file in a temporary folder, serving the existing build of
    ``data_dir`` (nothing is trained when one exists), with the abuse limits raised so that one
-   address may open every connection and send as fast as it likes (see :func:`raised_limits`).
-3. **load** - every customer connects and says hello; then all start together and each sends its
+   address may open every connection and send as fast as it likes (:mod:`bot.bench.load_server`).
+4. **load** - every customer connects and says hello; then all start together and each sends its
    messages one after another, waiting for the bot's answer (reply, clarify or handoff) to one
-   before sending the next (a closed loop), pausing ``think`` seconds between them.
+   before sending the next (a closed loop), pausing ``think`` seconds between them. With a
+   ``rate``, the open loop instead (:mod:`bot.bench.load_open`): arrivals at that rate for
+   ``duration`` seconds, each handed to a customer not waiting for an answer.
 
 Latency runs from sending a message to receiving its answer. A message is *lost* when it is not
 acknowledged or not answered within ``timeout``; *errors* count error frames and failed
 connections; *unsent* messages belong to customers whose connection failed. Throughput is the
-answered messages over the wall time of the load phase (connecting excluded).
+answered messages over the wall time of the load phase (connecting excluded); it is printed as a
+fraction of the floor and of the ceiling, and the server's CPU time per answer beside the floor's
+CPU time per message.
 
 The messages are the KB's own example phrasings of the intents the bot answers from a template
 (no handoff intent, no custom action, no form), kept only when the loaded model answers them confidently,
@@ -33,22 +40,21 @@ import contextlib
 import gc
 import json
 import logging
+import math
 import os
 import platform
 import random
-import secrets
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.bench.load_clients import LoadResult, run_load
+from bot.bench.load_floor import FLOOR_BATCHES, FloorResult, evenly_spaced, measure_floor
+from bot.bench.load_open import run_open_load
+from bot.bench.load_server import healthz, launched_server, process_cpu_seconds
 from bot.core.policy import Action, TurnContext
 from bot.errors import BuildNotFoundError, ConfigError, DeskmateError
 from bot.ops.config import Settings
@@ -59,13 +65,11 @@ from retrieval.embedder import Embedder
 logger = logging.getLogger(__name__)
 
 CEILING_BATCHES = (8, 32, 64)
-STARTUP_TIMEOUT = 300.0  # a first start without a build trains the KB's model (about a minute on 2 CPUs)
-_RUNNING = "Deskmate is running: open http://"
 
 
 @dataclass(frozen=True)
 class CeilingResult:
-    """Bare ``Brain.understand`` throughput: messages per second, median of ``repeats`` runs per batch size."""
+    """Deskmate's pipeline (``Brain.understand``): messages per second, median of ``repeats`` runs per batch size."""
 
     messages: int
     repeats: int
@@ -138,7 +142,7 @@ def measure_ceiling(
     """
     if not items or messages < 1 or repeats < 1 or not batch_sizes or min(batch_sizes) < 1:
         raise ConfigError("the ceiling needs messages, and positive --ceiling-messages, repeats and batch sizes")
-    work = [items[i * len(items) // messages] for i in range(messages)]
+    work = evenly_spaced(items, messages)
     by_batch: dict[int, float] = {}
     for size in batch_sizes:
         batches = [work[start : start + size] for start in range(0, len(work), size)]
@@ -156,93 +160,6 @@ def measure_ceiling(
 
 def _understand(brain: Brain, batch: Sequence[tuple[str, tuple[str, ...]]]) -> None:
     brain.understand([text for text, _ in batch], [context for _, context in batch])
-
-
-def raised_limits(clients: int) -> dict[str, str]:
-    """Abuse limits for a launched server: every customer from one address, sending at will."""
-    return {
-        "DESKMATE_MAX_CONNECTIONS_PER_ADDRESS": str(clients + 10),
-        "DESKMATE_ADDRESS_RATE": "1000",
-        "DESKMATE_ADDRESS_BURST": str(max(1000, 10 * clients)),
-        "DESKMATE_CUSTOMER_RATE": "1000",
-        "DESKMATE_CUSTOMER_BURST": "1000",
-    }
-
-
-@dataclass(frozen=True)
-class LaunchedServer:
-    url: str
-    pid: int
-    limits: dict[str, str] = field(default_factory=dict)
-
-
-@contextlib.asynccontextmanager
-async def launched_server(
-    settings: Settings, *, clients: int, startup_timeout: float = STARTUP_TIMEOUT
-) -> AsyncIterator[LaunchedServer]:
-    """``deskmate serve`` on a free loopback port: a fresh SQLite file, the builds of ``settings``."""
-    limits = raised_limits(clients)
-    with tempfile.TemporaryDirectory(prefix="deskmate-load-") as tmp:
-        folder = Path(tmp)
-        env = {k: v for k, v in os.environ.items() if k not in ("DESKMATE_DATABASE_URL", "DESKMATE_REDIS_URL")}
-        env |= limits
-        env["DESKMATE_SECRET_KEY"] = secrets.token_urlsafe(36)  # 48 characters
-        env["DESKMATE_BUILDS_DIR"] = str(settings.builds.resolve())
-        env["DESKMATE_DB_PATH"] = str(folder / "load.sqlite3")
-        command = [sys.executable, "-m", "bot.cli.main", "serve", "--host", "127.0.0.1", "--port", "0"]
-        command += ["--data-dir", str(folder), "--kb", str(settings.kb_path)]
-        stdout, log = folder / "stdout.log", folder / "server.log"
-        with stdout.open("wb") as out, log.open("wb") as err:
-            process = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
-            try:
-                port = await _port_of(process, stdout, log, startup_timeout)
-                yield LaunchedServer(f"ws://127.0.0.1:{port}", process.pid, limits)
-            finally:
-                process.terminate()  # SIGTERM: the server closes its connections and store
-                try:
-                    await asyncio.to_thread(process.wait, 20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    await asyncio.to_thread(process.wait)
-
-
-async def _port_of(process: subprocess.Popen[bytes], stdout: Path, log: Path, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for line in stdout.read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith(_RUNNING):
-                return int(line[len(_RUNNING) :].split("/", 1)[0].rsplit(":", 1)[1])
-        if process.poll() is not None:
-            break
-        await asyncio.sleep(0.2)
-    tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:]
-    state = f"exited with code {process.returncode}" if process.poll() is not None else f"not up after {timeout:.0f} s"
-    raise DeskmateError(
-        f"the benchmark's server {state}; its log ends with:\n  " + "\n  ".join(tail) + "\n"
-        "fix the cause, or start a server yourself and pass --url ws://HOST:PORT"
-    )
-
-
-def healthz(url: str) -> dict[str, Any]:
-    """The server's /healthz (``url``: ws://HOST:PORT)."""
-    address = url.split("://", 1)[-1].split("/", 1)[0]
-    try:
-        with urllib.request.urlopen(f"http://{address}/healthz", timeout=10) as response:
-            data: dict[str, Any] = json.loads(response.read())
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"no Deskmate server answers at {url} ({exc}); start one or fix --url") from exc
-    return data
-
-
-def _process_cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time of process ``pid`` (Linux /proc), or None."""
-    if pid is None:
-        return time.process_time()
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def _build_to_load(settings: Settings, served: str | None, embedder: Embedder) -> BuildInfo:
@@ -281,17 +198,41 @@ def _cpu_pressure() -> str | None:
         return None
 
 
-def format_table(load: LoadResult, ceiling: CeilingResult, ratio: float) -> str:
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds spent during the load phase (None: not measured, e.g. a server given by ``url``)."""
+
+    server: float | None
+    clients: float | None
+    cpus: int | None
+
+
+def format_table(load: LoadResult, ceiling: CeilingResult, floor: FloorResult, cpu: CpuUse | None = None) -> str:
     def ms(seconds: float | None) -> str:
         return "-" if seconds is None else f"{1000 * seconds:,.0f} ms"
 
+    def rates(by_batch: dict[int, float]) -> str:
+        return ", ".join(f"batch {size}: {rate:,.1f}" for size, rate in by_batch.items())
+
     answers = ", ".join(f"{kind} {count}" for kind, count in sorted(load.answers.items())) or "none"
-    batches = ", ".join(f"batch {size}: {rate:,.1f}" for size, rate in ceiling.by_batch.items())
+    one = f"; {floor.single_ms:,.1f} ms for one message" if floor.single_ms is not None else ""
     rows = [
         ("sent / answered", f"{load.sent:,} / {load.answered:,}  ({answers})"),
         ("lost", f"{load.lost:,}"),
         ("errors", f"{load.errors:,}" + (f"  ({dict(load.error_codes)})" if load.error_codes else "")),
         ("unsent", f"{load.unsent:,}"),
+    ]
+    if load.rate is not None:
+        rows += [
+            ("missed arrivals", f"{load.missed:,}  (arrivals that found every customer waiting for an answer)"),
+            (
+                "offered rate",
+                f"{load.offered_rate or 0:,.1f} msg/s achieved, {load.rate:,.1f} asked, over {load.duration:,.0f} s"
+                f"  (offered / floor: {_ratio((load.offered_rate or 0) / floor.messages_per_s)} achieved, "
+                f"{_ratio(load.rate / floor.messages_per_s)} asked)",
+            ),
+        ]
+    rows += [
         (
             "latency p50 / p95 / p99",
             f"{ms(load.latency.get('p50'))} / {ms(load.latency.get('p95'))} / "
@@ -300,15 +241,41 @@ def format_table(load: LoadResult, ceiling: CeilingResult, ratio: float) -> str:
         ("ack p50 / p99", f"{ms(load.ack_latency.get('p50'))} / {ms(load.ack_latency.get('p99'))}"),
         ("load phase", f"{load.wall_seconds:.1f} s (connecting {load.connect_seconds:.1f} s, excluded)"),
         ("throughput", f"{load.throughput:,.1f} msg/s"),
+        ("server / floor", _ratio(load.throughput / floor.messages_per_s)),
         (
-            "model ceiling",
-            f"{ceiling.messages_per_s:,.1f} msg/s  ({batches}; {ceiling.messages} messages, "
+            "floor",
+            f"one bare MiniLM pass: {floor.messages_per_s:,.0f} msg/s best batch {floor.best_batch}{one}  "
+            f"({rates(floor.by_batch)}; {floor.messages} messages, median of {floor.repeats}, "
+            f"{floor.torch_threads} torch threads)",
+        ),
+        (
+            "Deskmate pipeline ceiling (Brain.understand)",
+            f"{ceiling.messages_per_s:,.1f} msg/s  ({rates(ceiling.by_batch)}; {ceiling.messages} messages, "
             f"median of {ceiling.repeats})",
         ),
-        ("throughput / ceiling", f"{100 * ratio:.0f}%"),
+        ("server / ceiling", _ratio(load.throughput / ceiling.messages_per_s)),
     ]
+    if cpu is not None:
+        rows.append(("CPU during the load", _cpu_row(load, floor, cpu)))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"  {name.ljust(width)}  {value}" for name, value in rows)
+
+
+def _ratio(ratio: float) -> str:
+    return f"{ratio:.2f}x ({100 * ratio:.1f}%)" if ratio >= 0.01 else f"{ratio:.4f}x ({100 * ratio:.2f}%)"
+
+
+def _cpu_row(load: LoadResult, floor: FloorResult, cpu: CpuUse) -> str:
+    floor_ms = f"{floor.cpu_ms_per_message:.1f} ms per message for the floor's pass (batch {floor.best_batch})"
+    if cpu.server is None:
+        row = f"server not measured (not launched here); {floor_ms}"
+    elif not load.answered:
+        row = f"server {cpu.server:.1f} s and no answer; {floor_ms}"
+    else:
+        per_answer = 1000 * cpu.server / load.answered
+        row = f"server {per_answer:.1f} ms per answer vs {floor_ms}; server {cpu.server:.2f} s in all"
+    clients = f"{cpu.clients:.2f} s" if cpu.clients is not None else "not measured"
+    return f"{row}, benchmark clients {clients}, on {cpu.cpus} CPUs"
 
 
 async def run_load_benchmark(
@@ -320,31 +287,52 @@ async def run_load_benchmark(
     url: str | None = None,
     data_dir: Path | None = None,
     seed: int = 0,
+    rate: float | None = None,
+    duration: float = 60.0,
     ceiling_messages: int = 512,
     ceiling_batches: Sequence[int] = CEILING_BATCHES,
     ceiling_repeats: int = 3,
+    floor_messages: int | None = None,
+    floor_batches: Sequence[int] = FLOOR_BATCHES,
+    floor_repeats: int = 3,
     out: Path | None = None,
 ) -> dict[str, Any]:
-    """Measure the ceiling, then the load (on a launched server unless ``url``); print and return the report."""
+    """Measure the floor and the ceiling, then the load (on a launched server unless ``url``); print and return
+    the report. ``rate``: the open loop at that many messages per second for ``duration`` seconds, ``messages``
+    unused; else the closed loop. ``floor_messages``: as many as ``ceiling_messages`` unless given."""
     if clients < 1 or messages < 1 or think < 0 or timeout <= 0:
         raise ConfigError("give --clients and --messages of at least 1, --think of 0 or more and a positive --timeout")
+    if rate is not None and (rate <= 0 or duration <= 0 or think):
+        raise ConfigError(
+            "give --rate and --duration above 0, and no --think: in the open loop the arrivals set the pace"
+        )
     from retrieval.embedder import MiniLMEmbedder
 
     settings = Settings.from_env(data_dir=data_dir)
-    health = healthz(url) if url is not None else None
+    health = await asyncio.to_thread(healthz, url) if url is not None else None
     embedder = MiniLMEmbedder()
     info = await asyncio.to_thread(_build_to_load, settings, health["build"] if health else None, embedder)
     facts = machine_facts()
-    print(f"Measuring the model ceiling on build {info.id} ({facts['torch_threads']} torch threads) ...", flush=True)
+    print(f"Loading build {info.id} and choosing the messages ...", flush=True)
     brain = Brain.load(info, embedder, policy_config=settings.policy, int8=settings.int8)
     replies = answerable_messages(brain)
+    if rate is not None:  # the scripts' length: each customer's expected share of the arrivals
+        messages = max(1, math.ceil(rate * duration / clients))
     workload = make_workload(replies, clients=clients, messages=messages, seed=seed)
+    items = workload.with_context()
+    floor_messages = ceiling_messages if floor_messages is None else floor_messages
+    print(
+        f"Measuring the floor: one bare MiniLM pass over {floor_messages} of the workload's messages "
+        f"({facts['torch_threads']} torch threads) ...",
+        flush=True,
+    )
+    floor = measure_floor(
+        [text for text, _ in items], batch_sizes=floor_batches, messages=floor_messages, repeats=floor_repeats
+    )
+    gc.collect()
+    print("Measuring the Deskmate pipeline ceiling (Brain.understand) ...", flush=True)
     ceiling = measure_ceiling(
-        brain,
-        workload.with_context(),
-        batch_sizes=ceiling_batches,
-        messages=ceiling_messages,
-        repeats=ceiling_repeats,
+        brain, items, batch_sizes=ceiling_batches, messages=ceiling_messages, repeats=ceiling_repeats
     )
     del brain, embedder
     gc.collect()
@@ -356,48 +344,67 @@ async def run_load_benchmark(
             url = launched.url
             raised = ", ".join(f"{key}={value}" for key, value in launched.limits.items())
             print(f"Server pid {launched.pid} at {url}; abuse limits raised: {raised}", flush=True)
-            health = healthz(url)
+            print(
+                f"Server start: /healthz answered {launched.start_s:.2f} s after launch; idle resident memory "
+                f"{launched.idle_rss_mb:.0f} MB",
+                flush=True,
+            )
+            health = await asyncio.to_thread(healthz, url)
             if health.get("build") != info.id:
                 raise DeskmateError(f"the server serves build {health.get('build')}, the ceiling used {info.id}")
         pid = launched.pid if launched else None
-        print(f"Load: {clients} customers x {messages} messages (think {think} s) against {url} ...", flush=True)
-        cpu = (_process_cpu_seconds(None), _process_cpu_seconds(pid))
-        load = await run_load(url, workload.scripts, timeout=timeout, think=think)
-        cpu_after = (_process_cpu_seconds(None), _process_cpu_seconds(pid))
-    ratio = load.throughput / ceiling.messages_per_s
-    ok = load.lost == 0 and load.errors == 0 and load.unsent == 0
+        if rate is None:
+            print(f"Load: {clients} customers x {messages} messages (think {think} s) against {url} ...", flush=True)
+        else:
+            print(
+                f"Load: {rate:g} msg/s offered for {duration:g} s over {clients} customers against {url} ...",
+                flush=True,
+            )
+        cpu = (process_cpu_seconds(None), process_cpu_seconds(pid))
+        if rate is None:
+            load = await run_load(url, workload.scripts, timeout=timeout, think=think)
+        else:
+            load = await run_open_load(
+                url, workload.scripts, sorted(replies), rate=rate, duration=duration, timeout=timeout, seed=seed
+            )
+        cpu_after = (process_cpu_seconds(None), process_cpu_seconds(pid))
+    cpu_use = CpuUse(
+        server=_delta(cpu[1], cpu_after[1]) if launched else None,
+        clients=_delta(cpu[0], cpu_after[0]),
+        cpus=os.cpu_count(),
+    )
+    ok = load.lost == 0 and load.errors == 0 and load.unsent == 0 and load.missed == 0
     report: dict[str, Any] = {
         "config": {
+            "mode": "closed" if rate is None else "open",
             "clients": clients,
-            "messages": messages,
+            "messages": messages if rate is None else None,
             "think_s": think,
+            "rate": rate,
+            "duration_s": duration if rate is not None else None,
             "timeout_s": timeout,
             "seed": seed,
             "server": "launched" if launched else url,
             "raised_limits": launched.limits if launched else None,
             "distinct_texts": len(replies),
+            "floor": {"messages": floor_messages, "batch_sizes": list(floor_batches), "repeats": floor_repeats},
             "ceiling": {"messages": ceiling_messages, "batch_sizes": list(ceiling_batches), "repeats": ceiling_repeats},
         },
         "machine": {**facts, "load_average_end": machine_facts()["load_average"]},
+        "server_start": {"healthz_s": launched.start_s, "idle_rss_mb": launched.idle_rss_mb} if launched else None,
         "build": {"id": info.id, "kb": info.kb_name},
         "load": asdict(load),
-        "cpu_s": {
-            "bench_clients": _delta(cpu[0], cpu_after[0]),
-            "server": _delta(cpu[1], cpu_after[1]) if launched else None,
-        },
+        "cpu_s": {"bench_clients": cpu_use.clients, "server": cpu_use.server},
+        "floor": asdict(floor),
         "ceiling": asdict(ceiling),
-        "throughput_over_ceiling": ratio,
+        "throughput_over_floor": load.throughput / floor.messages_per_s,
+        "throughput_over_ceiling": load.throughput / ceiling.messages_per_s,
+        "offered_over_floor": (load.offered_rate or 0) / floor.messages_per_s if rate is not None else None,
         "ok": ok,
     }
-    table = format_table(load, ceiling, ratio)
+    table = format_table(load, ceiling, floor, cpu_use)
     report["table"] = table
     print(table)
-    server_cpu = report["cpu_s"]["server"]
-    if server_cpu is not None and load.answered:
-        print(
-            f"  CPU during the load: server {server_cpu:.1f} s ({1000 * server_cpu / load.answered:.1f} ms per answer), "
-            f"benchmark clients {report['cpu_s']['bench_clients']:.1f} s, on {facts['cpu_count']} CPUs"
-        )
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

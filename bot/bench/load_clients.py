@@ -1,12 +1,15 @@
-"""The customers of ``deskmate bench load``: closed-loop websocket clients, and what they measured.
+"""The customers of ``deskmate bench load``: websocket clients, the closed loop, and what they measured.
 
-Each customer connects and says hello (a new conversation), waits for the common start, then
-sends its messages one at a time, each after the bot's answer to the one before (see
-docs/protocol.md). Every message sent ends one way: *answered* (a ``reply``, ``clarify`` or
+Each customer connects and says hello (a new conversation), then says one message at a time, each
+after the bot's answer to the one before (see docs/protocol.md). In the closed loop here, all wait
+for the common start, then each sends its script straight through (pausing ``think`` seconds
+between messages); the open loop (:mod:`bot.bench.load_open`) paces the same customers with
+random arrivals instead. Every message sent ends one way: *answered* (a ``reply``, ``clarify`` or
 ``handoff`` frame whose ``reply_to`` is its id), *refused* (an error frame about it), or *lost*
 (no answer within the timeout, or the connection dropped while waiting). A customer whose
-connection fails stops there; its remaining messages are *unsent*. After a handoff the bot stops
-answering that conversation, so the customer says hello again on a new connection and goes on.
+connection fails stops there; in the closed loop its remaining messages are *unsent*. After a
+handoff the bot stops answering that conversation, so the customer says hello again on a new
+connection and goes on.
 """
 
 from __future__ import annotations
@@ -50,10 +53,17 @@ class LoadResult:
     throughput: float  # answered messages per second of the load phase
     latency: dict[str, float]  # send -> answer: p50, p95, p99, max, mean
     ack_latency: dict[str, float]  # send -> ack
+    # The open loop only (see bot.bench.load_open):
+    rate: float | None = None  # the offered rate asked for, messages per second
+    duration: float | None = None  # seconds of arrivals
+    offered_rate: float | None = None  # achieved: messages sent per second of arrivals
+    missed: int = 0  # arrivals that found every customer waiting for an answer (not sent)
 
 
 @dataclass
-class _Tally:
+class Tally:
+    """What every customer of a run counted, together."""
+
     sent: int = 0
     answered: int = 0
     refused: int = 0
@@ -65,6 +75,40 @@ class _Tally:
     error_codes: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
     ack_latencies: list[float] = field(default_factory=list)
+
+    def result(
+        self,
+        *,
+        clients: int,
+        connect_seconds: float,
+        wall_seconds: float,
+        rate: float | None = None,
+        duration: float | None = None,
+        missed: int = 0,
+    ) -> LoadResult:
+        """The run's :class:`LoadResult`; ``rate``, ``duration`` and ``missed`` for the open loop."""
+        return LoadResult(
+            clients=clients,
+            sent=self.sent,
+            answered=self.answered,
+            refused=self.refused,
+            lost=self.lost,
+            unsent=self.unsent,
+            errors=sum(self.error_codes.values()) + self.connection_failures,
+            connection_failures=self.connection_failures,
+            reconnects=self.reconnects,
+            answers=dict(self.answers),
+            error_codes=dict(self.error_codes),
+            connect_seconds=connect_seconds,
+            wall_seconds=wall_seconds,
+            throughput=self.answered / wall_seconds if wall_seconds > 0 else 0.0,
+            latency=summary(self.latencies),
+            ack_latency=summary(self.ack_latencies),
+            rate=rate,
+            duration=duration,
+            offered_rate=self.sent / duration if duration else None,
+            missed=missed,
+        )
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:
@@ -85,8 +129,12 @@ def customer_url(url: str) -> str:
     return f"{scheme}://{address}{'/' + path if path else CUSTOMER_PATH}"
 
 
-class _Customer:
-    def __init__(self, url: str, script: Sequence[str], tally: _Tally, *, timeout: float, think: float) -> None:
+class Customer:
+    """One customer's connection; :meth:`turn` says a message and waits for its answer."""
+
+    def __init__(
+        self, url: str, tally: Tally, *, timeout: float, script: Sequence[str] = (), think: float = 0.0
+    ) -> None:
         self.url = url
         self.script = script
         self.tally = tally
@@ -120,18 +168,24 @@ class _Customer:
             return False
 
     async def run(self, start: asyncio.Event) -> None:
+        """The closed loop: the script straight through, from ``start`` on."""
         await start.wait()
         for index, text in enumerate(self.script):
             if index and self.think:
                 await asyncio.sleep(self.think)
-            if self.ws is None:  # handed off: a new conversation for the rest
-                if not await self.connect():
-                    self.tally.unsent += len(self.script) - index
-                    return
-                self.tally.reconnects += 1
-            if not await self._say(text):
+            if not await self.turn(text):
                 self.tally.unsent += len(self.script) - index - 1
                 return
+
+    async def turn(self, text: str) -> bool:
+        """Say ``text`` and wait for its answer (after a handoff, in a new conversation); False when the
+        connection is gone (``text`` then counted lost or unsent)."""
+        if self.ws is None:  # handed off: a new conversation for the rest
+            if not await self.connect():
+                self.tally.unsent += 1
+                return False
+            self.tally.reconnects += 1
+        return await self._say(text)
 
     async def _say(self, text: str) -> bool:
         """Send one message and wait for its answer; False when the connection is gone."""
@@ -187,6 +241,19 @@ class _Customer:
             await ws.close()
 
 
+async def connect_all(customers: Sequence[Customer], *, concurrency: int = 50) -> tuple[list[bool], float]:
+    """Connect every customer, ``concurrency`` at a time: whether each one is connected, and the seconds taken."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def connect_one(customer: Customer) -> bool:
+        async with gate:
+            return await customer.connect()
+
+    began = time.perf_counter()
+    connected = await asyncio.gather(*(connect_one(c) for c in customers))
+    return connected, time.perf_counter() - began
+
+
 async def run_load(
     url: str,
     scripts: Sequence[Sequence[str]],
@@ -196,17 +263,9 @@ async def run_load(
     connect_concurrency: int = 50,
 ) -> LoadResult:
     """One customer per script against the server at ``url`` (ws://HOST:PORT): connect all, then start together."""
-    tally = _Tally()
-    customers = [_Customer(customer_url(url), script, tally, timeout=timeout, think=think) for script in scripts]
-    gate = asyncio.Semaphore(connect_concurrency)
-
-    async def connect_one(customer: _Customer) -> bool:
-        async with gate:
-            return await customer.connect()
-
-    began = time.perf_counter()
-    connected = await asyncio.gather(*(connect_one(c) for c in customers))
-    connect_seconds = time.perf_counter() - began
+    tally = Tally()
+    customers = [Customer(customer_url(url), tally, timeout=timeout, script=s, think=think) for s in scripts]
+    connected, connect_seconds = await connect_all(customers, concurrency=connect_concurrency)
     tally.unsent += sum(len(c.script) for c, ok in zip(customers, connected, strict=True) if not ok)
     start = asyncio.Event()
     runs = [asyncio.create_task(c.run(start)) for c, ok in zip(customers, connected, strict=True) if ok]
@@ -219,21 +278,4 @@ async def run_load(
         for run in runs:
             run.cancel()
         await asyncio.gather(*(c.close() for c in customers), return_exceptions=True)
-    return LoadResult(
-        clients=len(customers),
-        sent=tally.sent,
-        answered=tally.answered,
-        refused=tally.refused,
-        lost=tally.lost,
-        unsent=tally.unsent,
-        errors=sum(tally.error_codes.values()) + tally.connection_failures,
-        connection_failures=tally.connection_failures,
-        reconnects=tally.reconnects,
-        answers=dict(tally.answers),
-        error_codes=dict(tally.error_codes),
-        connect_seconds=connect_seconds,
-        wall_seconds=wall,
-        throughput=tally.answered / wall if wall > 0 else 0.0,
-        latency=summary(tally.latencies),
-        ack_latency=summary(tally.ack_latencies),
-    )
+    return tally.result(clients=len(customers), connect_seconds=connect_seconds, wall_seconds=wall)

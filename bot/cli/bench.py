@@ -21,6 +21,12 @@ def add_commands(commands: Any) -> None:
     intents.add_argument("--out", type=Path, help="also write the results as JSON here")
     intents.add_argument("--save-model", type=Path, help="save the trained intent model to this folder")
     intents.add_argument("--load-model", type=Path, help="score this saved intent model instead of training one")
+    intents.add_argument(
+        "--runtime",
+        choices=["onnx-int8", "onnx-float32", "torch"],
+        default="onnx-int8",
+        help="how our model serves (default onnx-int8, as a KB build); a loaded PyTorch model is exported to it",
+    )
     intents.set_defaults(run=_bench_intents)
     oos = bench_commands.add_parser("oos", help="out-of-scope detection with 25%% of the intents held out")
     oos.add_argument("--train", type=Path, required=True)
@@ -53,6 +59,13 @@ def add_commands(commands: Any) -> None:
     retrieval.add_argument("--seed", type=int, default=13, help="seed of the 80/20 split by dialogue id")
     retrieval.add_argument("--context-turns", type=int, default=2, help="turns of context before each user turn")
     retrieval.add_argument("--limit", type=int, help="read only the first N dialogues (quick runs)")
+    retrieval.add_argument(
+        "--runtime",
+        choices=["onnx-int8", "onnx-float32", "torch"],
+        default="onnx-int8",
+        help="how the sentence encoder runs (default onnx-int8, as a KB build serves it: exported, int8 scales "
+        "from the training split's user turns); torch: sentence-transformers",
+    )
     retrieval.add_argument("--out", type=Path, help="also write the results as JSON here")
     retrieval.set_defaults(run=_bench_retrieval)
     policy = bench_commands.add_parser(
@@ -61,6 +74,18 @@ def add_commands(commands: Any) -> None:
     policy.add_argument("--star", type=Path, required=True, help="STAR dialogues.jsonl.gz")
     policy.add_argument("--seed", type=int, default=13, help="seed of the 80/20 split by dialogue id")
     policy.add_argument("--limit", type=int, help="read only the first N dialogues (quick runs)")
+    policy.add_argument(
+        "--runtime",
+        choices=["onnx-int8", "onnx-float32", "torch"],
+        default="onnx-int8",
+        help="how the sentence encoder runs (default onnx-int8, as a KB build serves it); torch: sentence-transformers",
+    )
+    policy.add_argument(
+        "--retrieval-target",
+        type=float,
+        help="precision the policy's retrieved replies must reach on the validation slice at the calibrated "
+        "retrieval threshold (default: the bench's own, see retrieval/bench/policy.py)",
+    )
     policy.add_argument("--out", type=Path, help="also write the results as JSON here")
     policy.set_defaults(run=_bench_policy)
     faithfulness = bench_commands.add_parser(
@@ -73,20 +98,34 @@ def add_commands(commands: Any) -> None:
     load = bench_commands.add_parser(
         "load",
         help="concurrent websocket customers against a server: latency, throughput, errors, lost messages",
-        description="Drive N concurrent customers (closed loop: each waits for the answer before its next "
-        "message) against a server started for the run (fresh temporary database, the existing build of "
-        "--data-dir, abuse limits raised) or against --url. Prints p50/p95/p99 reply latency, throughput, "
-        "errors and lost messages next to the bare batched model throughput measured first (the ceiling). "
-        "Exits with 1 when any message was lost, refused or unsent or any error occurred, else 0.",
+        description="Drive N concurrent customers against a server started for the run (fresh temporary "
+        "database, the existing build of --data-dir, abuse limits raised) or against --url: a closed loop (each "
+        "sends its --messages straight through, waiting for each answer) or, with --rate, an open loop (Poisson "
+        "arrivals at that rate for --duration seconds, each handed to a customer not waiting for an answer). "
+        "Prints p50/p95/p99 reply latency, throughput, errors and lost messages next to two references measured "
+        "first on the same messages: the floor (one bare MiniLM pass, sentence-transformers) and the Deskmate "
+        "pipeline ceiling (Brain.understand); and the server's CPU time per answer beside the floor's per message. "
+        "Exits with 1 when any message was lost, refused or unsent, any arrival missed or any error occurred, else 0.",
     )
     load.add_argument("--clients", type=int, default=200, help="concurrent customers (default 200)")
-    load.add_argument("--messages", type=int, default=10, help="messages per customer (default 10)")
-    load.add_argument("--think", type=float, default=0.0, help="seconds a customer pauses between messages")
+    load.add_argument("--messages", type=int, default=10, help="messages per customer, closed loop (default 10)")
+    load.add_argument(
+        "--think", type=float, default=0.0, help="seconds a customer pauses between messages, closed loop"
+    )
+    load.add_argument(
+        "--rate",
+        type=float,
+        help="open loop: messages per second offered, all customers together (Poisson arrivals; default: closed loop)",
+    )
+    load.add_argument("--duration", type=float, default=60.0, help="open loop: seconds of arrivals (default 60)")
     load.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for an answer before it is lost")
     load.add_argument("--url", help="ws://HOST:PORT of a running server (default: start one for the run)")
     load.add_argument("--data-dir", type=Path, help="whose builds to serve and measure (default ./var)")
     load.add_argument("--seed", type=int, default=0, help="seed of the messages each customer sends")
     load.add_argument("--ceiling-messages", type=int, default=512, help="messages timed per ceiling batch size")
+    load.add_argument(
+        "--floor-messages", type=int, help="messages timed per floor batch size (default: --ceiling-messages)"
+    )
     load.add_argument("--out", type=Path, help="also write the results and settings as JSON here")
     load.set_defaults(run=_bench_load)
     privacy = bench_commands.add_parser(
@@ -143,6 +182,7 @@ def _bench_intents(args: argparse.Namespace) -> int:
         latency_samples=args.latency_samples,
         save=args.save_model,
         load=args.load_model,
+        runtime=args.runtime,
     )
     return 0
 
@@ -178,7 +218,14 @@ def _bench_retrieval(args: argparse.Namespace) -> int:
     from retrieval.bench.star import run_retrieval_benchmark
 
     _configure_logging("INFO")
-    run_retrieval_benchmark(args.star, seed=args.seed, context_turns=args.context_turns, limit=args.limit, out=args.out)
+    run_retrieval_benchmark(
+        args.star,
+        runtime=args.runtime,
+        seed=args.seed,
+        context_turns=args.context_turns,
+        limit=args.limit,
+        out=args.out,
+    )
     return 0
 
 
@@ -186,7 +233,8 @@ def _bench_policy(args: argparse.Namespace) -> int:
     from retrieval.bench.policy import run_policy_benchmark
 
     _configure_logging("INFO")
-    run_policy_benchmark(args.star, seed=args.seed, limit=args.limit, out=args.out)
+    target = {} if args.retrieval_target is None else {"retrieval_target": args.retrieval_target}
+    run_policy_benchmark(args.star, runtime=args.runtime, seed=args.seed, limit=args.limit, out=args.out, **target)
     return 0
 
 
@@ -211,7 +259,10 @@ def _bench_load(args: argparse.Namespace) -> int:
             url=args.url,
             data_dir=args.data_dir,
             seed=args.seed,
+            rate=args.rate,
+            duration=args.duration,
             ceiling_messages=args.ceiling_messages,
+            floor_messages=args.floor_messages,
             out=args.out,
         )
     )

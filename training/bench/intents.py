@@ -41,7 +41,7 @@ from training.prediction import IntentPrediction, rank
 
 logger = logging.getLogger(__name__)
 
-OURS = "ours (3-head mix)"
+OURS = "ours (3-head mix, as served)"
 OURS_TRANSFORMER = "ours: fine-tuned MiniLM alone"
 OURS_INT8 = "ours, int8 dynamic quantisation"
 FROZEN = "baseline (frozen MiniLM + LogReg)"
@@ -309,17 +309,58 @@ def write_json(report: dict[str, Any], out: Path) -> None:
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
 
-def train_ours(data: IntentData, epochs: int | None, embedder: Embedder) -> ScoredClassifier:
-    """Train the shipped intent model as ``deskmate train`` does, then move it to the CPU for scoring."""
-    import torch
-
+def train_ours(data: IntentData, epochs: int | None, embedder: Embedder, *, runtime: str) -> ScoredClassifier:
+    """Train the shipped intent model as a KB build does: the sentence encoder exported first for
+    ``runtime`` (its int8 scales from the training texts), the heads fitted on its vectors."""
     from training.config import TrainingConfig
     from training.intent_model import train_intent_model
 
-    config = TrainingConfig(epochs=epochs) if epochs is not None else TrainingConfig()
-    model = train_intent_model(data, embedder, config=config, progress=True)
-    model.transformer.model.to(torch.device("cpu"))
+    config = TrainingConfig(runtime=runtime, **({"epochs": epochs} if epochs is not None else {}))
+    served = served_embedder(embedder, data.texts, runtime)
+    model = train_intent_model(data, served, config=config, progress=True)
+    _on_cpu(model)
     return model
+
+
+def converted(model: Any, data: IntentData, embedder: Embedder, *, runtime: str) -> ScoredClassifier:
+    """A saved PyTorch intent model as ``runtime`` serves it: its fine-tuned transformer exported, the
+    heads refitted and the mix recalibrated on the same splits of ``data`` as when it was trained."""
+    from training.config import TrainingConfig
+    from training.intent_model import assemble
+
+    if not hasattr(model.transformer, "model") or runtime == "torch":
+        unchanged: ScoredClassifier = model  # already exported, or asked for as it is
+        return unchanged
+    _on_cpu(model)
+    served = served_embedder(embedder, data.texts, runtime)
+    rebuilt = assemble(model.transformer, data, served, config=TrainingConfig(runtime=runtime))
+    rebuilt.metrics["train_seconds"] = model.metrics.get("train_seconds")
+    return rebuilt
+
+
+def served_embedder(embedder: Embedder, texts: Sequence[str], runtime: str) -> Embedder:
+    """The sentence encoder a KB build would serve with ``runtime`` (kb/build.py), in a temporary
+    folder removed with it."""
+    if runtime == "torch":
+        return embedder
+    import shutil
+    import tempfile
+    import weakref
+
+    from kb.build import export_encoder
+
+    folder = Path(tempfile.mkdtemp(prefix="deskmate-bench-encoder-"))
+    served = export_encoder(folder, calibration=list(texts), runtime=runtime)
+    weakref.finalize(served, shutil.rmtree, folder, True)
+    return served
+
+
+def _on_cpu(model: Any) -> None:
+    torch_model = getattr(model.transformer, "model", None)
+    if torch_model is not None:
+        import torch
+
+        torch_model.to(torch.device("cpu"))
 
 
 def run_intent_benchmark(
@@ -333,6 +374,7 @@ def run_intent_benchmark(
     frozen_baseline: bool = True,
     save: Path | None = None,
     load: Path | None = None,
+    runtime: str = "onnx-int8",
 ) -> dict[str, Any]:
     """Train both models on ``train_path``, score them on ``test_path``, print and return the report.
 
@@ -377,10 +419,10 @@ def run_intent_benchmark(
         from training.intent_model import IntentModel
 
         assert embedder is not None
-        ours_model = IntentModel.load(load, embedder)
+        ours_model = converted(IntentModel.load(load, embedder), train, embedder, runtime=runtime)
     else:
         assert embedder is not None
-        ours_model = train_ours(train, epochs, embedder)
+        ours_model = train_ours(train, epochs, embedder, runtime=runtime)
     ours_seconds = time.perf_counter() - started
     if load is not None:  # report the training time recorded with the model, not the load time
         ours_seconds = float(getattr(ours_model, "metrics", {}).get("train_seconds", ours_seconds))
@@ -395,7 +437,7 @@ def run_intent_benchmark(
             evaluate(OURS_TRANSFORMER, transformer, test, train_seconds=seconds, latency_samples=latency_samples)
         )
     int8: ModelResult | None = None
-    if transformer is not None and hasattr(ours_model, "head"):
+    if transformer is not None and hasattr(transformer, "model") and hasattr(ours_model, "head"):
         int8 = evaluate(
             OURS_INT8, quantized(ours_model), test, train_seconds=ours_seconds, latency_samples=latency_samples
         )
