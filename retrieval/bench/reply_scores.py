@@ -6,7 +6,8 @@ label, the label of what the human agent did next. Over all queries:
 
 * match rate: right replies / queries (no reply is a miss);
 * coverage: replies / queries; precision: right / replies;
-* wrong-answer rate: wrong replies / queries, what a support team pays for.
+* wrong-answer rate: wrong replies / queries, what a support team pays for;
+* wrong from retrieval: the share of the wrong replies that were retrieved past replies.
 
 :func:`handled_view` counts a handoff as a handled message (covered and not wrong), and
 :func:`breakdown` splits a method's outcomes by decision kind. No model, no dataset.
@@ -50,16 +51,32 @@ class ReplyScores:
     coverage: float  # replies / queries
     precision: float | None  # right / replies (None: no reply)
     wrong_rate: float  # wrong replies / queries
+    wrong_retrieved: int = 0  # wrong replies that were retrieved past replies
+    wrong_from_retrieved: float | None = None  # wrong_retrieved / wrong replies (None: no wrong reply)
 
     @classmethod
-    def of(cls, name: str, *, queries: int, replies: int, right: int, handoffs: int, wrong: int) -> ReplyScores:
+    def of(
+        cls, name: str, *, queries: int, replies: int, right: int, handoffs: int, wrong: int, wrong_retrieved: int = 0
+    ) -> ReplyScores:
         """Scores from counts over ``queries`` messages."""
 
         def share(count: int) -> float:
             return count / queries if queries else 0.0
 
         precision = _divide(right, replies)
-        return cls(name, queries, replies, right, handoffs, share(right), share(replies), precision, share(wrong))
+        return cls(
+            name,
+            queries,
+            replies,
+            right,
+            handoffs,
+            share(right),
+            share(replies),
+            precision,
+            share(wrong),
+            wrong_retrieved,
+            _divide(wrong_retrieved, wrong),
+        )
 
 
 @dataclass(frozen=True)
@@ -81,13 +98,20 @@ def _check(outcomes: Sequence[Any], gold: Sequence[str]) -> None:
 
 
 def score_outcomes(name: str, outcomes: Sequence[Outcome], gold: Sequence[str]) -> ReplyScores:
-    """Match rate, coverage, precision and wrong-answer rate of one method's outcomes."""
+    """Match rate, coverage, precision, wrong-answer rate and where the wrong replies came from."""
     _check(outcomes, gold)
     replies = sum(o.answered for o in outcomes)
     right = sum(o.answered and o.label == g for o, g in zip(outcomes, gold, strict=True))
     handoffs = sum(o.action is Action.HANDOFF for o in outcomes)
+    wrong_retrieved = sum(o.action is Action.RETRIEVED and o.label != g for o, g in zip(outcomes, gold, strict=True))
     return ReplyScores.of(
-        name, queries=len(gold), replies=replies, right=right, handoffs=handoffs, wrong=replies - right
+        name,
+        queries=len(gold),
+        replies=replies,
+        right=right,
+        handoffs=handoffs,
+        wrong=replies - right,
+        wrong_retrieved=wrong_retrieved,
     )
 
 
@@ -100,6 +124,7 @@ def handled_view(scores: ReplyScores, *, name: str) -> ReplyScores:
         right=scores.right + scores.handoffs,
         handoffs=scores.handoffs,
         wrong=scores.replies - scores.right,
+        wrong_retrieved=scores.wrong_retrieved,
     )
 
 
@@ -151,8 +176,20 @@ def _times(value: float | None) -> str:
 
 
 def format_table(results: Sequence[ReplyScores], baseline: ReplyScores) -> str:
-    """One row per method: match, coverage, precision, wrong-answer rate, and their ratios to ``baseline``."""
-    headers = ["method", "match %", "cover %", "prec %", "wrong %", "match /R", "cover /R", "prec /R", "wrong /R"]
+    """One row per method: match, coverage, precision, wrong-answer rate, their ratios to ``baseline``, and
+    the share of the wrong replies that were retrieved ones."""
+    headers = [
+        "method",
+        "match %",
+        "cover %",
+        "prec %",
+        "wrong %",
+        "match /R",
+        "cover /R",
+        "prec /R",
+        "wrong /R",
+        "wrong retrieved %",
+    ]
     rows = []
     for r in results:
         ratio = ratios(r, baseline)
@@ -164,6 +201,7 @@ def format_table(results: Sequence[ReplyScores], baseline: ReplyScores) -> str:
                 percent(r.precision),
                 percent(r.wrong_rate),
                 *(_times(ratio[k]) for k in ("match_rate", "coverage", "precision", "wrong_rate")),
+                percent(r.wrong_from_retrieved),
             ]
         )
     return _table(headers, rows)

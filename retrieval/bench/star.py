@@ -14,9 +14,10 @@ held-out agent turn:
 Methods, all over the same deduplicated pairs and the same query texts:
 
 * ours, joined text: the product's retriever (MiniLM embeddings, FAISS) through
-  ``Retriever.build`` and ``Retriever.search_many``, embedding the joined text as the product does;
-* ours, turn by turn: the same retriever with :class:`retrieval.turnwise.TurnwiseEmbedder` over
-  MiniLM: each turn embedded alone, slot weights from :func:`turn_weights`;
+  ``Retriever.build(turn_weights=None)`` and ``Retriever.search_many``, embedding the joined text;
+* ours, turn by turn: the same retriever as a KB build makes it (``Retriever.build`` with slot
+  weights from :func:`turn_weights`): each turn embedded alone, and pairs without context also
+  matched against the message alone;
 * BM25: Okapi BM25 (k1=1.5, b=0.75, :mod:`retrieval.bm25`) on the same texts;
 * hybrid: reciprocal-rank fusion (k=60) of the top 50 of turn by turn and of BM25;
 * majority label: every query gets the training actions ranked by frequency over all training
@@ -49,14 +50,17 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.bench.star_data import (
+    USER,
+    Dialogue,
     LabelledPair,
     benchmark_sets,
     exchanges,
 )
 from retrieval.bm25 import BM25Index
 from retrieval.embedder import Embedder
+from retrieval.onnx_encoder import OnnxEmbedder
 from retrieval.retriever import Retriever
-from retrieval.turnwise import TurnwiseEmbedder
+from training.onnx_export import CALIBRATION_TEXTS, quantization_of
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +74,7 @@ FUSION_CANDIDATES = 50  # hits per method fed to the fusion
 RRF_K = 60
 NEWEST_WEIGHT = 1.0  # turn-by-turn slot weights: the customer turn and the turn before it count fully,
 OLDER_WEIGHT = 0.5  # older turns half (chosen on a dev split of the training dialogues, see turn_weights)
+DEFAULT_RUNTIME = "onnx-int8"  # as a KB build serves the sentence encoder (kb/build.py)
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,49 @@ def turn_weights(context_turns: int) -> list[float]:
     return [NEWEST_WEIGHT, NEWEST_WEIGHT, *[OLDER_WEIGHT] * max(0, context_turns - 1)][: context_turns + 1]
 
 
+def calibration_texts(dialogues: Sequence[Dialogue], *, limit: int = CALIBRATION_TEXTS) -> list[str]:
+    """Up to ``limit`` distinct user turns spread evenly over ``dialogues`` (the training split): the
+    texts whose activations set an int8 export's fixed scales, as a KB build uses its own texts."""
+    turns = list(dict.fromkeys(t.text for d in dialogues for t in d.turns if t.speaker == USER and t.text.strip()))
+    if len(turns) <= limit:
+        return turns
+    return [turns[i * len(turns) // limit] for i in range(limit)]
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """The sentence encoder a bench runs on, and how it was made."""
+
+    embedder: Embedder
+    runtime: str | None  # None: an embedder the caller passed in
+    name: str  # for the method names and the report
+    facts: dict[str, Any]  # runtime, quantisation, calibration texts, export seconds
+
+
+def bench_encoder(runtime: str, calibration: Sequence[str], *, embedder: Embedder | None = None) -> Encoder:
+    """all-MiniLM-L6-v2 as ``runtime`` serves it: exported to ONNX (int8 with scales measured on
+    ``calibration``, or float32) in a temporary folder, or PyTorch (sentence-transformers) for
+    "torch". A given ``embedder`` is used as it is (tests pass the hashing twin)."""
+    if embedder is not None:
+        name = type(embedder).__name__
+        return Encoder(embedder, None, name, {"runtime": None, "embedder": name})
+    quantization_of(runtime)  # an unknown runtime is refused before anything loads
+    from retrieval.embedder import MiniLMEmbedder
+    from training.bench.intents import served_embedder
+
+    started = time.perf_counter()
+    served = served_embedder(MiniLMEmbedder(), calibration, runtime)
+    facts: dict[str, Any] = {"runtime": runtime, "embedder": type(served).__name__}
+    if isinstance(served, OnnxEmbedder):
+        meta = served.encoder.meta
+        facts |= {
+            "quantization": meta.quantization,
+            "calibration_texts": meta.calibration_texts,
+            "export_seconds": time.perf_counter() - started,
+        }
+    return Encoder(served, runtime, f"MiniLM {runtime}", facts)
+
+
 @dataclass(frozen=True)
 class Ranked:
     """Pair indexes ranked for each query, best first, and what it cost."""
@@ -141,11 +189,19 @@ class Ranked:
     index: str  # the kind of index searched
 
 
-def dense_rankings(embedder: Embedder, pairs: Sequence[LabelledPair], queries: Sequence[str], *, top_k: int) -> Ranked:
-    """Pairs ranked by the product's retriever, built with its defaults (the index kind is its choice)."""
+def dense_rankings(
+    embedder: Embedder,
+    pairs: Sequence[LabelledPair],
+    queries: Sequence[str],
+    *,
+    top_k: int,
+    turn_weights: Sequence[float] | None,
+) -> Ranked:
+    """Pairs ranked by the product's retriever (the index kind is its choice): turn by turn with
+    ``turn_weights``, as a build makes it, or over the joined text with None."""
     position = {p.pair.source: i for i, p in enumerate(pairs)}
     started = time.perf_counter()
-    retriever = Retriever.build(embedder, [p.pair for p in pairs])
+    retriever = Retriever.build(embedder, [p.pair for p in pairs], turn_weights=turn_weights)
     built = time.perf_counter()
     results = retriever.search_many(list(queries), top_k=top_k)
     searched = time.perf_counter()
@@ -222,10 +278,25 @@ def format_table(results: Sequence[MethodResult], baseline: MethodResult) -> str
     return "\n".join([line(headers), "  ".join("-" * w for w in widths), *(line(row) for row in rows)])
 
 
+def describe(encoder: Encoder) -> str:
+    """One line on the encoder: its runtime, quantisation and calibration."""
+    facts = encoder.facts
+    if encoder.runtime is None:
+        return f"{encoder.name} (given)"
+    if "quantization" not in facts:
+        return f"runtime {encoder.runtime} (sentence-transformers, PyTorch)"
+    calibrated = f", scales from {facts['calibration_texts']} training user turns" if facts["calibration_texts"] else ""
+    return (
+        f"runtime {encoder.runtime} (ONNX Runtime, {facts['quantization']}{calibrated}; "
+        f"exported in {facts['export_seconds']:.1f} s)"
+    )
+
+
 def run_retrieval_benchmark(
     star: str | Path,
     *,
     embedder: Embedder | None = None,
+    runtime: str = DEFAULT_RUNTIME,
     seed: int = 13,
     context_turns: int = 2,
     limit: int | None = None,
@@ -233,8 +304,11 @@ def run_retrieval_benchmark(
 ) -> dict[str, Any]:
     """Split STAR, build the pairs, rank them with every method, print the table and return the report.
 
-    ``embedder`` defaults to MiniLM (loaded here); tests pass the hashing twin.
+    The sentence encoder is MiniLM as ``runtime`` serves it (:func:`bench_encoder`, int8 scales
+    from the training split's user turns); a given ``embedder`` replaces it (tests pass the hashing twin).
     """
+    if embedder is None:
+        quantization_of(runtime)
     sets = benchmark_sets(star, seed=seed, context_turns=context_turns, limit=limit)
     dialogues, split, pairs, queries = sets.dialogues, sets.split, sets.pairs, sets.queries
     exchanges_seen = sum(len(exchanges(d)) for d in split.train)
@@ -245,16 +319,14 @@ def run_retrieval_benchmark(
     def as_labels(rankings: Sequence[Sequence[int]]) -> list[list[str | None]]:
         return [[labels[i] for i in row[:DEPTH]] for row in rankings]
 
-    if embedder is None:
-        from retrieval.embedder import MiniLMEmbedder
-
-        embedder = MiniLMEmbedder()
-    name = type(embedder).__name__
-    turnwise = TurnwiseEmbedder(embedder, weights=turn_weights(context_turns))
-    logger.info("ranking %d pairs for %d queries with the retriever", len(pairs), len(queries))
-    dense = dense_rankings(embedder, pairs, texts, top_k=FUSION_CANDIDATES)
-    logger.info("ranking them with the retriever, turn by turn")
-    by_turn = dense_rankings(turnwise, pairs, texts, top_k=FUSION_CANDIDATES)
+    logger.info("loading the sentence encoder (runtime %s)", runtime if embedder is None else "given")
+    encoder = bench_encoder(runtime, calibration_texts(split.train), embedder=embedder)
+    name = encoder.name
+    weights = turn_weights(context_turns)
+    logger.info("ranking %d pairs for %d queries with the retriever of joined texts", len(pairs), len(queries))
+    dense = dense_rankings(encoder.embedder, pairs, texts, top_k=FUSION_CANDIDATES, turn_weights=None)
+    logger.info("ranking them with the retriever, turn by turn (as a KB build makes it)")
+    by_turn = dense_rankings(encoder.embedder, pairs, texts, top_k=FUSION_CANDIDATES, turn_weights=weights)
     logger.info("ranking them with BM25")
     lexical = bm25_rankings(pairs, texts, top_k=FUSION_CANDIDATES)
     started = time.perf_counter()
@@ -299,7 +371,9 @@ def run_retrieval_benchmark(
         "dataset": dataset,
         "metrics": {"depth": DEPTH, "fusion_candidates": FUSION_CANDIDATES, "rrf_k": RRF_K},
         "embedder": name,
-        "turn_weights": turnwise.weights,
+        "runtime": encoder.runtime,
+        "encoder": encoder.facts,
+        "turn_weights": weights,
         "results": [asdict(r) for r in results],
         "ratios_vs_bm25": {r.name: ratios(r, bm25) for r in results},
         "best_recall_at_1": max((r for r in results if r.name != MAJORITY), key=lambda r: r.recall_at_1).name,
@@ -317,6 +391,7 @@ def run_retrieval_benchmark(
         f"({dataset['queries_with_label_unseen_in_train']} with a label unseen in train); "
         f"context {context_turns} turns; embedder {report['embedder']}"
     )
+    print(f"sentence encoder: {describe(encoder)}")
     print(format_table(results, bm25))
     print(f"best recall@1: {report['best_recall_at_1']}")
     if out is not None:

@@ -120,6 +120,27 @@ def exchanges(dialogue: Dialogue) -> list[int]:
     return [i for i in range(len(turns) - 1) if turns[i].speaker == USER and turns[i + 1].speaker == AGENT]
 
 
+def source_of(dialogue_id: str, index: int) -> str:
+    """The source of the pair or query of a dialogue's user turn ``index``: ``star:<dialogue_id>#<index>``."""
+    return f"star:{dialogue_id}#{index}"
+
+
+def dialogue_of(source: str) -> str:
+    """The dialogue id in a :func:`source_of` source."""
+    return source.removeprefix("star:").rpartition("#")[0]
+
+
+def _all_pairs(dialogues: Sequence[Dialogue], context_turns: int) -> dict[str, LabelledPair]:
+    labelled: dict[str, LabelledPair] = {}
+    for dialogue in dialogues:
+        for index in exchanges(dialogue):
+            user, agent = dialogue.turns[index], dialogue.turns[index + 1]
+            source = source_of(dialogue.dialogue_id, index)
+            pair = Pair(_context(dialogue, index, context_turns), user.text, agent.text, source)
+            labelled[source] = LabelledPair(pair, agent.action_label)
+    return labelled
+
+
 def labelled_pairs(dialogues: Sequence[Dialogue], *, context_turns: int = 2) -> list[LabelledPair]:
     """Every (user turn with its context -> next agent turn) pair, deduplicated as :func:`deduplicate` does.
 
@@ -127,14 +148,28 @@ def labelled_pairs(dialogues: Sequence[Dialogue], *, context_turns: int = 2) -> 
     ``context_turns`` turns before the user turn, whoever spoke them), with the source
     ``star:<dialogue_id>#<turn index>`` and the agent turn's action label kept beside each pair.
     """
-    labelled: dict[str, LabelledPair] = {}
-    for dialogue in dialogues:
-        for index in exchanges(dialogue):
-            user, agent = dialogue.turns[index], dialogue.turns[index + 1]
-            source = f"star:{dialogue.dialogue_id}#{index}"
-            pair = Pair(_context(dialogue, index, context_turns), user.text, agent.text, source)
-            labelled[source] = LabelledPair(pair, agent.action_label)
+    labelled = _all_pairs(dialogues, context_turns)
     return [labelled[pair.source] for pair in deduplicate(p.pair for p in labelled.values())]
+
+
+def _same_exchange(pair: Pair) -> tuple[str, str]:
+    """What :func:`retrieval.pairs.deduplicate` compares: the query and the reply, case and spacing aside."""
+    return " ".join(pair.query.lower().split()), " ".join(pair.reply.lower().split())
+
+
+def pair_dialogues(dialogues: Sequence[Dialogue], *, context_turns: int = 2) -> dict[str, frozenset[str]]:
+    """For each pair :func:`labelled_pairs` keeps, by source: the ids of every dialogue holding that exchange.
+
+    A pair stays in the deduplicated corpus without dialogue D unless D is the only dialogue holding it:
+    what a leave-one-dialogue-out search needs to know.
+    """
+    holders: dict[tuple[str, str], set[str]] = {}
+    for labelled in _all_pairs(dialogues, context_turns).values():
+        holders.setdefault(_same_exchange(labelled.pair), set()).add(dialogue_of(labelled.pair.source))
+    return {
+        p.pair.source: frozenset(holders[_same_exchange(p.pair)])
+        for p in labelled_pairs(dialogues, context_turns=context_turns)
+    }
 
 
 def labelled_queries(dialogues: Sequence[Dialogue], *, context_turns: int = 2) -> list[Query]:
@@ -143,7 +178,7 @@ def labelled_queries(dialogues: Sequence[Dialogue], *, context_turns: int = 2) -
         Query(
             _context(dialogue, index, context_turns),
             str(dialogue.turns[index + 1].action_label),
-            f"star:{dialogue.dialogue_id}#{index}",
+            source_of(dialogue.dialogue_id, index),
         )
         for dialogue in dialogues
         for index in exchanges(dialogue)

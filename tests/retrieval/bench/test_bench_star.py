@@ -7,12 +7,17 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.main import build_parser
 from bot.errors import TrainingError
 from retrieval.bench.star import (
     BM25,
     HYBRID,
     MAJORITY,
+    Encoder,
     MethodResult,
+    bench_encoder,
+    calibration_texts,
+    describe,
     first_right_rank,
     format_table,
     ratios,
@@ -21,8 +26,8 @@ from retrieval.bench.star import (
     score_rankings,
     turn_weights,
 )
-from retrieval.bench.star_data import labelled_queries, load_star, split_dialogues
-from retrieval.embedder import HashingEmbedder
+from retrieval.bench.star_data import Dialogue, Turn, labelled_queries, load_star, split_dialogues
+from retrieval.embedder import HashingEmbedder, MiniLMEmbedder
 from tests.retrieval.star_fixture import write_star
 
 
@@ -70,6 +75,49 @@ def test_turn_weights() -> None:
     assert turn_weights(3) == [1.0, 1.0, 0.5, 0.5]
 
 
+def test_calibration_texts_are_distinct_user_turns_spread_over_the_dialogues() -> None:
+    dialogues = [
+        Dialogue(str(i), (Turn("user", f"u{i}", None), Turn("agent", f"a{i}", "x"), Turn("user", "same", None)))
+        for i in range(10)
+    ]
+
+    assert calibration_texts(dialogues[:2]) == ["u0", "same", "u1"]  # agent turns and repeats left out
+    spread = calibration_texts(dialogues, limit=4)
+    assert spread == ["u0", "u1", "u4", "u7"]  # turns 0, 2, 5 and 8 of the 11 distinct ones, not the first four
+    assert calibration_texts([Dialogue("1", (Turn("user", "  ", None),))]) == []
+
+
+def test_bench_encoder_by_runtime() -> None:
+    given = bench_encoder("onnx-int8", ["hi"], embedder=HashingEmbedder(dim=8))
+    assert (given.runtime, given.name, given.facts) == (
+        None,
+        "HashingEmbedder",
+        {"runtime": None, "embedder": "HashingEmbedder"},
+    )
+    assert describe(given) == "HashingEmbedder (given)"
+    torch = bench_encoder("torch", ["hi"])  # MiniLM loads on first use: nothing loaded here
+    assert isinstance(torch.embedder, MiniLMEmbedder) and (torch.runtime, torch.name) == ("torch", "MiniLM torch")
+    assert describe(torch) == "runtime torch (sentence-transformers, PyTorch)"
+    with pytest.raises(TrainingError, match="unknown model runtime 'tensorflow'"):
+        bench_encoder("tensorflow", ["hi"])
+    exported = Encoder(
+        HashingEmbedder(),
+        "onnx-int8",
+        "MiniLM onnx-int8",
+        {"quantization": "int8-static", "calibration_texts": 256, "export_seconds": 12.34},
+    )
+    assert describe(exported) == (
+        "runtime onnx-int8 (ONNX Runtime, int8-static, scales from 256 training user turns; exported in 12.3 s)"
+    )
+
+
+def test_cli_takes_the_runtime() -> None:
+    args = build_parser().parse_args(["bench", "retrieval", "--star", "s.gz"])
+    assert (args.runtime, args.run.__name__) == ("onnx-int8", "_bench_retrieval")
+    args = build_parser().parse_args(["bench", "retrieval", "--star", "s.gz", "--runtime", "onnx-float32"])
+    assert args.runtime == "onnx-float32"
+
+
 def test_ratios_and_table() -> None:
     ours = MethodResult("ours", 0.5, 0.8, 0.6, 1.0, 2.0, "faiss flat")
     base = MethodResult(BM25, 0.25, 0.8, 0.0, 0.1, 0.2, "bm25 sparse")
@@ -101,6 +149,7 @@ def test_benchmark_run_on_a_tiny_star_file(tmp_path: Path, capsys: pytest.Captur
     results = {r["name"]: r for r in report["results"]}
     ours, by_turn = "ours: HashingEmbedder on the joined text", "ours: HashingEmbedder turn by turn"
     assert list(results) == [ours, by_turn, BM25, HYBRID, MAJORITY]
+    assert (report["runtime"], report["encoder"]["runtime"]) == (None, None)  # the caller's embedder
     assert report["turn_weights"] == [1.0, 1.0, 0.5]
     # every step of the flow is told apart by its context: both retrievers get them all right
     assert results[BM25]["recall_at_1"] == 1.0

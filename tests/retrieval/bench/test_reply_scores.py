@@ -34,6 +34,7 @@ def test_score_outcomes_by_hand() -> None:
     assert scores.coverage == pytest.approx(3 / 5)
     assert scores.precision == pytest.approx(2 / 3)
     assert scores.wrong_rate == pytest.approx(1 / 5)
+    assert (scores.wrong_retrieved, scores.wrong_from_retrieved) == (1, 1.0)  # the one wrong reply was retrieved
 
 
 def test_retrieval_alone_always_replies_and_a_free_text_reply_is_wrong() -> None:
@@ -43,6 +44,16 @@ def test_retrieval_alone_always_replies_and_a_free_text_reply_is_wrong() -> None
     assert scores.match_rate == pytest.approx(3 / 5)
     assert scores.precision == pytest.approx(3 / 5)
     assert scores.wrong_rate == pytest.approx(2 / 5)
+    assert scores.wrong_from_retrieved == 1.0
+
+
+def test_wrong_answers_are_split_by_where_they_came_from() -> None:
+    outcomes = [Outcome(Action.ANSWER, "x"), Outcome(Action.ANSWER, "b"), Outcome(Action.RETRIEVED, None)]
+
+    scores = score_outcomes("mixed", outcomes, ["a", "b", "c"])
+
+    assert (scores.wrong_retrieved, scores.wrong_from_retrieved) == (1, pytest.approx(1 / 2))
+    assert score_outcomes("right", outcomes[1:2], ["b"]).wrong_from_retrieved is None  # no wrong reply
 
 
 def test_handled_view_counts_a_handoff_as_covered_and_not_wrong() -> None:
@@ -53,6 +64,7 @@ def test_handled_view_counts_a_handoff_as_covered_and_not_wrong() -> None:
     assert handled.precision == pytest.approx(3 / 4)
     assert handled.match_rate == pytest.approx(3 / 5)
     assert handled.wrong_rate == pytest.approx(1 / 5)  # the same wrong answers
+    assert handled.wrong_from_retrieved == 1.0
 
 
 def test_breakdown_by_decision_kind() -> None:
@@ -92,9 +104,16 @@ def test_ratios_and_tables() -> None:
 
     table = format_table([alone, policy, nothing], alone).splitlines()
     assert table[0].split()[:3] == ["method", "match", "%"]
-    assert table[2].split() == ["alone", "60.00", "100.00", "60.00", "40.00", "1.00x", "1.00x", "1.00x", "1.00x"]
+    assert table[0].split()[-3:] == ["wrong", "retrieved", "%"]
+    assert table[2].split() == [
+        "alone",
+        *("60.00", "100.00", "60.00", "40.00"),
+        *("1.00x", "1.00x", "1.00x", "1.00x"),
+        "100.00",
+    ]
     assert table[3].split()[:5] == ["policy", "40.00", "60.00", "66.67", "20.00"]
     assert table[4].split()[3] == "-"
+    assert table[4].split()[-1] == "-"  # no wrong reply to split
     kinds = format_breakdown(breakdown(POLICY, GOLD, ALONE)).splitlines()
     assert kinds[2].split() == ["answer", "1", "20.00", "100.00", "100.00"]
     assert kinds[5].split() == ["handoff", "1", "20.00", "-", "100.00"]

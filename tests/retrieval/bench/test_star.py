@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 from bot.errors import TrainingError
-from retrieval.bench.star_data import Dialogue, Turn, labelled_pairs, labelled_queries, load_star, split_dialogues
+from retrieval.bench.star_data import (
+    Dialogue,
+    Turn,
+    dialogue_of,
+    labelled_pairs,
+    labelled_queries,
+    load_star,
+    pair_dialogues,
+    source_of,
+    split_dialogues,
+)
 from tests.retrieval.star_fixture import NAMES, balance_dialogue, turn, write_star
 
 
@@ -117,6 +127,25 @@ def test_labelled_pairs_drop_repeated_query_and_reply(tmp_path: Path) -> None:
     # the name and account-number exchanges differ; the other five repeat word for word
     assert len(pairs) == 7 + 2
     assert {p.pair.source for p in pairs if p.pair.source.startswith("star:2#")} == {"star:2#4", "star:2#7"}
+
+
+def test_pair_dialogues_name_every_dialogue_holding_a_kept_pair(tmp_path: Path) -> None:
+    rows = [balance_dialogue(1, NAMES[0]), balance_dialogue(2, NAMES[1]), balance_dialogue(3, NAMES[0])]
+    dialogues = load_star(write_star(tmp_path / "star.jsonl.gz", rows))
+
+    holders = pair_dialogues(dialogues, context_turns=2)
+
+    assert set(holders) == {p.pair.source for p in labelled_pairs(dialogues, context_turns=2)}
+    assert holders["star:1#0"] == {"1", "2", "3"}  # "hi there" -> hello, in every dialogue
+    assert holders["star:1#4"] == {"1", "3"}  # Ann Lee's name: dialogues 1 and 3
+    assert holders["star:2#4"] == {"2"}  # Bo Chen's, only in dialogue 2
+    assert holders["star:1#7"] == {"1"}  # its context holds the account number, different in every dialogue
+
+
+def test_sources_name_their_dialogue() -> None:
+    assert source_of("a#b", 4) == "star:a#b#4"
+    assert dialogue_of(source_of("a#b", 4)) == "a#b"
+    assert dialogue_of("star:17#0") == "17"
 
 
 def test_labelled_queries_only_user_turns_before_a_labelled_agent_turn(tmp_path: Path) -> None:
