@@ -38,13 +38,15 @@ async def generated_turn(
 ) -> list[NewEvent]:
     """Stream a grounded answer, each sentence held back until it is checked; then store it.
 
-    Only general past replies ground it (never a case-specific one). A sentence that fails the
+    Only general past replies ground it (never a case-specific one), each scoring at least the
+    policy's ``generation_min_score``: the best one had to, to generate at all. A sentence that fails the
     guard (bot/generation/guard.py) ends the generation, and so does a generator error: the
     policy then decides without generation (clarify, hand off, rephrase), its reply replaces
     whatever was streamed, and the reply's data says why for the agent console. A weak past
     reply is never sent in a generated reply's place: it was too weak to send on its own.
     """
-    passages = [Passage(r.reply, r.source, r.score) for r in understanding.retrieved if r.general]
+    floor = brain.policy.config.generation_min_score  # a past reply too weak to ground alone grounds nothing
+    passages = [Passage(r.reply, r.source, r.score) for r in understanding.retrieved if r.general and r.score >= floor]
     messages = build_messages(Grounding(text, passages), shop_name=brain.kb.name)
     stream_id = f"s{conversation.bot_turns}-{secrets.token_hex(4)}"
     guarded = with_fallback(generator, messages, fallback_text="")

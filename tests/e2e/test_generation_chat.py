@@ -99,7 +99,7 @@ async def test_a_failing_generator_leaves_the_answer_to_the_next_rules(
 @pytest.mark.parametrize(
     ("deltas", "failure"),
     [
-        (["Parcels ", "arrive ", "in 3", "–5 days."], "unsupported"),  # the KB says 4-8 working days to the EU
+        (["Parcels ", "reach Berlin ", "in 2", " days."], "unsupported"),  # the KB says 4-8 working days to the EU
         (["Yes. ", "I'm a support agent ", "at Pinecone Outfitters."], "persona"),
         (["Yes, we ship to Germany. ", "Your order PC-771203 ", "left on Monday."], "personal_data"),
         (["Yes, {order_id} ", "ships to Germany."], "placeholder"),
@@ -115,5 +115,5 @@ async def test_a_generated_reply_that_fails_its_check_is_never_sent(
     assert turn["data"]["generation_withheld"]["failure"] == failure and turn["data"]["generation_withheld"]["reason"]
     assert "generation_error" not in turn["data"]
     streamed = "".join(d["text"] for d in turn["deltas"])
-    for bad in ("3–5 days", "support agent", "PC-771203", "{order_id}"):
+    for bad in ("2 days", "support agent", "PC-771203", "{order_id}"):
         assert bad not in streamed  # the failing sentence never reached the customer

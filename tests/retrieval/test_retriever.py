@@ -230,3 +230,15 @@ def test_turn_weights_survive_save_and_load(tmp_path: Path) -> None:
     assert [(r.reply, round(r.score, 5)) for r in loaded.search_many(query)[0]] == [
         (r.reply, round(r.score, 5)) for r in built.search_many(query)[0]
     ]
+
+
+def test_turn_by_turn_a_first_message_is_compared_with_each_pairs_customer_turn() -> None:
+    embedder = HashingEmbedder(dim=512)
+    talk = Pair("hi | Hello! | is import vat included", "is import vat included", "Yes, duties are paid.", "d1#2")
+    other = Pair("import", "import", "Which import?", "d2#0")
+    retriever = Retriever.build(embedder, [talk, other])
+
+    (hits,) = retriever.search_many(["is import vat included"])
+
+    assert hits[0].reply == "Yes, duties are paid."
+    assert hits[0].score == pytest.approx(1.0, abs=1e-5)  # not divided by the pair's context
