@@ -4,11 +4,10 @@ Turn by turn (the build default): a pair's query is embedded one turn at a time,
 slots, newest turn first (retrieval/turnwise.py), so that a customer turn is compared with a
 customer turn and the agent turn before it with the agent turn before it. On STAR this beats one
 vector of the joined text (recall@1 45.5% against 40.1%, ``deskmate bench retrieval``), and the
-server encodes each message once, keeping the vectors of earlier turns. A pair without context
-(an FAQ question, an approved answer, a dialogue's opening turn) is also searched with the
-message's own vector, so a question asked in the middle of a conversation still finds its FAQ
-answer at full score; a message without context (a conversation's first) is compared with every
-pair's customer turn alone.
+server encodes each message once, keeping the vectors of earlier turns. Turns that one side lacks
+count as zero: a pair without context (an FAQ question) scores at most 1/1.5 against a message
+with two earlier turns, as it did against the joined text. Matching such pairs against the
+message alone was tried and cost 1.5 points of recall@1 on STAR (43.95%), so it is not done.
 
 Save/load contract: a folder with the FAISS index, ``pairs.jsonl`` (one pair per vector, in index
 order) and ``retriever.json`` (embedding dimension, the index kind, "flat" or "ivf", and the turn
@@ -20,13 +19,11 @@ see ``retrieval.ann.choose_index``. Approved answers are appended with ``add``, 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
-import numpy as np
 import numpy.typing as npt
 
 from bot.errors import ModelNotFoundError
@@ -36,9 +33,8 @@ from retrieval.embedder import Embedder
 from retrieval.index import FaissIndex, VectorIndex
 from retrieval.pairs import Pair
 from retrieval.search import Vectors
-from retrieval.turnwise import SEPARATOR, TurnwiseEmbedder, compose
+from retrieval.turnwise import TurnwiseEmbedder, compose
 
-ALONE_CANDIDATES = 4
 TURN_WEIGHTS = (1.0, 1.0, 0.5)  # the message, the turn before it, the one before that (retrieval/bench/star.py)
 
 
@@ -132,43 +128,12 @@ class Retriever:
         """
         if not self.turn_weights:
             return self.search_vectors(turns[0], top_k=top_k)
-        weights = self.turn_weights
-        with_context = self.index.search(compose(turns, weights), top_k)
-        # The message alone, against every pair's customer turn alone: a pair's score there is that
-        # cosine divided by the pair's own slot norm (up to 1.5), so more are fetched and re-ranked.
-        alone = self.index.search(compose(turns[:1], weights), top_k * ALONE_CANDIDATES)
-        has_context = np.zeros(len(turns[0]), dtype=bool)
-        for earlier in turns[1:]:
-            has_context |= earlier.any(axis=1)
-        rows = []
-        for row, (hits, own) in enumerate(zip(with_context, alone, strict=True)):
-            # with context, pairs are compared turn by turn; a pair without context (an FAQ question)
-            # and, for a message without context (a first message), every pair by its customer turn
-            scores = {h.corpus_id: h.score for h in hits} if has_context[row] else {}
-            for h in own:
-                if has_context[row] and not self._context_free(h.corpus_id):
-                    continue
-                turn_score = h.score * self._slot_norm(h.corpus_id) / weights[0]
-                if turn_score > scores.get(h.corpus_id, -1.0):
-                    scores[h.corpus_id] = turn_score
-            best = sorted(scores.items(), key=lambda item: -item[1])[:top_k]
-            rows.append([self._reply(corpus_id, score) for corpus_id, score in best])
-        return rows
+        return self.search_vectors(compose(turns, self.turn_weights), top_k=top_k)
 
     def search_vectors(self, vectors: npt.ArrayLike, *, top_k: int = 5) -> list[list[RetrievedReply]]:
         """Search with query vectors already embedded by ``query_embedder``."""
         hits = self.index.search(vectors, top_k)
         return [[self._reply(h.corpus_id, h.score) for h in row] for row in hits]
-
-    def _slot_norm(self, corpus_id: int) -> float:
-        """The norm of a pair's weighted turn vector before normalisation: its turns' slot weights."""
-        assert self.turn_weights is not None
-        turns = min(len(self.pairs[corpus_id].query.split(SEPARATOR)), len(self.turn_weights))
-        return math.sqrt(sum(w * w for w in self.turn_weights[:turns]))
-
-    def _context_free(self, corpus_id: int) -> bool:
-        pair = self.pairs[corpus_id]
-        return pair.query == pair.customer
 
     def _reply(self, corpus_id: int, score: float) -> RetrievedReply:
         pair = self.pairs[corpus_id]

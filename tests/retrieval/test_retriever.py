@@ -206,18 +206,6 @@ def test_load_a_retriever_saved_before_the_kind_was_recorded(tmp_path: Path) -> 
     assert Retriever.load(tmp_path / "r", HashingEmbedder(dim=512)).pairs == PAIRS
 
 
-def test_turn_by_turn_a_question_without_context_is_found_at_full_score_mid_conversation() -> None:
-    embedder = HashingEmbedder(dim=512)
-    faq = Pair("can I pay with paypal", "can I pay with paypal", "Yes, PayPal is accepted.", "faq:1")
-    talk = Pair("my parcel is late | Let me check. | thanks", "thanks", "You're welcome.", "dialogue:d1#2")
-    retriever = Retriever.build(embedder, [faq, talk])
-
-    (hits,) = retriever.search_many(["my parcel is late | Let me check. | can I pay with paypal"])
-
-    assert hits[0].reply == "Yes, PayPal is accepted."
-    assert hits[0].score == pytest.approx(1.0, abs=1e-5)  # the message alone against the question alone
-
-
 def test_turn_weights_survive_save_and_load(tmp_path: Path) -> None:
     embedder = HashingEmbedder(dim=64)
     built = Retriever.build(embedder, [*PAIRS, Pair("hi | Hello! | boots", "boots", "Sizes 36-47.", "dialogue:d3#2")])
@@ -231,14 +219,3 @@ def test_turn_weights_survive_save_and_load(tmp_path: Path) -> None:
         (r.reply, round(r.score, 5)) for r in built.search_many(query)[0]
     ]
 
-
-def test_turn_by_turn_a_first_message_is_compared_with_each_pairs_customer_turn() -> None:
-    embedder = HashingEmbedder(dim=512)
-    talk = Pair("hi | Hello! | is import vat included", "is import vat included", "Yes, duties are paid.", "d1#2")
-    other = Pair("import", "import", "Which import?", "d2#0")
-    retriever = Retriever.build(embedder, [talk, other])
-
-    (hits,) = retriever.search_many(["is import vat included"])
-
-    assert hits[0].reply == "Yes, duties are paid."
-    assert hits[0].score == pytest.approx(1.0, abs=1e-5)  # not divided by the pair's context
