@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -71,7 +72,7 @@ def test_tiny_run_writes_every_field(tmp_path: Path, capsys: pytest.CaptureFixtu
     ("kwargs", "message"),
     [({"sizes": [5]}, "--sizes 5"), ({"sizes": [100], "queries": 0}, "--queries 0"), ({"sizes": []}, "empty")],
 )
-def test_bad_options_say_which(kwargs: dict, message: str) -> None:
+def test_bad_options_say_which(kwargs: dict[str, Any], message: str) -> None:
     sizes = kwargs.pop("sizes")
     with pytest.raises(ConfigError, match=message):
         run_index_benchmark(sizes, **kwargs)

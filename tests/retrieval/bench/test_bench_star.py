@@ -39,7 +39,7 @@ def test_first_right_rank() -> None:
 
 
 def test_score_rankings_by_hand() -> None:
-    rankings = [
+    rankings: list[list[str | None]] = [
         ["a", "b", "c"],  # rank 1
         ["x", "x", "b", "x"],  # rank 3
         ["x", "x", "x", "x", "x", "y", "c"],  # rank 7: not in the top 5
