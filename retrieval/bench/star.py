@@ -16,8 +16,7 @@ Methods, all over the same deduplicated pairs and the same query texts:
 * ours, joined text: the product's retriever (MiniLM embeddings, FAISS) through
   ``Retriever.build(turn_weights=None)`` and ``Retriever.search_many``, embedding the joined text;
 * ours, turn by turn: the same retriever as a KB build makes it (``Retriever.build`` with slot
-  weights from :func:`turn_weights`): each turn embedded alone, and pairs without context also
-  matched against the message alone;
+  weights from :func:`turn_weights`): each turn embedded alone;
 * BM25: Okapi BM25 (k1=1.5, b=0.75, :mod:`retrieval.bm25`) on the same texts;
 * hybrid: reciprocal-rank fusion (k=60) of the top 50 of turn by turn and of BM25;
 * majority label: every query gets the training actions ranked by frequency over all training
