@@ -9,6 +9,8 @@ A build folder holds::
     examples/       the intents' examples in embedding space (see retrieval/examples.py)
     variations/     the responses' variations in embedding space (see retrieval/variations.py)
     retriever/      FAISS index, turn by turn, and the (customer turn -> agent reply) pairs, de-identified
+    crosslingual/   an English KB's path for customers writing other languages: classifier/, examples/,
+                    variations/ and retriever/ again, on the multilingual encoder (retrieval/languages/multilingual.py)
 
 Builds are written to a temporary folder and renamed into place, so a half-written build is
 never seen. The classifier is reused from an earlier build when the intents did not change, with
@@ -18,6 +20,14 @@ The sentence encoder is exported first, its int8 scales calibrated on the KB's e
 everything else is embedded with it, so the vectors in the build are those the server computes.
 A build made with a test embedder (not MiniLM), or with ``TrainingConfig.runtime`` "torch", has
 no ``encoder/``: it serves with the embedder it is given.
+
+Languages (kb.yml ``language:`` / ``languages:``): a KB in English alone is built as above, on
+MiniLM with its fine-tuned transformer, plus ``crosslingual/``. Any other KB is built on the
+multilingual encoder, whose vectors are the same for a question in any of its languages: the
+intent model is its embedding head with the character n-gram head (no transformer: MiniLM's
+tokenizer reads Chinese as unknown tokens), and the manifest's ``encoder`` says so. Why English
+KBs keep MiniLM: on BANKING77 the multilingual pipeline is several points less accurate in English
+(``deskmate bench intents``).
 """
 
 from __future__ import annotations
@@ -41,6 +51,8 @@ from kb.model import KnowledgeBase
 from kb.placeholders import escape
 from retrieval.embedder import Embedder, MiniLMEmbedder
 from retrieval.examples import ExampleMemory
+from retrieval.languages.multilingual import NAME as MULTILINGUAL
+from retrieval.languages.multilingual import MultilingualEmbedder
 from retrieval.onnx_encoder import OnnxEmbedder
 from retrieval.pairs import Pair, deduplicate, dialogue_pairs, marked
 from retrieval.privacy.masking import Deidentifier
@@ -48,13 +60,14 @@ from retrieval.retriever import Retriever
 from retrieval.variations import VariationIndex
 from training.config import TrainingConfig
 from training.data import IntentData
-from training.intent_model import train_intent_model
+from training.intent_model import train_heads_model, train_intent_model
 
 logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
-BUILD_FORMAT = 6  # bump when the build layout changes, so old builds are not reused
+BUILD_FORMAT = 7  # bump when the build layout changes, so old builds are not reused
 ENCODER = "encoder"
+CROSSLINGUAL = "crosslingual"
 
 
 @dataclass(frozen=True)
@@ -67,6 +80,7 @@ class BuildInfo:
     created_at: float
     masked: dict[str, int] = field(default_factory=dict)  # personal values de-identified in the pairs, by kind
     replies: dict[str, int] = field(default_factory=dict)  # past replies: general, case_specific, persona
+    encoder: str | None = None  # the sentence encoder by name when it is not MiniLM (the multilingual one)
 
     @classmethod
     def read(cls, folder: Path) -> BuildInfo:
@@ -83,6 +97,7 @@ class BuildInfo:
             created_at=data["created_at"],
             masked=data.get("masked", {}),
             replies=data.get("replies", {}),
+            encoder=data.get("encoder"),
         )
 
 
@@ -203,8 +218,13 @@ def build_kb(
                 shutil.copy2(kb.root / name, temp / "kb" / name)
 
         training_hash = kb.training_hash()
-        reuse = _reusable_classifier(builds, training_hash, config)
-        if reuse is not None:
+        multilingual = kb.languages != ("en",) and isinstance(embedder, MiniLMEmbedder)
+        reuse = None if multilingual else _reusable_classifier(builds, training_hash, config)
+        if multilingual:  # trains in seconds: never reused
+            embedder = MultilingualEmbedder()
+            texts, labels = kb.training_examples()
+            train_heads_model(IntentData(texts, labels), embedder, config=config).save(temp / "classifier")
+        elif reuse is not None:
             logger.info("reusing the intent model of %s (intents unchanged)", reuse.parent.name)
             shutil.copytree(reuse, temp / "classifier")
             if (reuse.parent / ENCODER).is_dir():
@@ -226,15 +246,18 @@ def build_kb(
 
         masked: Counter[str] = Counter()
         pairs = kb_pairs(kb, masked=masked)
-        Retriever.build(embedder, pairs).save(temp / "retriever")
+        embedded_parts(temp, kb, embedder, pairs)
+        if isinstance(embedder, OnnxEmbedder):  # a real English build: customers in other languages too
+            crosslingual = MultilingualEmbedder()
+            texts, labels = kb.training_examples()
+            model = train_heads_model(IntentData(texts, labels), crosslingual, config=config, lexical=False)
+            model.save(temp / CROSSLINGUAL / "classifier")
+            embedded_parts(temp / CROSSLINGUAL, kb, crosslingual, pairs)
         replies = {
             "general": sum(not (p.case_specific or p.persona) for p in pairs),
             "case_specific": sum(p.case_specific for p in pairs),
             "persona": sum(p.persona for p in pairs),
         }
-        texts, labels = kb.scope_examples()
-        ExampleMemory.build(embedder, texts, labels).save(temp / "examples")
-        VariationIndex.build(embedder, kb.template_texts()).save(temp / "variations")
         manifest = {
             "id": identifier,
             "kb_name": kb.name,
@@ -243,6 +266,8 @@ def build_kb(
             "created_at": time.time(),
             "training": config.to_dict(),
             "format": BUILD_FORMAT,
+            "languages": list(kb.languages),
+            "encoder": MULTILINGUAL if multilingual else None,  # None: MiniLM (encoder/) or the embedder given
             "masked": dict(sorted(masked.items())),
             "replies": replies,
         }
@@ -256,6 +281,15 @@ def build_kb(
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
+
+
+def embedded_parts(folder: Path, kb: KnowledgeBase, embedder: Embedder, pairs: list[Pair]) -> None:
+    """What is fitted on ``embedder``'s vectors besides the classifier: the retriever over ``pairs``,
+    the in-scope examples and the template variations, saved into ``folder``."""
+    Retriever.build(embedder, pairs).save(folder / "retriever")
+    texts, labels = kb.scope_examples()
+    ExampleMemory.build(embedder, texts, labels).save(folder / "examples")
+    VariationIndex.build(embedder, kb.template_texts()).save(folder / "variations")
 
 
 def export_encoder(folder: Path, *, calibration: list[str], runtime: str) -> OnnxEmbedder:

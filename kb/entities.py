@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.errors import KBIssue
+from kb.languages.segmentation import NOT_AFTER, NOT_BEFORE
 from kb.model import EntityDefinition
 from kb.yamlio import LineDict, LineList
 
@@ -63,10 +64,10 @@ def parse_entities(doc: LineDict, issues: list[KBIssue]) -> list[EntityDefinitio
 
 
 def compile_pattern(pattern: str) -> re.Pattern[str]:
-    """``pattern`` compiled to match whole words only; ``ValueError`` says why it cannot be used."""
+    """``pattern`` compiled to match whole words only (an ideograph is a word edge: kb/languages/segmentation.py); ``ValueError`` says why it cannot be used."""
     try:
         bare = re.compile(pattern)
-        whole = re.compile(rf"(?<!\w)(?:{pattern})(?!\w)")
+        whole = re.compile(rf"{NOT_AFTER}(?:{pattern}){NOT_BEFORE}")
     except re.error as exc:
         hint = " (put flags inside, like `(?i:pc)-\\d{6}`)" if "global flags" in str(exc) else ""
         raise ValueError(f"is not a valid regular expression ({exc}){hint}; fix it") from exc
@@ -86,7 +87,7 @@ def compile_lookup(phrases: Iterable[str]) -> re.Pattern[str]:
     if not words:
         raise ValueError("a lookup needs at least one non-empty value")
     alternatives = "|".join(r"\s+".join(re.escape(word) for word in key.split(" ")) for key in words)
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+    return re.compile(rf"{NOT_AFTER}(?:{alternatives}){NOT_BEFORE}", re.IGNORECASE)
 
 
 def _parse_entity(item: LineDict, issues: list[KBIssue]) -> EntityDefinition | None:

@@ -13,14 +13,17 @@ from kb.annotations import AnnotationError, parse_annotated
 from kb.approved import APPROVED, parse_approved
 from kb.entities import ENTITIES, parse_entities
 from kb.forms import FORMS, form_response_names, parse_forms
+from kb.languages.localized import LANGUAGE_CODE, localized
 from kb.model import (
     OUT_OF_SCOPE,
     SYSTEM_DEFAULTS,
+    SYSTEM_DEFAULTS_BY_LANGUAGE,
     Dialogue,
     EntitySpan,
     FAQEntry,
     Intent,
     KnowledgeBase,
+    Translation,
     Turn,
 )
 from kb.responses import parse_responses
@@ -76,15 +79,24 @@ def load_kb(path: str | Path) -> KnowledgeBase:
     if issues.items:
         raise KBValidationError(issues.items)
 
-    name, description, language, system = _parse_meta(meta, issues)
-    intents = _parse_intents(intents_doc, issues)
+    languages = _parse_languages(meta, issues)
+    translations = {language: Translation() for language in languages[1:]}
+    name, description, system = _parse_meta(meta, languages, translations, issues)
+    intents = _parse_intents(intents_doc, issues, languages, translations)
     out_of_scope = _parse_out_of_scope(intents_doc, intents, issues)
     names = {intent.name for intent in intents}
-    templates = parse_responses(responses_doc, intents, issues.items, named=form_response_names(forms_doc))
+    templates = parse_responses(
+        responses_doc,
+        intents,
+        issues.items,
+        named=form_response_names(forms_doc),
+        languages=languages,
+        translations=translations,
+    )
     entities = parse_entities(entities_doc, issues.items)
     forms = parse_forms(forms_doc, intents=intents, entities=entities, templates=templates, issues=issues.items)
     _check_form_intents(intents_doc, intents, forms_doc, issues)
-    faq = _parse_faq(faq_doc, names, issues)
+    faq = _parse_faq(faq_doc, names, issues, languages, translations)
     dialogues = _parse_dialogues(root / "dialogues.jsonl", issues)
     approved = parse_approved(root / APPROVED, issues.items)
     if issues.items:
@@ -92,7 +104,9 @@ def load_kb(path: str | Path) -> KnowledgeBase:
     return KnowledgeBase(
         name=name,
         description=description,
-        language=language,
+        language=languages[0],
+        languages=languages,
+        translations=translations,
         system=system,
         intents=tuple(intents),
         responses={name: tuple(t.text for t in variations) for name, variations in templates.items()},
@@ -149,15 +163,42 @@ def _text(value: Any) -> str | None:
     return None
 
 
-def _parse_meta(doc: LineDict, issues: _Issues) -> tuple[str, str, str, dict[str, str]]:
+def _parse_languages(doc: LineDict, issues: _Issues) -> tuple[str, ...]:
+    """kb.yml's ``languages: [en, zh]`` (the default first) or ``language: zh``; English when neither."""
+    if "languages" not in doc:
+        language = _text(doc.get("language")) or "en"
+        if not LANGUAGE_CODE.match(language):
+            issues.add(
+                "kb.yml", doc.line_of("language"), f"`language` {language!r} is not a language code like en or zh"
+            )
+            return ("en",)
+        return (language,)
+    raw = doc.get("languages")
+    if not isinstance(raw, LineList) or not raw or not all(isinstance(v, str) and LANGUAGE_CODE.match(v) for v in raw):
+        issues.add("kb.yml", doc.line_of("languages"), "`languages` must be a list of language codes like [en, zh]")
+        return ("en",)
+    languages = tuple(dict.fromkeys(str(v) for v in raw))
+    declared = _text(doc.get("language"))
+    if declared is not None and declared != languages[0]:
+        issues.add(
+            "kb.yml",
+            doc.line_of("language"),
+            f"`language` is {declared!r} but `languages` starts with {languages[0]!r}; "
+            "list the default language first, or drop `language`",
+        )
+    return languages
+
+
+def _parse_meta(
+    doc: LineDict, languages: tuple[str, ...], translations: dict[str, Translation], issues: _Issues
+) -> tuple[str, str, dict[str, str]]:
     name = _text(doc.get("name"))
     if name is None:
         issues.add(
             "kb.yml", doc.line_of("name") if "name" in doc else 1, "`name` is required: add `name: Your Company`"
         )
     description = _text(doc.get("description")) or ""
-    language = _text(doc.get("language")) or "en"
-    system = dict(SYSTEM_DEFAULTS)
+    system = dict(SYSTEM_DEFAULTS_BY_LANGUAGE.get(languages[0], SYSTEM_DEFAULTS))
     raw_system = doc.get("system")
     if raw_system is not None:
         if not isinstance(raw_system, LineDict):
@@ -167,14 +208,20 @@ def _parse_meta(doc: LineDict, issues: _Issues) -> tuple[str, str, str, dict[str
                 if key not in SYSTEM_DEFAULTS:
                     allowed = ", ".join(SYSTEM_DEFAULTS)
                     issues.add("kb.yml", raw_system.line_of(key), f"unknown system message `{key}`; allowed: {allowed}")
-                elif _text(value) is None:
-                    issues.add("kb.yml", raw_system.line_of(key), f"system message `{key}` must be a non-empty string")
-                else:
-                    system[key] = str(value).strip()
-    return name or "", description, language, system
+                    continue
+                text, others, problem = localized(value, languages)
+                if text is None:
+                    issues.add("kb.yml", raw_system.line_of(key), f"system message `{key}` {problem}")
+                    continue
+                system[key] = text
+                for language, translated in others.items():
+                    translations[language].system[key] = translated
+    return name or "", description, system
 
 
-def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
+def _parse_intents(
+    doc: LineDict, issues: _Issues, languages: tuple[str, ...], translations: dict[str, Translation]
+) -> list[Intent]:
     file = "intents.yml"
     raw = doc.get("intents")
     if not isinstance(raw, LineList) or not raw:
@@ -214,7 +261,15 @@ def _parse_intents(doc: LineDict, issues: _Issues) -> list[Intent]:
             continue
         seen[name] = item.line
         examples, annotations = _parse_examples(item, name, issues, owners)
-        label = _text(item.get("label")) or name.replace("_", " ").capitalize()
+        label = name.replace("_", " ").capitalize()
+        if item.get("label") is not None:
+            text, others, problem = localized(item.get("label"), languages)
+            if text is None:
+                issues.add(file, item.line_of("label"), f"`label` of intent `{name}` {problem}")
+            else:
+                label = text
+                for language, translated in others.items():
+                    translations[language].labels[name] = translated
         handoff = item.get("handoff", False)
         if not isinstance(handoff, bool):
             issues.add(file, item.line_of("handoff"), f"`handoff` of intent `{name}` must be true or false")
@@ -360,7 +415,13 @@ def _parse_examples(
     return examples, annotations
 
 
-def _parse_faq(doc: LineDict, intent_names: set[str], issues: _Issues) -> list[FAQEntry]:
+def _parse_faq(
+    doc: LineDict,
+    intent_names: set[str],
+    issues: _Issues,
+    languages: tuple[str, ...],
+    translations: dict[str, Translation],
+) -> list[FAQEntry]:
     file = "faq.yml"
     if not doc:
         return []
@@ -378,11 +439,16 @@ def _parse_faq(doc: LineDict, intent_names: set[str], issues: _Issues) -> list[F
         if not isinstance(item, LineDict):
             issues.add(file, line, "each FAQ entry must be a mapping with `question` and `answer`")
             continue
-        question, answer = _text(item.get("question")), _text(item.get("answer"))
+        question = _text(item.get("question"))
+        answer, others, problem = localized(item.get("answer"), languages) if "answer" in item else (None, {}, None)
         if question is None:
             issues.add(file, item.line, "FAQ entry needs a non-empty `question`")
         if answer is None:
-            issues.add(file, item.line, "FAQ entry needs a non-empty `answer`")
+            issues.add(
+                file,
+                item.line_of("answer") if "answer" in item else item.line,
+                f"FAQ entry needs a non-empty `answer`{'' if problem is None else ': it ' + problem}",
+            )
         intent = item.get("intent")
         if intent is not None and (not isinstance(intent, str) or intent not in intent_names):
             issues.add(
@@ -392,6 +458,8 @@ def _parse_faq(doc: LineDict, intent_names: set[str], issues: _Issues) -> list[F
             )
             intent = None
         if question and answer:
+            for language, translated in others.items():
+                translations[language].faq_answers[len(entries)] = translated
             entries.append(FAQEntry(question=question, answer=answer, intent=intent))
     return entries
 

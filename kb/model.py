@@ -25,6 +25,25 @@ SYSTEM_DEFAULTS: dict[str, str] = {
     "form_retry": "Sorry, I didn't catch that.",
     "form_restart": "No problem, let's go through it again.",
     "form_done": "Thanks, that's everything I need.",
+    # a customer writing a language the KB has no texts in (kb/languages/localized.py), once per conversation
+    "other_language": "I can only reply in English, but I'll do my best to help.",
+}
+# the defaults of a KB whose default language is not English
+SYSTEM_DEFAULTS_BY_LANGUAGE: dict[str, dict[str, str]] = {
+    "en": SYSTEM_DEFAULTS,
+    "zh": {
+        "greeting": "您好！请问有什么可以帮您？",
+        "clarify": "我不太确定您的意思，您是指下面哪一项？",
+        "handoff": "正在为您转接人工客服，他们会在这里回复您。",
+        "fallback": "抱歉，我没有看懂。您能换个说法吗？",
+        "form_stop": "要在这里停下吗？目前还没有发送或更改任何内容。",
+        "form_stopped": "好的，已经停下了。还有其他可以帮您的吗？",
+        "form_continue": "好的，我们继续。",
+        "form_retry": "抱歉，我没听明白。",
+        "form_restart": "没问题，我们重新来一遍。",
+        "form_done": "谢谢，我需要的信息都齐了。",
+        "other_language": "抱歉，我只能用中文回复，但我会尽力帮您。",
+    },
 }
 
 
@@ -146,6 +165,22 @@ class ApprovedPair:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """A KB's texts in one more language (kb/languages/localized.py); a text left out stays in the default language."""
+
+    system: dict[str, str] = field(default_factory=dict)  # system message name -> text
+    variations: dict[str, dict[int, str]] = field(default_factory=dict)  # response -> variation index -> text
+    buttons: dict[str, dict[int, dict[int, str]]] = field(
+        default_factory=dict
+    )  # response -> variation -> button -> title
+    faq_answers: dict[int, str] = field(default_factory=dict)  # FAQ entry index -> answer
+    labels: dict[str, str] = field(default_factory=dict)  # intent -> label
+
+    def __bool__(self) -> bool:
+        return any((self.system, self.variations, self.buttons, self.faq_answers, self.labels))
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     name: str
     description: str
@@ -163,8 +198,15 @@ class KnowledgeBase:
     templates: dict[str, tuple[Template, ...]] = field(default_factory=dict)
     entities: tuple[EntityDefinition, ...] = ()  # declared in entities.yml (optional)
     forms: dict[str, Form] = field(default_factory=dict)  # forms.yml (optional), by name
+    # the languages the KB answers in, its default (``language``) first; left out: ``(language,)``
+    languages: tuple[str, ...] = ()
+    translations: dict[str, Translation] = field(default_factory=dict)  # by language, the default's excluded
 
     def __post_init__(self) -> None:
+        if not self.languages:
+            object.__setattr__(self, "languages", (self.language,))
+        elif self.languages[0] != self.language:
+            raise ValueError(f"`languages` must start with the default language {self.language!r}")
         if not self.templates:
             derived = {name: tuple(Template(text) for text in texts) for name, texts in self.responses.items()}
             object.__setattr__(self, "templates", derived)
@@ -236,6 +278,10 @@ class KnowledgeBase:
             payload["entities"] = [asdict(e) for e in self.entities]
         if self.forms:
             payload["forms"] = {name: asdict(form) for name, form in sorted(self.forms.items())}
+        if self.languages != (self.language,):  # KBs in one language keep their hash
+            payload["languages"] = list(self.languages)
+        if any(self.translations.values()):
+            payload["translations"] = {k: asdict(v) for k, v in sorted(self.translations.items()) if v}
         return _hash(payload)
 
 

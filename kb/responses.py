@@ -9,6 +9,7 @@
         - text: "Do you want to return it or exchange it?"           # ... with buttons
           buttons:
             - {title: Start a return, intent: return_item}
+        - text: {en: "Where did it go?", zh: "寄到哪里了？"}             # in each of kb.yml's languages
 
 :func:`parse_responses` validates the mapping into :class:`~kb.model.Template` values; every
 problem names the line and the fix (see docs/kb-format.md, "responses.yml").
@@ -20,7 +21,8 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from bot.errors import KBIssue
-from kb.model import Button, Intent, Template
+from kb.languages.localized import localized
+from kb.model import Button, Intent, Template, Translation
 from kb.placeholders import PlaceholderError, slot_names
 from kb.yamlio import LineDict, LineList
 
@@ -30,9 +32,18 @@ BUTTON_KEYS = ("title", "intent")
 
 
 def parse_responses(
-    doc: LineDict, intents: Sequence[Intent], issues: list[KBIssue], *, named: Collection[str] = ()
+    doc: LineDict,
+    intents: Sequence[Intent],
+    issues: list[KBIssue],
+    *,
+    named: Collection[str] = (),
+    languages: tuple[str, ...] = ("en",),
+    translations: dict[str, Translation] | None = None,
 ) -> dict[str, tuple[Template, ...]]:
     """The templates of each intent in ``doc`` (responses.yml); problems are added to ``issues``.
+
+    ``languages`` are kb.yml's, the default first; ``translations`` (by language, kb/languages/localized.py)
+    receive the texts in the other ones.
 
     ``named`` are the other names a response may have: the questions and messages of forms.yml
     (see :func:`kb.forms.form_response_names`). Their buttons may carry a slot ``value``.
@@ -61,9 +72,11 @@ def parse_responses(
             templates[key] = ()  # present, so not also reported as missing
             continue
         parsed: list[Template] = []
+        texts = _Texts(languages, translations or {}, key)
         for index, variation in enumerate(variations):
             item_line = variations.line_of(index) if isinstance(variations, LineList) else line
-            template = _parse_variation(variation, key, item_line, names, issues, values=key not in names)
+            texts.variation = len(parsed)
+            template = _parse_variation(variation, key, item_line, names, issues, values=key not in names, texts=texts)
             if template is not None:
                 parsed.append(template)
         templates[key] = tuple(parsed)
@@ -77,8 +90,40 @@ def parse_responses(
     return templates
 
 
+class _Texts:
+    """Reads the texts of one response's variations, keeping their translations."""
+
+    def __init__(self, languages: tuple[str, ...], translations: dict[str, Translation], response: str) -> None:
+        self.languages = languages
+        self.translations = translations
+        self.response = response
+        self.variation = 0
+
+    def read(self, value: Any, what: str, line: int, issues: list[KBIssue], button: int | None = None) -> str | None:
+        if not isinstance(value, LineDict):
+            return _text(value)
+        text, others, problem = localized(value, self.languages)
+        if text is None:
+            issues.append(KBIssue(RESPONSES, line, f"{what} {problem}"))
+            return None
+        for language, translated in others.items():
+            table = self.translations.setdefault(language, Translation())
+            if button is None:
+                table.variations.setdefault(self.response, {})[self.variation] = translated
+            else:
+                table.buttons.setdefault(self.response, {}).setdefault(self.variation, {})[button] = translated
+        return text
+
+
 def _parse_variation(
-    value: Any, intent: str, line: int, names: set[str], issues: list[KBIssue], *, values: bool = False
+    value: Any,
+    intent: str,
+    line: int,
+    names: set[str],
+    issues: list[KBIssue],
+    *,
+    values: bool = False,
+    texts: _Texts | None = None,
 ) -> Template | None:
     """One variation: a string, or a mapping with ``text`` and optional ``buttons``."""
     file = RESPONSES
@@ -87,11 +132,12 @@ def _parse_variation(
         for key in unknown:
             message = f"unknown key `{key}` in a response of `{intent}`; allowed: {', '.join(VARIATION_KEYS)}"
             issues.append(KBIssue(file, value.line_of(key), message))
-        text = _text(value.get("text"))
-        if text is None:
-            where = value.line_of("text") if "text" in value else value.line
+        where = value.line_of("text") if "text" in value else value.line
+        texts = texts or _Texts(("en",), {}, intent)
+        text = texts.read(value.get("text"), f"the `text` of a response of `{intent}`", where, issues)
+        if text is None and not isinstance(value.get("text"), LineDict):  # a mapping's problem is reported
             issues.append(KBIssue(file, where, f"a response of `{intent}` needs `text`: the non-empty reply text"))
-        buttons = _parse_buttons(value, intent, names, issues, values=values)
+        buttons = _parse_buttons(value, intent, names, issues, values=values, texts=texts)
         if text is None or buttons is None or unknown:
             return None
         return _template(text, buttons, intent, value.line_of("text"), issues)
@@ -113,7 +159,13 @@ def _template(text: str, buttons: tuple[Button, ...], intent: str, line: int, is
 
 
 def _parse_buttons(
-    variation: LineDict, intent: str, names: set[str], issues: list[KBIssue], *, values: bool = False
+    variation: LineDict,
+    intent: str,
+    names: set[str],
+    issues: list[KBIssue],
+    *,
+    values: bool = False,
+    texts: _Texts,
 ) -> tuple[Button, ...] | None:
     """The ``buttons`` of a variation (none when absent), or None when they have problems.
 
@@ -141,7 +193,11 @@ def _parse_buttons(
             if key not in allowed:
                 message = f"unknown key `{key}` in a button of `{intent}`; allowed: {', '.join(allowed)}"
                 issues.append(KBIssue(file, item.line_of(key), message))
-        title, target = _text(item.get("title")), item.get("intent")
+        what = f"the `title` of a button of `{intent}`"
+        where = item.line_of("title") if "title" in item else item.line
+        title, target = texts.read(item.get("title"), what, where, issues, button=len(buttons)), item.get("intent")
+        if title is None and isinstance(item.get("title"), LineDict):
+            continue  # reported
         if title is None:
             where = item.line_of("title") if "title" in item else item.line
             issues.append(KBIssue(file, where, f"a button of `{intent}` needs `title`: the non-empty text shown"))

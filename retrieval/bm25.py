@@ -15,22 +15,21 @@ batch of queries is scored with one sparse product per chunk of queries.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from kb.languages.segmentation import words
 from retrieval.search import Hit
 
-_WORD = re.compile(r"\w+")
 QUERY_CHUNK = 512  # queries scored per sparse product: bounds the dense (chunk x documents) score block
 
 
 def tokenize(text: str) -> list[str]:
-    """Lowercased word tokens: runs of letters, digits and underscores."""
-    return _WORD.findall(text.lower())
+    """Lowercased word tokens: runs of letters, digits and underscores; Chinese segmented by jieba."""
+    return words(text)
 
 
 class BM25Index:

@@ -84,7 +84,7 @@ class TransformerMember(Protocol):
 class IntentModel:
     def __init__(
         self,
-        transformer: TransformerMember,
+        transformer: TransformerMember | None,
         head: EmbeddingHead,
         embedder: Embedder,
         *,
@@ -94,8 +94,12 @@ class IntentModel:
         threshold: float = 0.6,
         metrics: dict[str, Any] | None = None,
     ) -> None:
-        if transformer.labels != head.labels or (lexical is not None and lexical.labels != head.labels):
+        if (transformer is not None and transformer.labels != head.labels) or (
+            lexical is not None and lexical.labels != head.labels
+        ):
             raise ValueError("the transformer and the heads must share one label order")
+        if transformer is None and weights[0] > 0:
+            raise ValueError("a model without a fine-tuned transformer cannot give it a weight")
         self.transformer = transformer
         self.head = head
         self.lexical = lexical
@@ -107,14 +111,16 @@ class IntentModel:
 
     @property
     def labels(self) -> list[str]:
-        return self.transformer.labels
+        return self.head.labels
 
     def logits(self, texts: Sequence[str], *, embeddings: npt.ArrayLike | None = None) -> FloatArray:
         """Mixed log-probabilities (before the temperature), one row per text."""
         vectors = self.embedder.encode(texts) if embeddings is None else embeddings
-        members = [self.transformer.logits(texts), self.head.logits(vectors)]
-        if self.lexical is not None and self.weights[2] > 0:
-            members.append(self.lexical.logits(texts))
+        members = [
+            self.transformer.logits(texts) if self.transformer is not None and self.weights[0] > 0 else None,
+            self.head.logits(vectors),
+            self.lexical.logits(texts) if self.lexical is not None and self.weights[2] > 0 else None,
+        ]
         return mix(members, self.weights)
 
     def probabilities(self, texts: Sequence[str], *, embeddings: npt.ArrayLike | None = None) -> FloatArray:
@@ -125,7 +131,8 @@ class IntentModel:
 
     def save(self, folder: str | Path) -> None:
         path = Path(folder)
-        self.transformer.save(path / "transformer")
+        if self.transformer is not None:
+            self.transformer.save(path / "transformer")
         self.head.save(path / "head")
         if self.lexical is not None:
             self.lexical.save(path / "lexical")
@@ -145,8 +152,10 @@ class IntentModel:
         if not (path / META).is_file():
             raise ModelNotFoundError(f"no intent model in {path} ({META} is missing); rebuild it with `deskmate train`")
         meta = json.loads((path / META).read_text(encoding="utf-8"))
-        transformer: TransformerMember
-        if is_exported(path / "transformer"):
+        transformer: TransformerMember | None
+        if not (path / "transformer").is_dir():  # a model of the heads alone (train_heads_model)
+            transformer = None
+        elif is_exported(path / "transformer"):
             transformer = OnnxIntentTransformer(path / "transformer")
         else:
             from training.transformer import TransformerIntentClassifier, quantize_int8
@@ -165,11 +174,13 @@ class IntentModel:
         )
 
 
-def mix(members: Sequence[FloatArray], weights: Sequence[float]) -> FloatArray:
-    """Weighted sum of the members' log-probabilities (members beyond ``len(weights)`` are ignored)."""
+def mix(members: Sequence[FloatArray | None], weights: Sequence[float]) -> FloatArray:
+    """Weighted sum of the members' log-probabilities (members beyond ``len(weights)`` are ignored;
+    a member of weight 0 may be None: it was not computed)."""
+    present = [m for m in members if m is not None]
     total: FloatArray = sum(  # type: ignore[assignment]
-        (w * log_softmax(m) for m, w in zip(members, weights, strict=False) if w > 0),
-        np.zeros_like(members[0]),
+        (w * log_softmax(m) for m, w in zip(members, weights, strict=False) if w > 0 and m is not None),
+        np.zeros_like(present[0]),
     )
     return total
 
@@ -204,6 +215,30 @@ def train_intent_model(
         train, validation=validation, labels=data.label_names, config=config, progress=progress, metadata=metadata
     )
     model = assemble(tuned, data, embedder, config=config, export_to=export_to)
+    model.metrics["train_seconds"] = round(time.perf_counter() - started, 1)
+    return model
+
+
+def train_heads_model(
+    data: IntentData, embedder: Embedder, *, config: TrainingConfig | None = None, lexical: bool = True
+) -> IntentModel:
+    """The intent model without a fine-tuned transformer: the embedding head on ``embedder``'s vectors
+    and (``lexical``) the lexical head, mixed and calibrated like :func:`train_intent_model`.
+
+    For an encoder that cannot be fine-tuned (the multilingual one, retrieval/languages/multilingual.py) or a
+    tokenizer that does not cover the KB's language. Trains in seconds.
+    """
+    config = config or TrainingConfig()
+    started = time.perf_counter()
+    train, validation = split(data, config)
+    labels = data.label_names
+    head = EmbeddingHead.fit(embedder.encode(train.texts), train.labels, label_order=labels, c=config.head_c)
+    words = LexicalHead.fit(train.texts, train.labels, label_order=labels) if lexical else None
+    weights = (0.0, 0.5, 0.5) if words is not None else (0.0, 1.0, 0.0)
+    model = IntentModel(None, head, embedder, lexical=words, weights=weights, threshold=DEFAULT_THRESHOLD)
+    if len(validation):
+        calibrate(model, validation, target=config.answer_precision_target)
+    model.metrics["validation_examples"] = len(validation)
     model.metrics["train_seconds"] = round(time.perf_counter() - started, 1)
     return model
 
@@ -273,11 +308,12 @@ def calibrate(model: IntentModel, validation: IntentData, *, target: float) -> N
     """Choose the mixing weights, the temperature and the answer threshold on ``validation``."""
     index = {label: i for i, label in enumerate(model.labels)}
     gold = np.array([index[label] for label in validation.labels], dtype=np.int64)
-    members = [model.transformer.logits(validation.texts), model.head.logits(model.embedder.encode(validation.texts))]
-    grid = [w for w in simplex() if w[2] == 0.0]
-    if model.lexical is not None:
-        members.append(model.lexical.logits(validation.texts))
-        grid = simplex()
+    members: list[FloatArray | None] = [
+        model.transformer.logits(validation.texts) if model.transformer is not None else None,
+        model.head.logits(model.embedder.encode(validation.texts)),
+        model.lexical.logits(validation.texts) if model.lexical is not None else None,
+    ]
+    grid = [w for w in simplex() if all(m is not None or weight == 0 for m, weight in zip(members, w, strict=True))]
 
     def accuracy(weights: tuple[float, float, float]) -> float:
         return float((mix(members, weights).argmax(axis=1) == gold).mean())
@@ -301,7 +337,7 @@ def calibrate(model: IntentModel, validation: IntentData, *, target: float) -> N
         # A 97% target measured on a few dozen messages is noise: keep the documented default.
         threshold, coverage = DEFAULT_THRESHOLD, float((after.max(axis=1) >= DEFAULT_THRESHOLD).mean())
     model.weights, model.temperature, model.threshold = weights, temperature, threshold
-    alone = {
+    alone = {  # None: that member is not in the model
         name: accuracies.get(w)
         for name, w in (
             ("transformer", (1.0, 0.0, 0.0)),

@@ -1,7 +1,8 @@
 """A lexical intent head: word and character n-gram TF-IDF under a logistic regression.
 
 It sees spelling (order numbers, product names, typos) that sentence embeddings smooth over, so it
-errs differently from the two MiniLM heads and earns a small weight in the mix
+errs differently from the two sentence-embedding heads. Character n-grams need no word edges, so
+they read Chinese as well; the word n-grams get jieba's words for it and earns a small weight in the mix
 (training/intent_model.py). About 1.5 ms a message on a CPU.
 
 Save/load contract, without pickle: ``lexical_head.json`` (both vectorizers' parameters,
@@ -18,13 +19,29 @@ from typing import Any
 import numpy as np
 
 from bot.errors import ModelNotFoundError, TrainingError
+from kb.languages.segmentation import has_ideographs, words
 from training.calibration import FloatArray, softmax
 from training.prediction import IntentPrediction, rank
 
 META = "lexical_head.json"
 WEIGHTS = "lexical_head.npz"
+
+
+def lexical_words(text: str) -> list[str]:
+    """Words of two characters or more, as scikit-learn's default, but Chinese segmented by jieba
+    (kb/languages/segmentation.py): one-character Chinese words ("退", "换") are kept, they carry meaning."""
+    return [word for word in words(text) if len(word) > 1 or has_ideographs(word)]
+
+
 VECTORIZERS: dict[str, dict[str, Any]] = {
-    "word": {"analyzer": "word", "ngram_range": (1, 2), "sublinear_tf": True},
+    "word": {
+        "analyzer": "word",
+        "tokenizer": lexical_words,
+        "token_pattern": None,
+        "lowercase": False,  # lexical_words lowercases
+        "ngram_range": (1, 2),
+        "sublinear_tf": True,
+    },
     "char": {"analyzer": "char_wb", "ngram_range": (2, 5), "sublinear_tf": True},
 }
 

@@ -105,6 +105,9 @@ class Conversation:
         self.slots: dict[str, str] = {}  # filled from entities, forms and custom actions, as text
         self.raw_slots: dict[str, Any] = {}  # the same, with the JSON values (what actions read)
         self.form: FormState = NO_FORM  # the active form, the slot it asks for (bot/forms)
+        # the customer's language (ISO 639-1): their browser's at first, then the last message that said
+        self.language: str | None = None
+        self.language_noticed = False  # told once that the bot answers in the KB's language
         self._replaying = False
 
     @property
@@ -150,6 +153,10 @@ class Conversation:
         )
         if said and isinstance(event.data.get("text"), str):
             self._turns.append(event.data["text"])
+        if (event.kind == CUSTOMER_MESSAGE and isinstance(event.data.get("language"), str)) or (
+            event.kind == VISIT and isinstance(event.data.get("language"), str) and self.language is None
+        ):
+            self.language = event.data["language"]
         if event.kind == SLOT_SET:
             if event.data.get("value") is None:
                 self.slots.pop(event.data["slot"], None)
@@ -160,6 +167,7 @@ class Conversation:
         elif event.kind == FORM:
             self.form = FormState.from_data(event.data)
         elif event.kind == BOT_REPLY:
+            self.language_noticed = self.language_noticed or event.data.get("notice") == "language"
             self.bot_turns += 1
             self.last_was_clarify = False
             buttons = event.data.get("buttons", [])
@@ -189,10 +197,12 @@ class Conversation:
         elif event.kind in (HANDED_BACK, CLOSED):
             self.agent = None
 
-    def start(self, composer: Composer, *, page: str | None = None) -> list[NewEvent]:
-        """The events that open a new conversation: where it started (``page``, when known), the greeting."""
+    def start(self, composer: Composer, *, page: str | None = None, language: str | None = None) -> list[NewEvent]:
+        """The events that open a new conversation: where it started (``page``, when known) in which
+        ``language`` (the browser's), the greeting (``composer``: of the KB's texts in that language)."""
         greeting = composer.greeting()
-        visit = [NewEvent(VISIT, {"page": page})] if page else []
+        where = {k: v for k, v in (("page", page), ("language", language)) if v}
+        visit = [NewEvent(VISIT, where)] if where else []
         return self._emit([*visit, NewEvent(BOT_REPLY, {"text": greeting.text, **greeting.data})])
 
     def receive(
@@ -202,21 +212,33 @@ class Conversation:
         client_id: str,
         chosen_intent: str | None = None,
         entities: Sequence[tuple[str, str]] = (),
+        language: str | None = None,
     ) -> list[NewEvent]:
         """Record a customer message (stored before anything else happens, so it is never lost).
 
         ``entities`` are (entity, value) pairs found in the message; each fills the slot of that name.
+        ``language`` is the message's, when it says (retrieval/languages/detect.py).
         """
         if self._state is State.CLOSED:
             raise ConversationError(f"conversation {self.id} is closed; start a new conversation")
         data: dict[str, object] = {"text": text}
         if chosen_intent is not None:
             data["chosen_intent"] = chosen_intent
+        if language is not None:
+            data["language"] = language
         events = [NewEvent(CUSTOMER_MESSAGE, data, client_id=client_id)]
         for slot, value in entities:
             if self.raw_slots.get(slot) != value:
                 events.append(NewEvent(SLOT_SET, {"slot": slot, "value": value, "source": "entity"}))
         return self._emit(events)
+
+    def language_notice(self, composer: Composer) -> list[NewEvent]:
+        """Once per conversation, when the customer writes a language the KB has no texts in: the
+        KB's ``other_language`` message, in its own language (``composer``'s), before the answer."""
+        if self.language is None or self.language_noticed or self.language in composer.kb.languages:
+            return []
+        text = composer.system("other_language")
+        return self._emit([NewEvent(BOT_REPLY, {"text": text, "source": "system", "notice": "language"})])
 
     def decide(
         self,

@@ -108,6 +108,7 @@ class Understanding:
     nearest_is_out_of_scope: bool = False  # the nearest example is one of the KB's out-of-scope messages
     # per intent, each template variation's similarity to the message (aligned with kb.templates)
     variation_scores: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    pipeline: str = "main"  # which of the brain's pipelines read it: "main" or "crosslingual"
 
 
 @dataclass(frozen=True)

@@ -45,17 +45,21 @@ T = TypeVar("T")
 CONFLICT_RETRIES = 5  # replays after another replica wrote first, before giving up with the ConflictError
 
 
-def _understand(items: list[tuple[Brain, str, tuple[str, ...]]]) -> list[Understanding]:
+Work = tuple[Brain, str, tuple[str, ...], str | None]  # brain, message, earlier turns, language
+
+
+def _understand(items: list[Work]) -> list[Understanding]:
     """One forward pass per brain in the batch (two only while a reload swaps builds)."""
     results: list[Understanding | None] = [None] * len(items)
     groups: dict[int, list[int]] = {}
-    for position, (brain, _, _) in enumerate(items):
+    for position, (brain, _, _, _) in enumerate(items):
         groups.setdefault(id(brain), []).append(position)
     for positions in groups.values():
         brain = items[positions[0]][0]
         texts = [items[p][1] for p in positions]
         contexts = [items[p][2] for p in positions]
-        for position, understanding in zip(positions, brain.understand(texts, contexts), strict=True):
+        languages = [items[p][3] for p in positions]
+        for position, understanding in zip(positions, brain.understand(texts, contexts, languages), strict=True):
             results[position] = understanding
     return [r for r in results if r is not None]
 
@@ -129,7 +133,7 @@ class ChatService:
         self._seqs: dict[str, int] = {}  # the last event number seen of each cached conversation
         self._cache_size = cache_size
         # Concurrent messages share one forward pass; one batch at a time (torch uses every core).
-        self._batcher: MicroBatcher[tuple[Brain, str, tuple[str, ...]], Understanding] = MicroBatcher(_understand)
+        self._batcher: MicroBatcher[Work, Understanding] = MicroBatcher(_understand)
 
     def swap_brain(self, brain: Brain) -> Brain:
         """Serve ``brain`` from the next message on; returns the one it replaces.
@@ -140,8 +144,9 @@ class ChatService:
         logger.info("now serving build %s (was %s)", brain.build_id, old.build_id)
         return old
 
-    async def open_session(self, token: str | None, *, page: str | None = None) -> Session:
-        """Resume the conversation of ``token``, or start a new one (from ``page``) when ``token`` is None."""
+    async def open_session(self, token: str | None, *, page: str | None = None, language: str | None = None) -> Session:
+        """Resume the conversation of ``token``, or start a new one (from ``page``, its browser in
+        ``language``) when ``token`` is None."""
         if token is not None:
             self.signer.verify(token)  # forged, altered or expired: refused before the store is asked
             conversation_id = await self.store.conversation_for_token(token_hash(token))
@@ -158,7 +163,8 @@ class ChatService:
         conversation = Conversation(conversation_id)
         self._remember(conversation, seq=0)
         with conversation_context(conversation_id):
-            await self._append(conversation, conversation.start(self.brain.composer, page=page))
+            composer = self.brain.composer_for(language)
+            await self._append(conversation, conversation.start(composer, page=page, language=language))
             logger.info("conversation %s: started", conversation_id)
         return Session(token, conversation_id, conversation.state.value)
 
@@ -181,9 +187,12 @@ class ChatService:
                 conversation = await self._conversation(conversation_id)
                 context = conversation.recent_turns  # before this message: the retriever's query context
                 entities = [(e.entity, e.value) for e in brain.extractor.extract(text)]
+                language = brain.language_of(text) if intent is None else None
                 received = await self._append(
                     conversation,
-                    conversation.receive(text, client_id=client_id, chosen_intent=intent, entities=entities),
+                    conversation.receive(
+                        text, client_id=client_id, chosen_intent=intent, entities=entities, language=language
+                    ),
                 )
                 return Received(brain, conversation, context, entities, received)
 
@@ -244,7 +253,7 @@ class ChatService:
         conversation_id = conversation.id
         understanding = None
         if conversation.bot_is_answering or conversation.state in AGENT_STATES:
-            understanding = await self._batcher.submit((brain, text, context))
+            understanding = await self._batcher.submit((brain, text, context, conversation.language))
         received: list[StoredEvent] = []
         if understanding is not None and conversation.state in AGENT_STATES:
             # agent assist: the bot stays silent and suggests replies to the agent instead
@@ -282,10 +291,12 @@ class ChatService:
         """The bot's events for a turn: the form's when one is active or starts, else :meth:`_plain_answer`."""
         if not conversation.bot_is_answering or understanding is None:
             return []
-        decision = conversation.decide(text, understanding, brain.policy, chosen_intent=intent)
+        composer = brain.composer_for(conversation.language)
+        notice = conversation.language_notice(composer)
+        decision = conversation.decide(text, understanding, brain.policy_for(understanding), chosen_intent=intent)
         turn = conversation.form_turn(
             kb=brain.kb,
-            composer=brain.composer,
+            composer=composer,
             text=text,
             client_id=client_id,
             understanding=understanding,
@@ -293,7 +304,7 @@ class ChatService:
             entities=entities,
         )
         if turn is None:
-            return await self._plain_answer(
+            return notice + await self._plain_answer(
                 brain, conversation, text, client_id, intent, understanding, entities, decision
             )
 
@@ -302,7 +313,7 @@ class ChatService:
                 brain, conversation, text, client_id, intent, understanding, entities, decided
             )
 
-        return await finish_form_turn(
+        return notice + await finish_form_turn(
             turn,
             self.actions,
             plain,
@@ -339,7 +350,7 @@ class ChatService:
                 client_id=client_id,
                 decision=decision,
                 understanding=understanding,
-                composer=brain.composer,
+                composer=brain.composer_for(conversation.language),
                 outcome=outcome,
             )
         if decision.action is Action.GENERATE and self.generator is not None:
@@ -357,8 +368,8 @@ class ChatService:
             text,
             client_id=client_id,
             understanding=understanding,
-            policy=brain.policy,
-            composer=brain.composer,
+            policy=brain.policy_for(understanding),
+            composer=brain.composer_for(conversation.language),
             chosen_intent=intent,
             decision=decision,
         )

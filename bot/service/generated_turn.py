@@ -90,9 +90,9 @@ async def generated_turn(
         text,
         client_id=client_id,
         understanding=understanding,
-        policy=brain.policy,
-        composer=brain.composer,
-        decision=conversation.decide(text, understanding, brain.policy, generation=False),
+        policy=brain.policy_for(understanding),
+        composer=brain.composer_for(conversation.language),
+        decision=conversation.decide(text, understanding, brain.policy_for(understanding), generation=False),
     )
     for event in events:
         if event.kind != STATE_CHANGED:

@@ -97,7 +97,7 @@ class CustomerConnection:
                 if frame["session"] is None and self.limits is not None and not self.limits.allow(self.address):
                     # a new conversation costs a message: opening many is rate-limited like sending many
                     raise ProtocolError("rate_limited", "too many new conversations; wait a moment and try again")
-                await self._open(frame["session"], frame["page"])
+                await self._open(frame["session"], frame["page"], frame["language"])
             except ProtocolError as exc:
                 await self.send(error_frame(exc))
             except DeskmateError as exc:
@@ -111,8 +111,8 @@ class CustomerConnection:
                     }
                 )
 
-    async def _open(self, token: str | None, page: str | None) -> None:
-        session = await self.service.open_session(token, page=page)
+    async def _open(self, token: str | None, page: str | None, language: str | None = None) -> None:
+        session = await self.service.open_session(token, page=page, language=language)
         set_conversation(session.conversation_id)  # this connection's log lines (and its forwarder's) carry it
         subscription = self.service.bus.subscribe(session.conversation_id)
         try:

@@ -28,6 +28,7 @@ from bot.core.events import (
 )
 from bot.core.feedback import MAX_COMMENT, SCORES, VALUES, ratings
 from bot.errors import ProtocolError
+from retrieval.languages.detect import base_language
 
 MAX_TEXT = 2000
 MAX_ID = 64
@@ -42,6 +43,7 @@ class Hello(TypedDict):
     type: Literal["hello"]
     session: str | None
     page: str | None  # the page the widget is on, without query and fragment (for agents); None if not http(s)
+    language: str | None  # the browser's language ("zh-CN" -> "zh"): a new conversation's greeting uses it
 
 
 class Message(TypedDict, total=False):
@@ -107,7 +109,10 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
         page = frame.get("page")
         if page is not None and (not isinstance(page, str) or len(page) > MAX_PAGE):
             raise ProtocolError("bad_frame", f'"page" must be null or the page\'s URL, at most {MAX_PAGE} characters')
-        return Hello(type="hello", session=session, page=page_shown(page))
+        language = frame.get("language")
+        if language is not None and (not isinstance(language, str) or len(language) > 35):
+            raise ProtocolError("bad_frame", '"language" must be null or the browser\'s language tag, like "zh-CN"')
+        return Hello(type="hello", session=session, page=page_shown(page), language=base_language(language))
     if kind == "message":
         return _parse_message(frame)
     if kind == "typing":

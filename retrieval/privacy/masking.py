@@ -49,6 +49,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from dataclasses import dataclass, field
 
 from bot.errors import ConfigError
+from kb.languages.segmentation import NOT_AFTER, NOT_BEFORE
 from kb.placeholders import escape
 from retrieval.privacy import pii
 from retrieval.privacy.name_words import PLACE_WORDS
@@ -215,7 +216,7 @@ def _recurrences(findings: Iterable[Finding]) -> Callable[[str], Iterator[Findin
         return None
     names = [value for value, kind in values.items() if kind == NAME]
     others = {_normal(value): (value, kind) for value, kind in values.items() if kind != NAME}
-    name_rx = re.compile(rf"(?<!\w)(?:{_alternatives(names)})(?!\w)") if names else None
+    name_rx = re.compile(rf"{NOT_AFTER}(?:{_alternatives(names)}){NOT_BEFORE}") if names else None
     other_rx = _whole_words([v for v, _ in others.values()], re.IGNORECASE) if others else None
 
     def occurrences(text: str) -> Iterator[Finding]:
@@ -233,7 +234,7 @@ def _recurrences(findings: Iterable[Finding]) -> Callable[[str], Iterator[Findin
 
 def _whole_words(values: Iterable[str], flags: int = 0) -> re.Pattern[str]:
     """One pattern for ``values`` as whole words, longest first, any spacing between their words."""
-    return re.compile(rf"(?<!\w)(?:{_alternatives(values)})(?!\w)", flags)
+    return re.compile(rf"{NOT_AFTER}(?:{_alternatives(values)}){NOT_BEFORE}", flags)
 
 
 def _alternatives(values: Iterable[str]) -> str:
@@ -247,5 +248,3 @@ def _pattern_rule(kind: str, pattern: re.Pattern[str]) -> Callable[[str], Iterab
 def _normal(value: str) -> str:
     """How kept values are compared: case, spaces and punctuation aside."""
     return re.sub(r"[\W_]+", "", value.casefold())
-
-

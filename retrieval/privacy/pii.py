@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from stdnum import iban
 
 from bot.errors import ConfigError
+from kb.languages.segmentation import NOT_AFTER, NOT_BEFORE, SPACED_WORD
 
 EMAIL = "email"
 PHONE = "phone"
@@ -67,7 +68,7 @@ def compile_pattern(kind: str, regex: object) -> re.Pattern[str]:
     if not isinstance(regex, str) or not regex.strip():
         raise ConfigError(f"masking pattern `{kind}` must be a non-empty regular expression, e.g. 'PO-\\d{{6}}'")
     try:
-        pattern = re.compile(rf"(?<!\w)(?:{regex})(?!\w)")
+        pattern = re.compile(rf"{NOT_AFTER}(?:{regex}){NOT_BEFORE}")
     except re.error as exc:
         raise ConfigError(f"masking pattern `{kind}` is not a valid regular expression ({exc}); fix it") from exc
     if pattern.fullmatch(""):
@@ -103,8 +104,8 @@ def find_emails(text: str) -> Iterator[Finding]:
 # --- phone numbers and payment cards -----------------------------------------------------
 
 # Numbers must not be glued to a word, a decimal or thousands part, a date, a URL or an id.
-_NOT_AFTER = r"(?<![\w+/.,=#@-])"
-_NOT_BEFORE = r"(?!\w|[.,/:-]?\d)"
+_NOT_AFTER = rf"(?<!{SPACED_WORD}|[+/.,=#@-])"  # an ideograph is an edge: 电话13812345678
+_NOT_BEFORE = rf"(?!{SPACED_WORD}|[.,/:-]?\d)"
 # Single digits with optional single separators: unambiguous, so matching stays linear.
 _CARD = re.compile(_NOT_AFTER + r"[1-9](?:[ -]?\d){12,18}" + _NOT_BEFORE)
 # after "card": a card-shaped number even when it fails the Luhn check (a typo is still someone's card)

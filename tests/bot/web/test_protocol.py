@@ -20,10 +20,21 @@ def frame(**fields: Any) -> str:
 
 
 def test_hello_new_and_resume() -> None:
-    assert parse_client_frame(frame(type="hello", session=None)) == {"type": "hello", "session": None, "page": None}
-    assert parse_client_frame(frame(type="hello")) == {"type": "hello", "session": None, "page": None}
+    new = {"type": "hello", "session": None, "page": None, "language": None}
+    assert parse_client_frame(frame(type="hello", session=None)) == new
+    assert parse_client_frame(frame(type="hello")) == new
     resumed = parse_client_frame(frame(type="hello", session="k3J-x"))
-    assert resumed == {"type": "hello", "session": "k3J-x", "page": None}
+    assert resumed == {**new, "session": "k3J-x"}
+
+
+@pytest.mark.parametrize(("tag", "language"), [("zh-CN", "zh"), ("en_GB", "en"), ("es", "es"), ("", None), ("x!", None)])
+def test_hello_carries_the_browser_language(tag: str, language: str | None) -> None:
+    assert parse_client_frame(frame(type="hello", language=tag))["language"] == language
+
+
+def test_hello_with_a_bad_language_is_refused() -> None:
+    with pytest.raises(ProtocolError, match="language"):
+        parse_client_frame(frame(type="hello", language=["zh"]))
 
 
 @pytest.mark.parametrize(

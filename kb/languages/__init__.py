@@ -1,0 +1,1 @@
+"""Languages of a KB: words without spaces (segmentation), texts in several languages (localized)."""
