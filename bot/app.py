@@ -147,7 +147,7 @@ async def serve(settings: Settings) -> None:
         if settings.action_server_url:
             actions = RemoteActionRunner(settings.action_server_url)
         else:
-            actions = await asyncio.to_thread(InProcessActionRunner, settings.actions_package)
+            actions = await asyncio.to_thread(InProcessActionRunner, settings.actions)
         resources.push_async_callback(actions.close)
         brain = await loading
         service = ChatService(

@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
+import inspect
 import logging
+import os
+import re
+import sys
 import threading
+import types
 from collections.abc import Mapping
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Protocol
 
+from rasa_sdk import Action
 from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
+from rasa_sdk.utils import all_subclasses
 
 from bot.actions.calls import ActionCall
 from bot.actions.results import ActionResult, parse_result
@@ -37,17 +46,20 @@ class ActionRunner(Protocol):
 
 
 class InProcessActionRunner:
-    """Runs the actions of ``package`` (e.g. ``"kb.demo.actions"``) inside this process.
+    """Runs the actions of ``package`` (e.g. ``"kb.demo.actions"``, or a KB's ``actions`` folder, which
+    need not be importable by name: ``kb/demo-zh/actions``) inside this process.
 
     Only actions defined in ``package`` (or its submodules) are served, even though rasa-sdk
-    registers every ``Action`` subclass imported in the process. Call :meth:`close` when done.
+    registers every ``Action`` subclass imported in the process: two KBs' packages may define
+    actions of the same name. Call :meth:`close` when done.
     """
 
     def __init__(self, package: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.package = package
+        self.source = package
         self.timeout = timeout
         self._executor = ActionExecutor()
         try:
+            package = self.package = import_folder(package) if is_folder(package) else package
             self._executor.register_package(package)
         except SystemExit as exc:  # rasa-sdk exits the process when the package cannot be imported
             raise ActionError(
@@ -55,7 +67,10 @@ class InProcessActionRunner:
                 f"`python -c 'import {package}'` works from the directory Deskmate runs in",
                 reason="import",
             ) from exc
-        self._executor.actions = {name: fn for name, fn in self._executor.actions.items() if _defined_in(fn, package)}
+        self._executor.actions = {}
+        for action in all_subclasses(Action):
+            if _defined_in_module(action.__module__, package) and not inspect.isabstract(action):
+                self._executor.register_action(action)
         if not self._executor.actions:
             logger.warning("action package %s defines no rasa_sdk.Action subclass", package)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -71,7 +86,7 @@ class InProcessActionRunner:
         if call.name not in self._executor.actions:
             known = ", ".join(self.actions) or "none"
             raise ActionError(
-                f"no action named `{call.name}` in package `{self.package}` (it has: {known}); fix the action "
+                f"no action named `{call.name}` in package `{self.source}` (it has: {known}); fix the action "
                 "name in the KB, or add a rasa_sdk.Action subclass whose name() returns it",
                 action=call.name,
                 reason="not_found",
@@ -94,12 +109,12 @@ class InProcessActionRunner:
             logger.error("conversation %s: action %s raised", call.sender_id, call.name, exc_info=exc)
             raise ActionError(
                 f"action `{call.name}` raised {type(exc).__name__}: {exc}; fix the action in package "
-                f"`{self.package}` (the traceback is in the log)",
+                f"`{self.source}` (the traceback is in the log)",
                 action=call.name,
                 reason="failed",
             ) from exc
         data = answer.model_dump() if answer is not None else None
-        return parse_result(data, action=call.name, source=f"package `{self.package}`")
+        return parse_result(data, action=call.name, source=f"package `{self.source}`")
 
     async def close(self) -> None:
         """Cancel what is still running and stop the worker thread."""
@@ -152,11 +167,48 @@ class ScriptedActionRunner:
         return None
 
 
-def _defined_in(fn: Any, package: str) -> bool:
-    """Whether a registered action (a bound ``Action.run`` or a function) comes from ``package``."""
-    owner = getattr(fn, "__self__", None)
-    module = type(owner).__module__ if owner is not None else str(getattr(fn, "__module__", ""))
+def _defined_in_module(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
+
+
+def is_folder(source: str) -> bool:
+    """Whether ``source`` names a folder (``kb/demo-zh/actions``) rather than a package name."""
+    return "/" in source or os.sep in source or Path(source).is_dir()
+
+
+def import_folder(folder: str) -> str:
+    """Import the package in ``folder`` (it has an ``__init__.py``) by its path; returns its module name.
+
+    The name is made from the folder's path (``kb/demo-zh/actions`` -> ``deskmate_actions.kb_demo_zh_actions``),
+    so two KBs' folders never share one.
+    """
+    path = Path(folder).resolve()
+    init = path / "__init__.py"
+    if not init.is_file():
+        raise ActionError(
+            f"cannot import the actions folder `{folder}`: it has no __init__.py; point DESKMATE_ACTIONS_PACKAGE "
+            "at a Python package, or add the file",
+            reason="import",
+        )
+    relative = path.relative_to(Path.cwd().resolve()) if path.is_relative_to(Path.cwd().resolve()) else path
+    name = "deskmate_actions." + re.sub(r"\W+", "_", str(relative)).strip("_")
+    if name in sys.modules:
+        return name
+    if "deskmate_actions" not in sys.modules:
+        sys.modules["deskmate_actions"] = types.ModuleType("deskmate_actions")  # a namespace for these
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(path)])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[name]
+        raise ActionError(
+            f"cannot import the actions folder `{folder}`: {type(exc).__name__}: {exc}; fix the actions",
+            reason="import",
+        ) from exc
+    return name
 
 
 async def _cancel_all() -> None:

@@ -293,7 +293,7 @@ def _bench_privacy(args: argparse.Namespace) -> int:
             dialogues_file=args.dialogues,
             generator=generator,
             generator_name=args.generator,
-            actions_package=settings.actions_package if kb_dir.resolve() == DEMO_KB.resolve() else None,
+            actions_package=settings.actions if kb_dir.resolve() == DEMO_KB.resolve() else None,
             seed=args.seed,
             out=args.out,
         )

@@ -83,7 +83,7 @@ def _test(args: argparse.Namespace) -> int:
         policy = dataclasses.replace(settings.policy, generate=False)  # no generator: replies are reproducible
         brain = Brain.load(info, embedder, policy_config=policy, int8=settings.int8)
         url = args.actions_url or settings.action_server_url
-        package = args.actions_package or settings.actions_package
+        package = args.actions_package or (dataclasses.replace(settings, kb_path=args.kb) if args.kb else settings).actions
         return asyncio.run(_play(tests, brain, actions_url=url, actions_package=package, out=args.out))
 
 

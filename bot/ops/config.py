@@ -21,6 +21,7 @@ from bot.ops.secrets_file import read_or_create_secret, read_secret
 PREFIX = "DESKMATE_"
 MIN_TOKEN_LENGTH = 16
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEMO_ACTIONS = "kb.demo.actions"
 DEMO_KB = Path(__file__).resolve().parents[2] / "kb" / "demo"
 # Float settings that are not probabilities: any positive, finite number (name -> what it is).
 POSITIVE_FLOATS = {
@@ -56,9 +57,10 @@ class Settings:
     # refuse every request and say how to set one.
     admin_token: str | None = field(default=None, repr=False)
     # Custom actions: a Rasa action server's URL (DESKMATE_ACTION_SERVER_URL, e.g. http://127.0.0.1:5055),
-    # else the actions of this Python package run in-process.
+    # else the actions of this Python package (or folder) run in-process: DESKMATE_ACTIONS_PACKAGE, else
+    # the KB folder's own actions/ (see :attr:`actions`)
     action_server_url: str | None = None
-    actions_package: str = "kb.demo.actions"
+    actions_package: str | None = None
     # Generated replies (docs/reply-policy.md): "none", "local" (SmolLM2 on this machine) or
     # "openai" (any OpenAI-compatible chat-completions endpoint at llm_url serving llm_model).
     generator: str = "none"
@@ -109,6 +111,22 @@ class Settings:
     @property
     def admin_token_file(self) -> Path:
         return self.data_dir / ADMIN_TOKEN_FILE
+
+    @property
+    def actions(self) -> str:
+        """The custom actions to run in-process: ``actions_package``, else the KB's ``actions/`` (a
+        package name when it can be imported as one, like ``kb.demo.actions``, else its folder),
+        else the demo's."""
+        if self.actions_package:
+            return self.actions_package
+        folder = self.kb_path / "actions"
+        if not (folder / "__init__.py").is_file():
+            return DEMO_ACTIONS
+        try:
+            parts = folder.resolve().relative_to(Path.cwd().resolve()).parts
+        except ValueError:
+            return str(folder)
+        return ".".join(parts) if all(p.isidentifier() for p in parts) else str(folder)
 
     @property
     def secret_key_file(self) -> Path:
