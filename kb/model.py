@@ -25,6 +25,8 @@ SYSTEM_DEFAULTS: dict[str, str] = {
     "form_retry": "Sorry, I didn't catch that.",
     "form_restart": "No problem, let's go through it again.",
     "form_done": "Thanks, that's everything I need.",
+    "button_yes": "Yes",  # the buttons of a form's yes/no question
+    "button_no": "No",
     # a customer writing a language the KB has no texts in (kb/languages/localized.py), once per conversation
     "other_language": "I can only reply in English, but I'll do my best to help.",
 }
@@ -42,6 +44,8 @@ SYSTEM_DEFAULTS_BY_LANGUAGE: dict[str, dict[str, str]] = {
         "form_retry": "抱歉，我没听明白。",
         "form_restart": "没问题，我们重新来一遍。",
         "form_done": "谢谢，我需要的信息都齐了。",
+        "button_yes": "是",
+        "button_no": "否",
         "other_language": "抱歉，我只能用中文回复，但我会尽力帮您。",
     },
 }

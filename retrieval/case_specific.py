@@ -77,7 +77,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kb.languages.segmentation import has_ideographs
 from retrieval import case_vocabulary as vocab
+from retrieval.languages import chinese
 
 __all__ = ["CaseVerdict", "classify", "is_case_specific"]
 
@@ -363,7 +365,10 @@ def classify(reply: str) -> CaseVerdict:
                     if not _voided(rule, segment, match, sentence, after_question):
                         _add(found, rule.reason, match.group(0).strip())
                         break
-    return CaseVerdict(specific=bool(found), reasons=tuple(f"{name}: {words}" for name, words in found))
+    reasons = [f"{name}: {words}" for name, words in found]
+    if has_ideographs(text):  # the same claims in Chinese (retrieval/languages/chinese.py)
+        reasons.extend(chinese.case_reasons(text))
+    return CaseVerdict(specific=bool(reasons), reasons=tuple(reasons))
 
 
 def is_case_specific(reply: str) -> bool:

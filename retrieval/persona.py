@@ -34,6 +34,9 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from kb.languages.segmentation import has_ideographs
+from retrieval.languages import chinese
+
 __all__ = ["PersonaVerdict", "claims_to_be_person", "classify"]
 
 
@@ -153,6 +156,9 @@ def classify(text: str, *, bot_names: Collection[str] = ()) -> PersonaVerdict:
             if rule in _NAMING and _software_near(text, match.start(), match.end()):
                 continue
             return PersonaVerdict(claims_person=True, phrase=match.group(0).strip(" .!?,"), rule=rule)
+    phrase = chinese.persona_phrase(text) if has_ideographs(text) else None  # retrieval/languages/chinese.py
+    if phrase is not None:
+        return PersonaVerdict(claims_person=True, phrase=phrase, rule="chinese")
     return PersonaVerdict(claims_person=False)
 
 

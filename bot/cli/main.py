@@ -19,12 +19,11 @@ from bot.cli.kb_admin import add_commands as add_kb_admin_commands
 from bot.cli.report import add_commands as add_report_commands
 from bot.cli.testing import add_commands as add_test_commands
 from bot.cli.users import add_commands as add_user_commands
-from bot.errors import DeskmateError, KBValidationError, ModelError
+from bot.errors import DeskmateError, KBValidationError
 from bot.ops.logcontext import configure_cli_logging
 
 if TYPE_CHECKING:
-    from retrieval.embedder import Embedder
-    from training.report import Evaluation
+    pass
 
 logger = logging.getLogger("deskmate")
 
@@ -141,59 +140,10 @@ def _kb_import(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from bot.ops.config import Settings
-    from kb.build import build_kb
-    from retrieval.embedder import MiniLMEmbedder
-    from training.data import load_csv
-    from training.intent_model import META, IntentModel
-    from training.report import Evaluation, write_report
+    from bot.cli.evaluation import evaluate
 
     _configure_logging("WARNING")
-    embedder = MiniLMEmbedder()
-    folder = Path(args.model)
-    if (folder / "intents.yml").is_file():  # a KB folder: evaluate its (built or reused) model
-        folder = build_kb(folder, Settings.from_env().builds, embedder=embedder).path
-    if not (folder / META).is_file() and (folder / "classifier" / META).is_file():  # a KB build
-        folder = folder / "classifier"
-    model = IntentModel.load(folder, embedder)
-    test = load_csv(args.test)
-    unknown = sorted(set(test.labels) - set(model.labels) - {"out_of_scope"})
-    if unknown:
-        raise ModelError(f"{args.test} has intents the model does not know: {', '.join(unknown)}; fix the file")
-    probabilities = model.probabilities(test.texts)
-    evaluation = Evaluation(model.labels, test.texts, test.labels, probabilities, model.threshold)
-    if (folder.parent / "examples").is_dir():  # a KB build: judge answers as the server does
-        evaluation = _with_scope_gate(evaluation, folder.parent / "examples", embedder)
-    metrics = write_report(evaluation, args.out, title=f"Intent model {folder}")
-    print(
-        f"accuracy {100 * metrics['accuracy']:.2f}%  macro-F1 {100 * metrics['macro_f1']:.2f}%  "
-        f"ECE {100 * metrics['ece']:.2f}%  answered {100 * metrics['answered_coverage']:.1f}% at threshold "
-        f"{metrics['threshold']:.2f}"
-    )
-    if "out_of_scope" in metrics:
-        oos = metrics["out_of_scope"]
-        print(f"out of scope: recall {100 * oos['recall']:.1f}%  AUROC {oos['auroc']:.3f}")
-    print(f"report: {Path(args.out) / 'index.html'}")
-    return 0
-
-
-def _with_scope_gate(evaluation: Evaluation, examples: Path, embedder: Embedder) -> Evaluation:
-    """Add the server's in-scope gate (nearest-example vote, see bot/core/policy.py) to an evaluation."""
-    import dataclasses
-
-    import numpy as np
-
-    from bot.core.policy import PolicyConfig
-    from kb.model import OUT_OF_SCOPE
-    from retrieval.examples import ExampleMemory
-
-    nearest = ExampleMemory.load(examples).nearest(embedder.encode(evaluation.texts))
-    similarity = np.array([n.similarity if n is not None else 1.0 for n in nearest])
-    out_of_scope = np.array([n is not None and n.intent == OUT_OF_SCOPE for n in nearest])
-    gate = (similarity >= PolicyConfig().min_example_similarity) & ~out_of_scope
-    # nearest-example score: a message nearest to an out-of-scope example ranks below every other one
-    scores = np.where(out_of_scope, similarity - 2.0, similarity)
-    return dataclasses.replace(evaluation, in_scope_gate=gate, scope_scores=scores)
+    return evaluate(Path(args.model), Path(args.test), Path(args.out))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -54,9 +54,11 @@ from bot.core.readable import is_readable
 from retrieval.retriever import RetrievedReply
 from training.prediction import IntentPrediction
 
-DEFAULT_EXPLICIT_HANDOFF = (
+DEFAULT_EXPLICIT_HANDOFF = (  # in English, Chinese and Spanish
     r"\b(real|live|actual)\s+(person|human|agent)\b|\b(talk|speak|chat)\s+(to|with)\s+(a\s+|an\s+|some\s+)?"
     r"(person|human|agent|someone|somebody|representative|operator)\b|\bhuman\s+agent\b"
+    r"|转人工|人工客服|人工服务|真人客服|找真人|接人工|找人工|要人工"
+    r"|\bhablar\s+con\s+(una\s+persona|un\s+agente|alguien|un\s+humano)\b|\b(persona\s+real|agente\s+humano)\b"
 )
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from stdnum import iban
 
 from bot.errors import ConfigError
-from kb.languages.segmentation import NOT_AFTER, NOT_BEFORE, SPACED_WORD
+from kb.languages.segmentation import IDEOGRAPHIC, NOT_AFTER, NOT_BEFORE, SPACED_WORD
 
 EMAIL = "email"
 PHONE = "phone"
@@ -94,7 +94,10 @@ def find_pattern(kind: str, pattern: re.Pattern[str], text: str) -> Iterator[Fin
 
 # --- e-mail addresses ----------------------------------------------------------------------
 
-_EMAIL = re.compile(r"(?<![\w.%+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?!\w)")
+_W = SPACED_WORD  # a word character that is not an ideograph: "邮箱abc@x.com谢谢" holds abc@x.com
+_EMAIL = re.compile(
+    rf"(?<!{_W}|[.%+-])(?:{_W}|[.%+-])+@(?:{_W}|-)+(?:\.(?:{_W}|-)+)*\.[^\W\d_{IDEOGRAPHIC}]{{2,}}(?!{_W})"
+)
 
 
 def find_emails(text: str) -> Iterator[Finding]:

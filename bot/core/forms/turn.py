@@ -58,7 +58,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FORM_FAILED = "form_failed"  # the handoff reason when a question failed max_failures times
-YES_NO_BUTTONS = (Button("Yes", value="yes"), Button("No", value="no"))
+
+
+def yes_no_buttons(composer: Composer) -> tuple[Button, Button]:
+    """A yes/no question's buttons, titled in the composer's language (system ``button_yes``/``button_no``)."""
+    return Button(composer.system("button_yes"), value="yes"), Button(composer.system("button_no"), value="no")
 
 
 @dataclass
@@ -331,10 +335,10 @@ class FormTurn:
     def _ask_confirm(self, form: Form) -> None:
         assert form.confirm is not None
         reply = self.composer.named(
-            form.confirm, turn=self.conversation.bot_turns, slots=self.conversation.slots, buttons=YES_NO_BUTTONS
+            form.confirm, turn=self.conversation.bot_turns, slots=self.conversation.slots, buttons=yes_no_buttons(self.composer)
         )
         text = reply.text if reply is not None else "Shall I go ahead?"
-        data = reply.data if reply is not None else {"buttons": [b.to_dict() for b in YES_NO_BUTTONS]}
+        data = reply.data if reply is not None else {"buttons": [b.to_dict() for b in yes_no_buttons(self.composer)]}
         self._reply(text, form, **data)
 
     def _ask_stop(self, form: Form, state: FormState) -> None:
@@ -342,11 +346,11 @@ class FormTurn:
         ask = form.stop.ask if form.stop is not None else None
         if ask is not None:
             turn, slots = self.conversation.bot_turns, self.conversation.slots
-            reply = self.composer.named(ask, turn=turn, slots=slots, buttons=YES_NO_BUTTONS)
+            reply = self.composer.named(ask, turn=turn, slots=slots, buttons=yes_no_buttons(self.composer))
             if reply is not None:
                 self._reply(reply.text, form, **reply.data)
                 return
-        self._reply(self.composer.system("form_stop"), form, buttons=[b.to_dict() for b in YES_NO_BUTTONS])
+        self._reply(self.composer.system("form_stop"), form, buttons=[b.to_dict() for b in yes_no_buttons(self.composer)])
 
     def _own_stop_question(self, form: Form) -> bool:
         """Whether the form's own stop question is asked (else the system's "Do you want to stop?")."""
