@@ -160,7 +160,9 @@ class Brain:
 
         ``contexts`` holds each message's previous turns (oldest first), ``languages`` each one's
         language where known (:meth:`language_of`). A message in a language the main pipeline does
-        not read goes to the cross-lingual pipeline when the build has one (bot/service/pipeline.py).
+        not read goes to the cross-lingual pipeline when the build has one (bot/service/pipeline.py);
+        a message whose language is unknown ("hola", "ok") is read by both, and the one more sure of
+        its intent answers.
         """
         if not texts:
             return []
@@ -168,16 +170,20 @@ class Brain:
             raise ValueError(f"{len(contexts)} contexts for {len(texts)} messages; pass one per message")
         contexts = contexts if contexts is not None else [()] * len(texts)
         languages = languages if languages is not None else [None] * len(texts)
-        groups: dict[str, list[int]] = {}
-        for row, language in enumerate(languages):
-            groups.setdefault(self._pipeline_for(language).name, []).append(row)
         results: list[Understanding | None] = [None] * len(texts)
-        for name, rows in groups.items():
-            pipeline = self.crosslingual if name == CROSSLINGUAL and self.crosslingual is not None else self.main
+        main_rows = [row for row, language in enumerate(languages) if self._pipeline_for(language) is self.main]
+        other_rows = [row for row in range(len(texts)) if row not in set(main_rows)]
+        unsure = [row for row in main_rows if languages[row] is None and self.crosslingual is not None]
+        for pipeline, rows in ((self.main, main_rows), (self.crosslingual, other_rows + unsure)):
+            if pipeline is None or not rows:
+                continue
             understood = pipeline.understand([texts[r] for r in rows], [contexts[r] for r in rows])
             for row, understanding in zip(rows, understood, strict=True):
-                results[row] = self._payload(texts[row], understanding)
-        return [r for r in results if r is not None]
+                earlier = results[row]
+                # a message that does not say its language: the pipeline more sure of it answers
+                if earlier is None or understanding.prediction.top.probability > earlier.prediction.top.probability:
+                    results[row] = understanding
+        return [self._payload(text, r) for text, r in zip(texts, results, strict=True) if r is not None]
 
     def _pipeline_for(self, language: str | None) -> Pipeline:
         if self.crosslingual is None or self.reads is None or language is None or language in self.reads:
