@@ -45,6 +45,7 @@ OURS = "ours (3-head mix, as served)"
 OURS_TRANSFORMER = "ours: fine-tuned MiniLM alone"
 OURS_INT8 = "ours, int8 dynamic quantisation"
 FROZEN = "baseline (frozen MiniLM + LogReg)"
+MULTILINGUAL = "multilingual pipeline (USE v3 head + char n-grams, as a non-English KB)"
 BASELINE = "baseline (TF-IDF + LogReg)"
 WARMUP_CALLS = 5
 LATENCY_SEED = 7
@@ -375,11 +376,14 @@ def run_intent_benchmark(
     save: Path | None = None,
     load: Path | None = None,
     runtime: str = "onnx-int8",
+    multilingual: bool | None = None,
 ) -> dict[str, Any]:
     """Train both models on ``train_path``, score them on ``test_path``, print and return the report.
 
     ``trainer`` replaces the MiniLM training (tests pass a cheap one); ``frozen_baseline`` adds
-    the frozen-MiniLM + logistic-regression baseline (it loads the encoder).
+    the frozen-MiniLM + logistic-regression baseline (it loads the encoder); ``multilingual``
+    (default: as ``frozen_baseline``) adds the intent model a KB in any language other than English
+    alone gets (kb/build.py): its English accuracy cost against ours is reported.
     """
     if epochs is not None and epochs < 1:
         raise TrainingError(f"--epochs must be at least 1, not {epochs}")
@@ -409,6 +413,18 @@ def run_intent_benchmark(
         frozen_model = FrozenEmbeddingBaseline(embedder).fit(train)
         frozen = evaluate(
             FROZEN, frozen_model, test, train_seconds=time.perf_counter() - started, latency_samples=latency_samples
+        )
+
+    multilingual_row: ModelResult | None = None
+    if frozen_baseline if multilingual is None else multilingual:
+        from retrieval.languages.multilingual import MultilingualEmbedder
+        from training.intent_model import train_heads_model
+
+        logger.info("fitting the multilingual pipeline's intent model on %d examples", len(train))
+        started = time.perf_counter()
+        heads = train_heads_model(train, MultilingualEmbedder())
+        multilingual_row = evaluate(
+            MULTILINGUAL, heads, test, train_seconds=time.perf_counter() - started, latency_samples=latency_samples
         )
 
     logger.info("training our intent model on %d examples", len(train))
@@ -442,7 +458,7 @@ def run_intent_benchmark(
             OURS_INT8, quantized(ours_model), test, train_seconds=ours_seconds, latency_samples=latency_samples
         )
         rows.append(int8)
-    rows += [r for r in (frozen, baseline) if r is not None]
+    rows += [r for r in (multilingual_row, frozen, baseline) if r is not None]
 
     facts = {**facts_before, "load_average_end": machine_facts()["load_average"]}
     ratio = ratios(ours, baseline)
@@ -476,10 +492,20 @@ def run_intent_benchmark(
             "accuracy_drop_points": round(100 * (ours.accuracy - int8.accuracy), 2),
             "kept": 100 * (ours.accuracy - int8.accuracy) < 0.3,
         },
+        "multilingual": None
+        if multilingual_row is None
+        else {
+            # English KBs keep their own pipeline unless this is within 1 point (kb/build.py)
+            "accuracy_cost_points": round(100 * (ours.accuracy - multilingual_row.accuracy), 2),
+            "within_one_point": 100 * (ours.accuracy - multilingual_row.accuracy) <= 1.0,
+        },
         "machine": facts,
         "table": table,
     }
     print(table)
+    if multilingual_row is not None:
+        cost = report["multilingual"]["accuracy_cost_points"]
+        print(f"multilingual pipeline: {cost:+.2f} points of accuracy below ours in English")
     print(format_ratios(ratio))
     if ratio_frozen is not None:
         print(format_ratios(ratio_frozen).replace("ours/baseline", "ours/frozen"))

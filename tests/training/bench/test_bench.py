@@ -15,6 +15,7 @@ import pytest
 
 from bot.errors import TrainingError
 from training.bench.intents import (
+    MULTILINGUAL,
     BASELINE,
     OURS,
     ModelResult,
@@ -190,3 +191,25 @@ def test_run_refuses_bad_arguments(tmp_path: Path) -> None:
         run_intent_benchmark(train_csv, train_csv, epochs=0, out=None, latency_samples=3)
     with pytest.raises(TrainingError):
         run_intent_benchmark(train_csv, train_csv, epochs=None, out=None, latency_samples=-1)
+
+
+def test_the_multilingual_pipeline_is_a_column_with_its_english_cost(tmp_path: Path) -> None:
+    train_csv = write_csv(tmp_path / "train.csv", TRAIN)
+    test_csv = write_csv(tmp_path / "test.csv", TEST)
+
+    report = run_intent_benchmark(
+        train_csv,
+        test_csv,
+        epochs=1,
+        out=None,
+        latency_samples=2,
+        trainer=lambda data, _: TfidfLogRegBaseline(c=1.0).fit(data),
+        frozen_baseline=False,
+        multilingual=True,
+    )
+
+    row = report["models"][MULTILINGUAL]
+    assert 0.0 <= row["accuracy"] <= 1.0
+    cost = report["multilingual"]["accuracy_cost_points"]
+    assert cost == round(100 * (report["models"]["ours"]["accuracy"] - row["accuracy"]), 2)
+    assert report["multilingual"]["within_one_point"] is (cost <= 1.0)
