@@ -3,7 +3,8 @@
 kb.yml lists the languages (``languages: [en, zh]``, the default first, or ``language: zh`` for one).
 A response variation's text, a button title, an FAQ answer, an intent label (clarifying buttons) and
 a system message may each be a plain string, in the default language, or a mapping of language to
-text that holds the default language. The default language's texts fill the KB as before; the
+text that holds the default language. A response with some variations translated sends only those
+in that language. The default language's texts fill the KB as before; the
 others are kept as a :class:`~kb.model.Translation` per language, and :func:`in_language` makes the
 KB as a customer of that language sees it: each text translated where a translation exists, else
 the default language's.
@@ -15,7 +16,7 @@ import re
 from dataclasses import replace
 from typing import Any
 
-from kb.model import Button, KnowledgeBase, Template
+from kb.model import Button, KnowledgeBase, Template, Translation
 from kb.yamlio import LineDict
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")  # ISO 639-1 (or -3) codes: en, zh, es
@@ -53,13 +54,7 @@ def in_language(kb: KnowledgeBase, language: str) -> KnowledgeBase:
     translation = kb.translations.get(language)
     if language == kb.language or translation is None:
         return kb
-    templates = {
-        name: tuple(
-            _template(template, translation.variations.get(name, {}).get(i), translation.buttons.get(name, {}).get(i))
-            for i, template in enumerate(variations)
-        )
-        for name, variations in kb.templates.items()
-    }
+    templates = {name: _translated(name, variations, translation) for name, variations in kb.templates.items()}
     faq = tuple(replace(entry, answer=translation.faq_answers.get(i, entry.answer)) for i, entry in enumerate(kb.faq))
     intents = tuple(replace(i, label=translation.labels.get(i.name, i.label)) for i in kb.intents)
     return replace(
@@ -72,6 +67,16 @@ def in_language(kb: KnowledgeBase, language: str) -> KnowledgeBase:
         faq=faq,
         intents=intents,
     )
+
+
+def _translated(name: str, variations: tuple[Template, ...], translation: Translation) -> tuple[Template, ...]:
+    """A response's variations in the translation's language. A variation with no translation of
+    its text takes the first translated one's place (so the customer reads their language); the
+    count stays, since the template variations' scores are aligned with it (retrieval/variations.py)."""
+    texts, titles = translation.variations.get(name, {}), translation.buttons.get(name, {})
+    done = [_template(template, texts.get(i), titles.get(i)) for i, template in enumerate(variations)]
+    first = next((done[i] for i in range(len(done)) if i in texts), None)
+    return tuple(t if i in texts or first is None else first for i, t in enumerate(done))
 
 
 def _template(template: Template, text: str | None, titles: dict[int, str] | None) -> Template:
