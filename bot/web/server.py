@@ -2,8 +2,9 @@
 
 One port serves the customer, agent and admin websockets (``/ws/customer``, ``/ws/agent``,
 ``/ws/admin``: bot/web/customer.py, bot/web/agents.py, bot/web/admin.py), the widget files, the demo
-page, the console and admin pages, ``/healthz`` and ``/metrics``. The adapters only decode frames,
-call the service and write what comes back.
+page, the console and admin pages, their texts in each language (``/i18n/``), ``/site.json`` (the KB's
+languages), ``/healthz`` and ``/metrics``. The adapters only decode frames, call the service and write
+what comes back.
 
 Before a websocket handshake it checks the page's origin (this server's own pages, plus
 ``DESKMATE_ALLOWED_ORIGINS`` for the customer widget embedded on a shop's site; a request with no
@@ -65,12 +66,22 @@ STATIC = {
         for folder in ("widget", "admin", "vendor")
         for module in sorted((WEB_DIR / folder).glob("*.js"))
     },
+    # the pages' texts, one catalogue per language, and the helper that reads them (i18n/i18n.js)
+    **{
+        f"/i18n/{file.name}": f"i18n/{file.name}"
+        for pattern in ("*.js", "*.json")
+        for file in sorted((WEB_DIR / "i18n").glob(pattern))
+    },
 }
+# served to any origin, never cached: the widget embedded on a shop's site loads them from here, and a
+# browser must not mix the files of two versions
+SHARED = ("widget", "i18n/")
 TYPES = {  # fixed, not guessed from the machine's MIME tables
     ".html": "text/html",
     ".css": "text/css",
     ".svg": "image/svg+xml",
     ".ico": "image/vnd.microsoft.icon",
+    ".json": "application/json",
 }
 CUSTOMER_PATH = "/ws/customer"
 ADMIN_PATH = "/ws/admin"
@@ -127,9 +138,7 @@ class DeskmateServer:
 
     # HTTP --------------------------------------------------------------------------------------
 
-    def process_request(
-        self, connection: ServerConnection, request: Request
-    ) -> Response | Awaitable[Response] | None:
+    def process_request(self, connection: ServerConnection, request: Request) -> Response | Awaitable[Response] | None:
         path = request.path.split("?", 1)[0]
         if path in (CUSTOMER_PATH, ADMIN_PATH, AGENT_PATH):
             refusal = self._refuse_handshake(path, request, self.client_address(connection, request))
@@ -140,10 +149,14 @@ class DeskmateServer:
             health = {"status": "ok", "kb": self.service.brain.kb.name, "build": self.service.brain.build_id}
             healthy = getattr(self.service.bus, "healthy", None)
             if healthy is not None:  # the Redis bus: live updates between replicas wait while it is down
-                health["bus"] = "ok" if healthy else "degraded: Redis is unreachable; live updates resume when it is back"
+                health["bus"] = (
+                    "ok" if healthy else "degraded: Redis is unreachable; live updates resume when it is back"
+                )
             return _response(HTTPStatus.OK, json.dumps(health).encode(), "application/json")
         if path == "/metrics":
             return self._metrics(request)
+        if path == "/site.json":
+            return self._site()
         name = STATIC.get(path)
         if name is None:
             return _response(
@@ -154,14 +167,20 @@ class DeskmateServer:
         content_type = "text/javascript" if name.endswith(".js") else TYPES.get(file.suffix) or "text/plain"
         if content_type.startswith("text/"):
             content_type += "; charset=utf-8"
+        shared = name.startswith(SHARED)
         return _response(
-            HTTPStatus.OK,
-            file.read_bytes(),
-            content_type,
-            # never cached: a browser must not mix the widget's modules of two versions
-            cache=name != "index.html" and not name.startswith("widget"),
-            shared=name.startswith("widget"),
+            HTTPStatus.OK, file.read_bytes(), content_type, cache=name != "index.html" and not shared, shared=shared
         )
+
+    def _site(self) -> Response:
+        """What the pages need to know of the KB: its name and languages (the default first).
+
+        A page with no catalogue for the browser's language shows the KB's default one
+        (bot/web/static/i18n/i18n.js); the widget on a shop's site reads it too, so it is shared.
+        """
+        kb = self.service.brain.kb
+        site = {"kb": kb.name, "language": kb.language, "languages": list(kb.languages)}
+        return _response(HTTPStatus.OK, json.dumps(site).encode(), "application/json", shared=True)
 
     async def _metrics(self, request: Request) -> Response:
         if self.metrics_token is not None:
@@ -190,7 +209,9 @@ class DeskmateServer:
             logger.warning("refused a %s websocket from origin %s", path, origin[:100])
             hint = "add it to DESKMATE_ALLOWED_ORIGINS" if path == CUSTOMER_PATH else "use this server's own page"
             return _response(
-                HTTPStatus.FORBIDDEN, f"This page's origin may not connect: {hint}.\n".encode(), "text/plain; charset=utf-8"
+                HTTPStatus.FORBIDDEN,
+                f"This page's origin may not connect: {hint}.\n".encode(),
+                "text/plain; charset=utf-8",
             )
         if self.address_limits.full(address):
             return _response(

@@ -1,6 +1,10 @@
 /* Deskmate admin page: KB reload, versions and rollback over the admin websocket (/ws/admin).
    Sign in with an admin account (its session token is kept in sessionStorage and resumed on reload)
-   or with the admin token. Every text from the server is inserted with textContent, never as HTML. */
+   or with the admin token. Every text from the server is inserted with textContent, never as HTML;
+   the page's own texts come from the catalogue of the chosen language (i18n/i18n.js, shared with
+   admin/*.js) and are re-translated in place when the language switch changes it. An ES module. */
+import * as i18n from "./i18n/i18n.js";
+
 (function () {
   "use strict";
 
@@ -15,38 +19,32 @@
 
   function nextId(prefix) { counter += 1; return prefix + "-" + Date.now().toString(36) + "-" + counter; }
 
-  function showError(text) {
-    var box = $("admin-error");
-    box.textContent = text;
-    box.hidden = !text;
+  // A text of the catalogue (`key`, `params`) in `box`, or nothing (key null): shown or hidden.
+  function say(box, key, params) {
+    if (key) { i18n.text(box, key, params); } else { i18n.plain(box, ""); }
+    box.hidden = !key;
   }
 
-  // A server message as a sentence, its `commands` as code: text nodes only, never parsed as HTML.
-  function sentence(box, text) {
-    box.textContent = "";
-    if (!text) { return; }
-    var words = text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
-    words.split("`").forEach(function (part, i) {
-      if (i % 2 === 1) {
-        var code = document.createElement("code");
-        code.textContent = part;
-        box.appendChild(code);
-      } else {
-        box.appendChild(document.createTextNode(part));
-      }
-    });
+  function showError(key, params) { say($("admin-error"), key, params); }
+
+  // A server error frame: the catalogue's text for its code, else the server's message as a
+  // sentence (its `commands` shown as code, text nodes only, never parsed as HTML).
+  function errorText(frame) {
+    var text = (frame && frame.message) || "";
+    var message = text && text.charAt(0).toUpperCase() + text.slice(1) + (/[.!?]$/.test(text) ? "" : ".");
+    return i18n.error("admin", { code: frame && frame.code, message: message });
   }
 
   // Sign-in errors show above the forms; the field that was used gets the focus for another try.
-  function signinFailed(text) {
+  // key, params: the catalogue's text (null: no error).
+  function signinFailed(key, params) {
     var box = $("admin-signin-error");
-    sentence(box, text);
-    box.hidden = !text;
+    say(box, key, params);
     signingIn = false;
     $("admin-login-button").disabled = false;
     $("admin-signin-button").disabled = false;
     ["admin-token", "admin-password"].forEach(function (id) { $(id).removeAttribute("aria-invalid"); });
-    if (!text) { return; }
+    if (!key) { return; }
     var field = attempt === "token" ? $("admin-token")
       : $("admin-username").value ? $("admin-password") : $("admin-username");
     if (field.id !== "admin-username") { field.setAttribute("aria-invalid", "true"); }
@@ -54,26 +52,35 @@
     field.select();
   }
 
+  // A table cell with the server's text, or the catalogue's when `text` is an i18n message.
   function cell(row, text, className) {
     var td = document.createElement("td");
-    td.textContent = text == null ? "" : String(text);
+    put(td, text);
     if (className) { td.className = className; }
     row.appendChild(td);
     return td;
   }
 
+  function put(node, text) {
+    if (text != null && typeof text === "object") { i18n.text(node, text.key, text.params); }
+    else { node.textContent = text == null ? "" : String(text); }
+    return node;
+  }
+
   function badge(text, kind) {
     var span = document.createElement("span");
     span.className = "badge " + kind;
-    span.textContent = text;
-    return span;
+    return put(span, text);
   }
 
-  function when(seconds) { return new Date(seconds * 1000).toLocaleString(); }
+  // A word of ours for a code the server sent (`prefix` + code in the catalogue), else the code itself.
+  function named(prefix, code) { return code && i18n.has(prefix + code) ? i18n.msg(prefix + code) : code; }
+
+  function when(seconds) { return i18n.msg("admin.time", { time: i18n.date(seconds, { dateStyle: "short", timeStyle: "medium" }) }); }
 
   function send(frame) {
     if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(frame)); return true; }
-    showError("Not connected to the server; reload the page to sign in again.");
+    showError("admin.not_connected");
     return false;
   }
 
@@ -99,7 +106,7 @@
       var approve = document.createElement("button");
       approve.type = "button";
       approve.className = "secondary candidate-approve";
-      approve.textContent = "Approve";
+      i18n.text(approve, "admin.candidates.approve");
       approve.addEventListener("click", function () {
         var frame = { type: "approve", id: nextId("a"), candidate: candidate.id };
         if (answer.value.trim() !== candidate.answer) frame.answer = answer.value.trim();
@@ -108,7 +115,7 @@
       var discard = document.createElement("button");
       discard.type = "button";
       discard.className = "secondary candidate-discard";
-      discard.textContent = "Discard";
+      i18n.text(discard, "admin.candidates.discard");
       discard.addEventListener("click", function () { send({ type: "discard", id: nextId("d"), candidate: candidate.id }); });
       actions.appendChild(approve);
       actions.appendChild(discard);
@@ -125,7 +132,7 @@
 
   function renderVersions(frame) {
     var serving = $("admin-serving");
-    serving.textContent = "Serving " + frame.serving;
+    i18n.text(serving, "admin.serving", { build: frame.serving });
     serving.hidden = false;
     var body = $("admin-builds").querySelector("tbody");
     body.textContent = "";
@@ -138,12 +145,12 @@
       cell(row, build.content_hash.slice(0, 12));
       var action = cell(row, "");
       if (build.active) {
-        action.appendChild(badge("serving", "serving"));
+        action.appendChild(badge(i18n.msg("admin.builds.serving"), "serving"));
       } else {
         var button = document.createElement("button");
         button.type = "button";
         button.className = "secondary";
-        button.textContent = "Restore";
+        i18n.text(button, "admin.builds.restore");
         button.addEventListener("click", function () { rollback(build.id); });
         action.appendChild(button);
       }
@@ -155,18 +162,19 @@
       var row = document.createElement("tr");
       cell(row, when(record.at));
       cell(row, record.actor);
-      cell(row, record.action);
+      cell(row, named("admin.action.", record.action));
       var outcome = cell(row, "");
-      outcome.appendChild(badge(record.outcome, record.outcome === "serving" ? "ok" : record.outcome));
+      outcome.appendChild(badge(named("admin.outcome.", record.outcome), record.outcome === "serving" ? "ok" : record.outcome));
       cell(row, record.build_id || "-");
       cell(row, record.detail, "detail");
       history.appendChild(row);
     });
   }
 
-  function status(text, ok) {
+  // The status line: the catalogue's text `key` with `params` (null: empty); ok: true, false or null.
+  function status(key, params, ok) {
     var line = $("admin-status");
-    line.textContent = text;
+    if (key) { i18n.text(line, key, params); } else { i18n.plain(line, ""); }
     line.className = "status " + (ok === true ? "ok" : ok === false ? "bad" : "");
   }
 
@@ -187,14 +195,15 @@
       pending[frame.id] = type;
       setBusy(true);
       renderIssues([]);
-      status(type === "reload" ? "Reloading the knowledge base…" : "Restoring " + extra.build + "…");
+      if (type === "reload") { status("admin.status.reloading"); }
+      else { status("admin.status.restoring", { build: extra.build }); }
     }
   }
 
   function reload() { start("reload", {}); }
 
   function rollback(build) {
-    if (window.confirm("Serve build " + build + " again?")) { start("rollback", { build: build }); }
+    if (window.confirm(i18n.t("admin.rollback.confirm", { build: build }))) { start("rollback", { build: build }); }
   }
 
   // The page's other parts (admin/insights.js, admin/inbox.js: ES modules) use the same connection:
@@ -231,8 +240,7 @@
     } else if (frame.type === "candidates") {
       renderCandidates(frame.items);
     } else if (frame.type === "decided") {
-      status(frame.candidate.status === "approved"
-        ? "Approved; it will be used after the next reload." : "Discarded.", true);
+      status(frame.candidate.status === "approved" ? "admin.status.approved" : "admin.status.discarded", null, true);
     } else if (frame.type === "versions") {
       renderVersions(frame);
     } else if (frame.type === "reload_done") {
@@ -240,22 +248,25 @@
       setBusy(false);
       var record = frame.record;
       if (record.outcome === "serving") {
-        status("Now serving " + record.build_id + " (" + record.seconds.toFixed(1) + " s).", true);
+        status("admin.status.serving", {
+          build: record.build_id, seconds: i18n.number(record.seconds, { minimumFractionDigits: 1, maximumFractionDigits: 1 })
+        }, true);
       } else if (record.outcome === "rejected") {
-        status("The knowledge base was rejected; the previous version is still serving. Fix these and reload:", false);
+        status("admin.status.rejected", null, false);
       } else {
-        status("The new version failed its checks; the previous version is still serving. " + record.detail, false);
+        status("admin.status.failed", { detail: record.detail || "" }, false);
       }
       renderIssues(frame.issues);
       refresh();
     } else if (frame.type === "error") {
-      if (frame.ref && pending[frame.ref]) { delete pending[frame.ref]; setBusy(false); status("", null); }
+      if (frame.ref && pending[frame.ref]) { delete pending[frame.ref]; setBusy(false); status(null); }
+      var shown = errorText(frame);
       if (frame.code === "unauthorized" || frame.code === "admin_disabled" || frame.code === "session_expired") {
         var resumed = attempt === "resume" && frame.code === "unauthorized";
         signedOut();
-        signinFailed(resumed ? "your session has ended; sign in again" : frame.message);
+        if (resumed) { signinFailed("admin.signin.ended"); } else { signinFailed(shown[0], shown[1]); }
       } else {
-        showError(frame.message);
+        showError(shown[0], shown[1]);
       }
     }
   }
@@ -265,12 +276,12 @@
     if (frame.token) {  // an admin account: its session, resumed on reload
       sessionStorage.setItem(SESSION_KEY, frame.token);
       sessionStorage.removeItem(TOKEN_KEY);
-      $("admin-who").textContent = "Signed in as " + frame.admin.username;
+      i18n.text($("admin-who"), "admin.who.account", { name: frame.admin.username });
       $("admin-who").title = frame.admin.display_name;
     } else {
       if (attempt === "token") { sessionStorage.setItem(TOKEN_KEY, $("admin-token").value); }
       sessionStorage.removeItem(SESSION_KEY);
-      $("admin-who").textContent = "Signed in with the admin token";
+      i18n.text($("admin-who"), "admin.who.token");
       $("admin-who").title = "";
     }
     $("admin-password").value = "";
@@ -279,8 +290,8 @@
     $("admin-main").hidden = false;
     $("admin-who").hidden = false;
     $("admin-logout").hidden = false;
-    signinFailed("");
-    showError("");
+    signinFailed(null);
+    showError(null);
   }
 
   // Back to the sign-in forms, forgetting the kept session or token.
@@ -289,8 +300,8 @@
     sessionStorage.removeItem(TOKEN_KEY);
     pending = {};
     setBusy(false);
-    status("", null);
-    showError("");
+    status(null);
+    showError(null);
     $("admin-main").hidden = true;
     $("admin-serving").hidden = true;
     $("admin-who").hidden = true;
@@ -312,15 +323,15 @@
     ws.onopen = function () { socket.send(JSON.stringify(first)); };
     ws.onmessage = function (event) {
       if (socket !== ws) { return; }  // signed out meanwhile
-      try { onFrame(JSON.parse(event.data)); } catch (err) { showError("Unexpected reply from the server."); }
+      try { onFrame(JSON.parse(event.data)); } catch (err) { showError("admin.unexpected"); }
     };
     ws.onclose = function () {
       if (socket !== ws) { return; }  // an earlier sign-in attempt, or signed out
       if (!$("admin-main").hidden) {
-        showError("The connection to the server was lost; reload the page to sign in again.");
+        showError("admin.connection_lost");
         setBusy(false);
       } else if (signingIn) {
-        signinFailed("No answer from the server; check that deskmate serve is running and try again.");
+        signinFailed("admin.signin.no_answer");
       }
     };
   }
@@ -345,26 +356,32 @@
 
   $("admin-login").addEventListener("submit", function (event) {
     event.preventDefault();
-    showError("");
-    signinFailed("");
-    var username = $("admin-username").value.trim();
-    connect({ type: "login", username: username, password: $("admin-password").value }, "login");
+    showError(null);
+    signinFailed(null);
+    var first = { type: "login", username: $("admin-username").value.trim(), password: $("admin-password").value };
+    i18n.start().then(function () { connect(first, "login"); });  // its answers are shown in words of the catalogue
   });
   $("admin-token-form").addEventListener("submit", function (event) {
     event.preventDefault();
-    showError("");
-    signinFailed("");
-    connect({ type: "auth", token: $("admin-token").value }, "token");
+    showError(null);
+    signinFailed(null);
+    var first = { type: "auth", token: $("admin-token").value };
+    i18n.start().then(function () { connect(first, "token"); });
   });
   $("admin-reload").addEventListener("click", reload);
   $("admin-logout").addEventListener("click", signOut);
 
-  var saved = sessionStorage.getItem(SESSION_KEY);
-  var savedToken = sessionStorage.getItem(TOKEN_KEY);
-  if (saved) {
-    connect({ type: "auth", token: saved }, "resume");
-  } else if (savedToken) {
-    $("admin-token").value = savedToken;
-    connect({ type: "auth", token: savedToken }, "token");
-  }
+  // the texts first (the language switch, then the page), then the kept session or token, if any
+  i18n.switcher($("admin-lang"));
+  i18n.start().then(function () {
+    i18n.attach(document.documentElement);
+    var saved = sessionStorage.getItem(SESSION_KEY);
+    var savedToken = sessionStorage.getItem(TOKEN_KEY);
+    if (saved) {
+      connect({ type: "auth", token: saved }, "resume");
+    } else if (savedToken) {
+      $("admin-token").value = savedToken;
+      connect({ type: "auth", token: savedToken }, "token");
+    }
+  });
 })();

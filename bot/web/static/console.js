@@ -1,7 +1,11 @@
-/* Deskmate agent console over /ws/agent (docs/protocol.md). Plain JS, no build step.
-   Every text from the server goes in with textContent, never as HTML.
+/* Deskmate agent console over /ws/agent (docs/protocol.md). Plain JS, no build step (an ES module).
+   Every text from the server goes in with textContent, never as HTML; the console's own texts come
+   from the catalogue of the chosen language (i18n/i18n.js) and are re-translated in place when the
+   language switch changes it.
    Actions (claim, reply, hand_back, close) carry an id and stay in `unacked` until the server
    acknowledges them; after a reconnect they are sent again (the server stores a reply once). */
+import * as i18n from "./i18n/i18n.js";
+
 (function () {
   "use strict";
 
@@ -17,6 +21,7 @@
   var typingTimer = null;
   var typingOn = false;
   var counter = 0;
+  var labels = {};  // conversation id -> how the customer is named (a text or an i18n message)
 
   function loadUnacked() {
     try { return JSON.parse(sessionStorage.getItem(UNACKED_KEY) || "[]"); } catch (e) { return []; }
@@ -26,51 +31,67 @@
     counter += 1;
     return prefix + "-" + Date.now().toString(36) + "-" + counter + "-" + Math.random().toString(36).slice(2, 8);
   }
-  function showError(text) { var box = $("console-error"); box.textContent = text || ""; box.hidden = !text; }
+  // The error line: the catalogue's text `key` (with params), or nothing.
+  function showError(key, params) {
+    var box = $("console-error");
+    if (key) i18n.text(box, key, params); else i18n.plain(box, "");
+    box.hidden = !key;
+  }
+  function serverError(frame) { var shown = i18n.error("console", frame); showError(shown[0], shown[1]); }
   function raw(frame) { if (ws && ws.readyState === WebSocket.OPEN) { ws.send(JSON.stringify(frame)); return true; } return false; }
   function act(frame) { frame.id = newId(frame.type); unacked.push(frame); saveUnacked(); raw(frame); }
 
+  // An element with the server's text (as it is), or with the catalogue's text when `text` is an
+  // i18n message ({key, params}: re-translated on a switch of language).
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
-    if (text != null) node.textContent = String(text);
+    if (text != null && typeof text === "object") i18n.text(node, text.key, text.params);
+    else if (text != null) node.textContent = String(text);
     return node;
+  }
+  var msg = i18n.msg;
+
+  // A word of ours for a code the server sent (`prefix` + code in the catalogue), else the code itself.
+  function named(prefix, code, params) {
+    return code && i18n.has(prefix + code) ? msg(prefix + code, params) : String(code || "");
   }
 
   function reasonLabel(reason, form) {
-    if (reason === "form_failed") return "couldn't complete " + (form ? formLabel(form) : "a form");
-    return {
-      low_confidence: "low confidence", explicit_request: "asked for a person",
-      repeated_failure: "repeated failure", ambiguous: "still ambiguous", action: "action"
-    }[reason] || (reason || "");
+    if (reason === "form_failed") return form ? msg("console.reason.form_failed", { form: formLabel(form) }) : msg("console.reason.form_failed_unnamed");
+    return named("console.reason.", reason);
   }
 
   // A handoff's reason, naming the form the customer was in (queue items and handoff events carry it).
   function handoffLabel(reason, form) {
-    var during = form && reason !== "form_failed" ? " (during " + formLabel(form) + ")" : "";
-    return reasonLabel(reason, form) + during;
+    var label = reasonLabel(reason, form);
+    return form && reason !== "form_failed" ? msg("console.reason.during", { reason: label, form: formLabel(form) }) : label;
   }
 
   function formLabel(name) { return String(name).replace(/_/g, " "); }
-  function statusLabel(status) {
-    return {
-      started: "started", asking: "in progress", completed: "completed", cancelled: "cancelled",
-      failed: "failed", switched: "left for another form", handed_off: "handed to a person"
-    }[status] || (status || "");
-  }
+  function formName(name) { return name ? formLabel(name) : msg("console.form.unnamed"); }
+  function statusLabel(status) { return named("console.form_status.", status); }
   function slotValue(value) { return typeof value === "string" ? value : JSON.stringify(value); }
   function slotList(slots) {
     return Object.keys(slots).map(function (name) { return name + " = " + slotValue(slots[name]); }).join(" · ");
   }
+  function percent(share) { return i18n.number(Math.round((share || 0) * 100) / 100, { style: "percent" }); }
 
   function wait(seconds) {
-    if (seconds < 60) return Math.round(seconds) + " s";
-    return Math.round(seconds / 60) + " min";
+    if (seconds < 60) return msg("time.seconds", { count: Math.round(seconds) });
+    return msg("time.minutes", { count: Math.round(seconds / 60) });
+  }
+
+  // How the customer is named: their email or name, else "Visitor 4821" (in the console's language).
+  function customerLabel(customer) {
+    var visitor = /^Visitor (\d+)$/.exec(customer.label || "");
+    if (visitor && !customer.email && !customer.name) return msg("console.customer.visitor", { digits: visitor[1] });
+    return String(customer.label || "");
   }
 
   // ---------- queue and inbox ----------
   function renderQueue(frame) {
-    $("console-online").textContent = frame.agents_online + (frame.agents_online === 1 ? " agent online" : " agents online");
+    i18n.text($("console-online"), "console.online", { count: frame.agents_online });
     $("console-online").hidden = false;
     var list = $("console-queue");
     list.textContent = "";
@@ -79,11 +100,14 @@
       li.setAttribute("data-conversation", item.conversation_id);
       if (current && current.id === item.conversation_id) li.className = "selected";
       var head = item.state === "WAITING_FOR_AGENT"
-        ? "Waiting " + wait(item.waiting_seconds) + " · " + handoffLabel(item.reason, item.form)
-        : "With " + (item.agent || "an agent");
-      if (item.customer) li.appendChild(el("span", "who", item.customer.label));
+        ? msg("console.queue.waiting", { wait: wait(item.waiting_seconds), reason: handoffLabel(item.reason, item.form) })
+        : item.agent ? msg("console.queue.with", { agent: item.agent }) : msg("console.queue.with_someone");
+      if (item.customer) {
+        labels[item.conversation_id] = customerLabel(item.customer);
+        li.appendChild(el("span", "who", labels[item.conversation_id]));
+      }
       li.appendChild(el("span", "reason", head));
-      li.appendChild(el("span", "preview", item.preview || "(no message yet)"));
+      li.appendChild(el("span", "preview", item.preview || msg("console.queue.no_message")));
       li.addEventListener("click", function () { open(item.conversation_id); });
       list.appendChild(li);
     });
@@ -95,7 +119,7 @@
     list.textContent = "";
     frame.items.forEach(function (item) {
       var li = el("li");
-      li.appendChild(el("span", "reason", item.email + " · " + item.at));
+      li.appendChild(el("span", "reason", msg("console.inbox.item", { email: item.email, at: i18n.date(item.at) })));
       li.appendChild(el("span", "preview", item.text));
       li.addEventListener("click", function () { open(item.conversation_id); });
       list.appendChild(li);
@@ -110,8 +134,7 @@
     $("console-suggestions").textContent = "";
     renderTask(null);
     $("console-chat").hidden = false;
-    var queuedItem = document.querySelector('#console-queue li[data-conversation="' + CSS.escape(conversationId) + '"] .who');
-    $("console-chat-title").textContent = queuedItem ? queuedItem.textContent : "Conversation";
+    showTitle(labels[conversationId] || msg("console.chat.untitled"));
     $("console-chat-title").title = conversationId;
     $("console-chat-customer").textContent = "";
     var queued = $("console-queue").children;
@@ -123,32 +146,46 @@
 
   // Who the customer is: their email or name when the conversation has it, else "Visitor 4821";
   // when they started and the page they came from.
+  function showTitle(label) {
+    var title = $("console-chat-title");
+    if (typeof label === "object") i18n.text(title, label.key, label.params); else i18n.plain(title, label);
+  }
+
   function renderCustomer(customer) {
     if (!customer) return;
-    $("console-chat-title").textContent = customer.label;
+    labels[current.id] = customerLabel(customer);
+    showTitle(labels[current.id]);
     var line = $("console-chat-customer");
     line.textContent = "";
+    var parts = [];
     if (customer.started) {
-      var started = new Date(customer.started);
-      line.appendChild(el("span", null, "Started " + started.toLocaleString([], { dateStyle: "medium", timeStyle: "short" })));
+      parts.push([el("span", null, msg("console.customer.started", {
+        time: i18n.date(customer.started, { dateStyle: "medium", timeStyle: "short" })
+      }))]);
     }
     if (customer.page) {
-      line.appendChild(document.createTextNode(" · from "));
-      line.appendChild(el("span", "page", customer.page)); // text to copy, never a link made from customer input
+      // text to copy, never a link made from customer input
+      parts.push([el("span", null, msg("console.customer.from")), document.createTextNode(" "), el("span", "page", customer.page)]);
     }
-    if (customer.email && customer.name) line.appendChild(document.createTextNode(" · " + customer.name));
+    if (customer.email && customer.name) parts.push([el("span", null, customer.name)]);
+    parts.forEach(function (nodes, i) {
+      if (i) line.appendChild(document.createTextNode(" · "));
+      nodes.forEach(function (node) { line.appendChild(node); });
+    });
   }
 
   function stateLabel(state, agent) {
-    if (state === "WITH_AGENT") return "with " + agent;
-    return { BOT: "with the bot", WAITING_FOR_AGENT: "waiting for an agent", CLOSED: "closed" }[state] || String(state);
+    if (state === "WITH_AGENT") return msg("console.state.WITH_AGENT", { agent: agent || "" });
+    return named("console.state.", state);
   }
 
   function setState(state, agent) {
     current.state = state;
     current.agent = agent;
     var mine = state === "WITH_AGENT" && me && agent === me.username;
-    $("console-chat-state").textContent = stateLabel(state, agent);
+    var label = stateLabel(state, agent);
+    if (typeof label === "object") i18n.text($("console-chat-state"), label.key, label.params);
+    else i18n.plain($("console-chat-state"), label);
     $("console-claim").disabled = state === "CLOSED" || state === "WITH_AGENT";
     $("console-hand-back").disabled = !mine;
     $("console-close").disabled = !mine;
@@ -168,40 +205,49 @@
       item = el("li", "t-bot", event.text);
       item.setAttribute("data-id", event.id);
       if (event.intent) {
-        item.appendChild(el("span", "meta", "bot · " + event.intent + " " + Math.round((event.confidence || 0) * 100) + "% · " + (event.rule || event.source || "")));
+        item.appendChild(el("span", "meta", msg("console.event.bot_meta", {
+          intent: event.intent, confidence: percent(event.confidence), rule: event.rule || event.source || ""
+        })));
       }
       if (event.generation_withheld) {
-        item.appendChild(el("span", "meta warn", "generated reply withheld (" + event.generation_withheld.failure + "): " + event.generation_withheld.reason));
+        item.appendChild(el("span", "meta warn", msg("console.event.withheld", {
+          failure: event.generation_withheld.failure, reason: event.generation_withheld.reason
+        })));
       }
-      if (event.generation_error) item.appendChild(el("span", "meta warn", "generation failed; answered by the next rule instead"));
-      if (event.asks) item.appendChild(el("span", "meta", (event.form ? formLabel(event.form) : "form") + " · asks for " + event.asks));
+      if (event.generation_error) item.appendChild(el("span", "meta warn", msg("console.event.generation_failed")));
+      if (event.asks) item.appendChild(el("span", "meta", msg("console.event.asks", { form: formName(event.form), slot: event.asks })));
       tagCustomerTurn(event);
     } else if (event.kind === "agent_message") {
       item = el("li", "t-agent", event.text);
       item.appendChild(el("span", "meta", event.display_name || event.agent));
     } else if (event.kind === "handoff") {
-      item = el("li", "t-system t-handoff", "Handed off: " + handoffLabel(event.reason, event.form));
+      item = el("li", "t-system t-handoff");  // its own span: a switch of language re-translates it, not its children
+      item.appendChild(el("span", null, msg("console.event.handoff", { reason: handoffLabel(event.reason, event.form) })));
       if (event.collected && Object.keys(event.collected).length) {
-        item.appendChild(el("span", "meta collected", "collected: " + slotList(event.collected)));
+        item.appendChild(el("span", "meta collected", msg("console.event.collected", { slots: slotList(event.collected) })));
       }
     } else if (event.kind === "form" && event.status && event.status !== "asking") {
-      item = el("li", "t-system t-form", (event.form ? formLabel(event.form) : "form") + ": " + statusLabel(event.status));
+      item = el("li", "t-system t-form", msg("console.event.form", { form: formName(event.form), status: statusLabel(event.status) }));
     } else if (event.kind === "agent_joined") {
-      item = el("li", "t-system", (event.display_name || event.agent) + " joined");
+      item = el("li", "t-system", msg("console.event.joined", { name: event.display_name || event.agent }));
     } else if (event.kind === "handed_back") {
-      item = el("li", "t-system", "Back with the assistant");
+      item = el("li", "t-system", msg("console.event.handed_back"));
     } else if (event.kind === "closed") {
-      item = el("li", "t-system", event.by === "customer" ? "The customer ended the chat" : "Closed by " + (event.display_name || event.agent));
+      item = el("li", "t-system", event.by === "customer" ? msg("console.event.ended")
+        : msg("console.event.closed", { name: event.display_name || event.agent }));
     } else if (event.kind === "feedback") {
       var rated = document.querySelector('#console-transcript li[data-id="' + CSS.escape(String(event.reply)) + '"]');
       item = el("li", "t-system t-feedback" + (event.value === "down" ? " warn" : ""),
-                (event.value === "up" ? "👍 The customer found this answer helpful" : "👎 The customer found this answer unhelpful") +
-                (rated ? ": “" + rated.firstChild.textContent.slice(0, 80) + "”" : "") +
-                (event.comment ? " — " + event.comment : ""));
+                msg(event.value === "up" ? "console.event.helpful" : "console.event.unhelpful", {
+                  quote: rated ? msg("console.event.quote", { text: rated.firstChild.textContent.slice(0, 80) }) : "",
+                  comment: event.comment ? msg("console.event.comment", { text: event.comment }) : ""
+                }));
     } else if (event.kind === "survey") {
-      item = el("li", "t-system t-survey", "The customer rated the chat " + event.score + " of 5" + (event.comment ? " — " + event.comment : ""));
+      item = el("li", "t-system t-survey", msg("console.event.survey", {
+        score: event.score, max: 5, comment: event.comment ? msg("console.event.comment", { text: event.comment }) : ""
+      }));
     } else if (event.kind === "contact_request") {
-      item = el("li", "t-system", "Left a message for follow-up: " + event.email + " — " + event.text);
+      item = el("li", "t-system", msg("console.event.contact", { email: event.email, text: event.text }));
     } else if (event.kind === "suggestions") {
       tagCustomerTurn(event);
       renderSuggestions(event.items || []);
@@ -219,18 +265,26 @@
     $("console-task").hidden = !task.form && names.length === 0;
     $("console-task-form").hidden = !task.form;
     $("console-task-name").textContent = task.form ? formLabel(task.form) : "";
-    $("console-task-status").textContent = task.form ? statusLabel(task.status) : "";
+    var status = task.form ? statusLabel(task.status) : "";
+    if (typeof status === "object") i18n.text($("console-task-status"), status.key, status.params);
+    else i18n.plain($("console-task-status"), status);
     // the question asked now, or the one the form ended on (failed: the customer got stuck on it)
     var asking = task.requested_slot || "";
     $("console-task-asking").hidden = !asking;
-    $("console-task-asking-label").textContent = task.active ? "Asking for" : task.status === "failed" ? "Stuck on" : "Was asking for";
+    i18n.text($("console-task-asking-label"),
+      task.active ? "console.task.asking" : task.status === "failed" ? "console.task.stuck" : "console.task.was_asking");
     $("console-task-slot").textContent = asking;
     var notes = [];
-    if (task.failures > 0) notes.push(task.failures + (task.failures === 1 ? " failed answer" : " failed answers") + " to this question");
-    if (task.active && task.pending === "stop") notes.push("the customer asked to stop: waiting for their yes or no");
-    if (task.active && task.pending === "confirm") notes.push("waiting for the customer to confirm");
-    $("console-task-note").textContent = notes.join(" · ");
-    $("console-task-note").hidden = notes.length === 0;
+    if (task.failures > 0) notes.push(msg("console.task.failures", { count: task.failures }));
+    if (task.active && task.pending === "stop") notes.push(msg("console.task.pending_stop"));
+    if (task.active && task.pending === "confirm") notes.push(msg("console.task.pending_confirm"));
+    var note = $("console-task-note");
+    note.textContent = "";
+    notes.forEach(function (text, i) {
+      if (i) note.appendChild(document.createTextNode(" · "));
+      note.appendChild(el("span", null, text));
+    });
+    note.hidden = notes.length === 0;
     var body = $("console-task-slots").querySelector("tbody");
     body.textContent = "";
     names.forEach(function (name) {
@@ -247,7 +301,7 @@
     if (!event.reply_to || !event.intent) return;
     var turn = document.querySelector('#console-transcript li[data-id="' + CSS.escape(event.reply_to) + '"]');
     if (turn && !turn.querySelector(".meta")) {
-      turn.appendChild(el("span", "meta", event.intent + " · " + Math.round((event.confidence || 0) * 100) + "%"));
+      turn.appendChild(el("span", "meta", msg("console.event.intent", { intent: event.intent, confidence: percent(event.confidence) })));
     }
   }
 
@@ -259,18 +313,20 @@
       var body = el("span", "text", suggestion.text);
       var blanks = suggestion.placeholders || [];
       if (blanks.length) {
-        body.appendChild(el("span", "meta warn", "fill in " + blanks.map(function (n) { return "{" + n + "}"; }).join(", ") + " before sending"));
+        body.appendChild(el("span", "meta warn", msg("console.suggestion.blanks", {
+          names: blanks.map(function (n) { return "{" + n + "}"; }).join(", ")
+        })));
       }
       if (suggestion.case_specific) {
-        body.appendChild(el("span", "meta warn", "reports an action done for another customer: do it first"));
+        body.appendChild(el("span", "meta warn", msg("console.suggestion.case_specific")));
       }
       row.appendChild(body);
-      var send = el("button", "use-send", "Send");
+      var send = el("button", "use-send", msg("console.suggestion.send"));
       send.type = "button";
       send.disabled = blanks.length > 0;  // a placeholder never reaches the customer
-      if (blanks.length) send.title = "Edit it first: fill in the placeholders";
+      if (blanks.length) i18n.attr(send, "title", "console.suggestion.send.blanks");
       send.addEventListener("click", function () { sendReply(suggestion.text); });
-      var edit = el("button", "secondary use-edit", "Edit");
+      var edit = el("button", "secondary use-edit", msg("console.suggestion.edit"));
       edit.type = "button";
       edit.addEventListener("click", function () { $("console-reply").value = suggestion.text; $("console-reply").focus(); });
       row.appendChild(send);
@@ -283,7 +339,7 @@
     if (!current || !text.trim()) return;
     var blank = /\{[A-Za-z_][A-Za-z0-9_]*\}/.exec(text);
     if (blank) {  // a suggestion's placeholder left in: the customer would see it
-      showError("Fill in " + blank[0] + " before sending.");
+      showError("console.reply.blank", { placeholder: blank[0] });
       $("console-reply").value = text;
       return;
     }
@@ -309,7 +365,7 @@
       $("console-logout").hidden = false;
       $("console-who").textContent = me.display_name;
       $("console-who").hidden = false;
-      showError("");
+      showError(null);
       unacked.forEach(function (f) { raw(f); });
       if (current) open(current.id);
     } else if (frame.type === "queue") {
@@ -349,7 +405,7 @@
         $("console-signin").hidden = false;
         $("console-main").hidden = true;
       }
-      showError(frame.message);
+      serverError(frame);
     }
   }
 
@@ -365,7 +421,7 @@
     ws.onclose = function () {
       var token = sessionStorage.getItem(TOKEN_KEY);
       if (!token || !me) return;
-      showError("Connection lost; reconnecting…");
+      showError("console.reconnecting");
       setTimeout(function () { connect({ type: "auth", token: token }); }, retry);
       retry = Math.min(retry * 2, 10000);
     };
@@ -373,9 +429,10 @@
 
   $("console-signin").addEventListener("submit", function (event) {
     event.preventDefault();
-    showError("");
-    connect({ type: "login", username: $("console-username").value, password: $("console-password").value });
+    showError(null);
+    var first = { type: "login", username: $("console-username").value, password: $("console-password").value };
     $("console-password").value = "";
+    i18n.start().then(function () { connect(first); });  // its answers are shown in words of the catalogue
   });
   $("console-claim").addEventListener("click", function () { if (current) act({ type: "claim", conversation_id: current.id }); });
   $("console-hand-back").addEventListener("click", function () { if (current) act({ type: "hand_back", conversation_id: current.id }); });
@@ -399,6 +456,11 @@
     typingTimer = setTimeout(stopTyping, 2500);
   });
 
-  var saved = sessionStorage.getItem(TOKEN_KEY);
-  if (saved) { me = { username: "", display_name: "" }; connect({ type: "auth", token: saved }); }
+  // the texts first (the language switch, then the page), then the saved session, if any
+  i18n.switcher($("console-lang"));
+  i18n.start().then(function () {
+    i18n.attach(document.documentElement);
+    var saved = sessionStorage.getItem(TOKEN_KEY);
+    if (saved) { me = { username: "", display_name: "" }; connect({ type: "auth", token: saved }); }
+  });
 })();

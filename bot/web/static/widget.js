@@ -2,6 +2,9 @@
  * Deskmate customer chat widget. Plain JS, no build step, no dependencies.
  * Embed: <script src="http://HOST:PORT/widget.js" data-title="Shop support" defer></script>
  *   data-server="ws://other:port" overrides the websocket base (default: host of the script src).
+ *   data-lang="zh" starts it in that language (default: the browser's language if there are texts in
+ *   it, else the KB's); a choice made with the widget's language switch wins (i18n/i18n.js).
+ *   data-title is the shop's own words, shown as written (default: "Support" in the widget's language).
  *
  * This file is the loader: a classic script (so the embed tag needs no type="module") that reads
  * its tag and imports the widget's ES modules from widget/ beside it:
@@ -13,6 +16,8 @@
  *   stream.js      streamed replies
  *   queue.js       the queue position and the leave-a-message form
  *   dom.js         building elements (text always through textContent)
+ * and the texts of every language from i18n/ beside it (i18n.js, en.json, zh.json), shared with the
+ * console and the admin page.
  *
  * Protocol summary (docs/protocol.md), one JSON object per text frame on ws://HOST:PORT/ws/customer:
  *   client -> server
@@ -46,8 +51,9 @@
   var scriptUrl = new URL((script && script.src) || "/widget.js", location.href);
   var config = {
     scriptUrl: scriptUrl,
-    title: (script && script.getAttribute("data-title")) || "Support",
-    server: (script && script.getAttribute("data-server")) || null
+    title: (script && script.getAttribute("data-title")) || null,
+    server: (script && script.getAttribute("data-server")) || null,
+    lang: (script && script.getAttribute("data-lang")) || null
   };
 
   // window.Deskmate exists at once, as the page expects; calls made before the modules are in

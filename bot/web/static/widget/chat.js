@@ -1,6 +1,7 @@
 // The conversation as the customer's page runs it: server frames in, customer messages out.
 // Every outgoing item goes through the outbox first, so nothing is lost while offline.
 
+import * as i18n from "../i18n/i18n.js";
 import { Connection } from "./connection.js";
 import { addThumbs, surveyBox } from "./feedback.js";
 import { Outbox, dropToken, getToken, newId, setToken } from "./outbox.js";
@@ -25,7 +26,7 @@ export class Chat {
       url,
       function () { return hello(getToken() || null); },
       function (frame) { self.handle(frame); },
-      function () { view.setStatus("reconnecting", "Reconnecting…"); }
+      function () { view.setStatus("reconnecting", "widget.status.reconnecting"); }
     );
   }
 
@@ -145,7 +146,10 @@ export class Chat {
       var node = this.view.findMsg(f.ref);
       if (node) { node.classList.remove("deskmate-pending"); node.classList.add("deskmate-failed"); }
     }
-    this.view.addMsg("system", f.message || "Something went wrong.", null, "deskmate-error");
+    // the catalogue's text for the code (internal: resent by itself, or not), else the server's words
+    var code = f.code === "internal" && f.ref != null ? "internal_refused" : f.code;
+    var shown = i18n.error("widget", { code: code, message: f.message }, { max: MAX_LEN });
+    this.view.addMsg("system", i18n.msg(shown[0], shown[1]), null, "deskmate-error");
   }
 
   // Queue a customer message, show it as pending, send it now if connected.
@@ -154,7 +158,7 @@ export class Chat {
     text = text == null ? "" : String(text).trim();
     if (!text) return null;
     if (text.length > MAX_LEN) {
-      this.view.addMsg("system", "Messages can be at most " + MAX_LEN + " characters.", null, "deskmate-error");
+      this.view.addMsg("system", i18n.msg("widget.error.too_long", { max: MAX_LEN }), null, "deskmate-error");
       return null;
     }
     var m = { id: newId(), text: text };
@@ -238,15 +242,16 @@ export class Chat {
 
 // The header's status for a state (the queue frame refines "waiting" when nobody is online).
 function showState(view, state) {
-  if (state === "WITH_AGENT") view.setStatus("agent", "Chatting with our team");
-  else if (state === "WAITING_FOR_AGENT") view.setStatus("waiting", "Waiting for our team");
-  else view.setStatus("online", "Online");
+  if (state === "WITH_AGENT") view.setStatus("agent", "widget.status.team");
+  else if (state === "WAITING_FOR_AGENT") view.setStatus("waiting", "widget.status.waiting");
+  else view.setStatus("online", "widget.status.online");
 }
 
-// The first frame: the session to resume (null: a new conversation) and the page the customer is on,
-// without its query or fragment (they can carry personal data; the server drops them too).
+// The first frame: the session to resume (null: a new conversation), the page the customer is on,
+// without its query or fragment (they can carry personal data; the server drops them too), and the
+// widget's language, in which a new conversation's greeting comes when the KB has it.
 function hello(session) {
-  return { type: "hello", session: session, page: location.origin + location.pathname };
+  return { type: "hello", session: session, page: location.origin + location.pathname, language: i18n.language() };
 }
 
-function contactThanks(email) { return "Thanks! We'll reply to " + email + " as soon as we can."; }
+function contactThanks(email) { return i18n.msg("widget.contact.thanks", { email: String(email) }); }

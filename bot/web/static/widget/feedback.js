@@ -1,28 +1,31 @@
 // Feedback: thumbs on each bot answer (a comment box on thumbs-down), and a 1-5 score when the chat
 // has ended. Each choice goes to `send` once; the server refuses a second rating of the same thing.
 
+import * as i18n from "../i18n/i18n.js";
 import { el } from "./dom.js";
 
-// Under a bot answer `node` (its wire id in data-id): "Helpful?" with 👍 and 👎. `rated` ("up" or
+// Under a bot answer `node` (its wire id in data-id): "Was this helpful?" with 👍 and 👎. `rated` ("up" or
 // "down") shows an earlier choice. rate(value, comment) sends it.
 export function addThumbs(node, rated, rate) {
-  var row = el("div", { "class": "deskmate-rate", role: "group", "aria-label": "Was this helpful?" });
-  var up = el("button", { type: "button", "class": "deskmate-thumb", "data-value": "up", "aria-label": "Helpful" }, "👍");
-  var down = el("button", { type: "button", "class": "deskmate-thumb", "data-value": "down", "aria-label": "Not helpful" }, "👎");
+  var row = i18n.attr(el("div", { "class": "deskmate-rate", role: "group" }), "aria-label", "widget.rate");
+  var up = i18n.attr(el("button", { type: "button", "class": "deskmate-thumb", "data-value": "up" }, "👍"),
+                     "aria-label", "widget.rate.up");
+  var down = i18n.attr(el("button", { type: "button", "class": "deskmate-thumb", "data-value": "down" }, "👎"),
+                       "aria-label", "widget.rate.down");
   row.appendChild(up);
   row.appendChild(down);
   function done(value, thanks) {
     up.disabled = down.disabled = true;
     (value === "up" ? up : down).classList.add("deskmate-chosen");
-    if (thanks) row.appendChild(el("span", { "class": "deskmate-thanks" }, thanks));
+    if (thanks) row.appendChild(i18n.text(el("span", { "class": "deskmate-thanks" }), thanks));
   }
   if (rated) done(rated, "");
-  up.addEventListener("click", function () { done("up", "Thanks!"); rate("up", null); });
+  up.addEventListener("click", function () { done("up", "widget.rate.thanks"); rate("up", null); });
   down.addEventListener("click", function () {
     done("down", "");
-    row.appendChild(commentForm("What was wrong? (optional)", function (comment) {
+    row.appendChild(commentForm("widget.rate.comment", function (comment) {
       rate("down", comment);
-      row.appendChild(el("span", { "class": "deskmate-thanks" }, "Thanks, we'll look into it."));
+      row.appendChild(i18n.text(el("span", { "class": "deskmate-thanks" }), "widget.rate.noted"));
     }));
   });
   node.insertBefore(row, node.querySelector(".deskmate-time"));
@@ -30,20 +33,21 @@ export function addThumbs(node, rated, rate) {
 
 // "How was this chat?" with 1 to 5 and an optional comment, added to the log.
 export function surveyBox(send) {
-  var box = el("div", { id: "deskmate-survey", "class": "deskmate-msg deskmate-survey", role: "group",
-                        "aria-label": "Rate this chat" });
-  box.appendChild(el("div", { "class": "deskmate-text" }, "How was this chat?"));
+  var box = i18n.attr(el("div", { id: "deskmate-survey", "class": "deskmate-msg deskmate-survey", role: "group" }),
+                      "aria-label", "widget.survey");
+  box.appendChild(i18n.text(el("div", { "class": "deskmate-text" }), "widget.survey.question"));
   var scores = el("div", { "class": "deskmate-scores" });
   var chosen = null;
-  var form = commentForm("Anything to add? (optional)", function (comment) {
+  var form = commentForm("widget.survey.comment", function (comment) {
     box.textContent = "";
-    box.appendChild(el("div", { "class": "deskmate-text" }, "Thank you for your feedback!"));
+    box.appendChild(i18n.text(el("div", { "class": "deskmate-text" }), "widget.survey.thanks"));
     send(chosen, comment);
   });
   form.hidden = true;
   for (var score = 1; score <= 5; score++) {
     (function (value) {
-      var b = el("button", { type: "button", "class": "deskmate-score", "aria-label": value + " of 5" }, String(value));
+      var b = i18n.attr(el("button", { type: "button", "class": "deskmate-score" }, i18n.format(value)),
+                        "aria-label", "widget.survey.score", { score: value, max: 5 });
       b.addEventListener("click", function () {
         chosen = value;
         var all = scores.querySelectorAll(".deskmate-score");
@@ -58,11 +62,14 @@ export function surveyBox(send) {
   return box;
 }
 
+// A one-line comment and Send; `placeholder`: the catalogue key of its hint.
 function commentForm(placeholder, submit) {
   var form = el("form", { "class": "deskmate-comment" });
-  var text = el("input", { type: "text", maxlength: "1000", placeholder: placeholder, "aria-label": placeholder });
+  var text = el("input", { type: "text", maxlength: "1000" });
+  i18n.attr(text, "placeholder", placeholder);
+  i18n.attr(text, "aria-label", placeholder);
   form.appendChild(text);
-  form.appendChild(el("button", { type: "submit" }, "Send"));
+  form.appendChild(i18n.text(el("button", { type: "submit" }), "widget.send"));
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
     var comment = text.value.trim() || null;

@@ -1,13 +1,20 @@
-// The widget's entry point, loaded by /widget.js: builds the panel and starts the chat.
-// config: {scriptUrl, title, server} read from the embedding script tag; early: the
-// [name, args] calls the page made on window.Deskmate before the modules were loaded.
+// The widget's entry point, loaded by /widget.js: loads the texts, builds the panel and starts the chat.
+// config: {scriptUrl, title, server, lang} read from the embedding script tag; early: the
+// [name, args] calls the page made on window.Deskmate before the modules were loaded (kept in the
+// same list until the panel is built, then replayed).
 
+import * as i18n from "../i18n/i18n.js";
 import { Chat, MAX_LEN } from "./chat.js";
 import { buildUi, loadCss } from "./dom.js";
 import { View } from "./view.js";
 
 export function start(config, early) {
   loadCss(new URL("widget.css", config.scriptUrl).href);
+  // the texts first: from the Deskmate server the widget came from, in the language of i18n.js's rule
+  i18n.start({ preferred: config.lang }).then(function () { build(config, early); });
+}
+
+function build(config, early) {
   var chat = null;
   var view = null;
   var ui = buildUi(config.title, MAX_LEN, {
@@ -17,6 +24,7 @@ export function start(config, early) {
     submit: function (text) { return chat.send(text) !== null; },
     input: function () { chat.typing(); }
   });
+  i18n.attach(ui.root);  // its lang attribute, and a switch of language re-translates it in place
   view = new View(ui, function (label, intent) { chat.send(label, intent); });
   chat = new Chat(view, socketUrl(config));
   var hooks = {

@@ -1,6 +1,7 @@
 // Waiting for a person: the customer's place in the queue, or, with nobody online, a form to leave
 // an email and a message.
 
+import * as i18n from "../i18n/i18n.js";
 import { el } from "./dom.js";
 
 export function clearQueue() {
@@ -18,26 +19,27 @@ export function showQueue(view, f, contact, maxLen) {
   }
   box.textContent = "";
   // the header says the same as the log: nobody online is not "Online"
-  if (f.agents_online) view.setStatus("waiting", "Waiting for our team");
-  else view.setStatus("away", "Team offline · leave a message");
+  if (f.agents_online) view.setStatus("waiting", "widget.status.waiting");
+  else view.setStatus("away", "widget.status.away");
   if (!f.agents_online) {
-    box.appendChild(el("div", { "class": "deskmate-text" },
-      "No one from our team is online right now. Leave your email and a message and we'll get back to you."));
+    box.appendChild(i18n.text(el("div", { "class": "deskmate-text" }), "widget.queue.offline"));
     if (!contact.sent) box.appendChild(contactForm(contact, maxLen));
   } else {
-    box.appendChild(el("div", { "class": "deskmate-text" },
-      "Connecting you to a person… You're number " + (f.position || 1) + " in the queue."));
+    var position = typeof f.position === "number" && f.position > 0 ? f.position : 1;
+    box.appendChild(i18n.text(el("div", { "class": "deskmate-text" }), "widget.queue.position", { position: position }));
   }
   view.scrollDown();
 }
 
 function contactForm(contact, maxLen) {
   var form = el("form", { id: "deskmate-contact", "class": "deskmate-contact" });
-  var email = el("input", { id: "deskmate-contact-email", type: "email", required: "", maxlength: "254",
-                            placeholder: "you@example.com", "aria-label": "Your email" });
-  var text = el("textarea", { id: "deskmate-contact-text", required: "", maxlength: String(maxLen), rows: "3",
-                              placeholder: "How can we help?", "aria-label": "Your message" });
-  var button = el("button", { type: "submit", id: "deskmate-contact-send" }, "Send");
+  var email = el("input", { id: "deskmate-contact-email", type: "email", required: "", maxlength: "254" });
+  i18n.attr(email, "placeholder", "widget.contact.email.placeholder");
+  i18n.attr(email, "aria-label", "widget.contact.email");
+  var text = el("textarea", { id: "deskmate-contact-text", required: "", maxlength: String(maxLen), rows: "3" });
+  i18n.attr(text, "placeholder", "widget.contact.text.placeholder");
+  i18n.attr(text, "aria-label", "widget.contact.text");
+  var button = i18n.text(el("button", { type: "submit", id: "deskmate-contact-send" }), "widget.send");
   form.appendChild(email);
   form.appendChild(text);
   form.appendChild(button);

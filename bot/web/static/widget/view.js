@@ -1,9 +1,10 @@
 // Rendering the conversation: message bubbles, reply buttons, handoffs, agents' messages and notices.
-// Every text goes in through textContent (dom.el); nothing here talks to the server.
+// Every text goes in through textContent (dom.el); nothing here talks to the server. What people and
+// the bot wrote is shown as it is; the widget's own texts come from the catalogue (i18n.text), so a
+// switch of language re-translates them in place.
 
+import * as i18n from "../i18n/i18n.js";
 import { el } from "./dom.js";
-
-var HANDOFF_DEFAULT = "You're being connected to a person from our team.";
 
 export class View {
   // ui: what dom.buildUi returned; choose(label, intent): a reply button or clarify option was clicked.
@@ -20,7 +21,7 @@ export class View {
     this.ui.panel.removeAttribute("hidden");
     this.ui.panel.setAttribute("data-open", "true");
     this.ui.launcher.setAttribute("aria-expanded", "true");
-    this.ui.launcherLabel.textContent = "Close chat";
+    i18n.text(this.ui.launcherLabel, "widget.launcher.close");
     this.unread = 0;
     this.showUnread();
     this.scrollDown();
@@ -30,7 +31,7 @@ export class View {
     this.ui.panel.setAttribute("hidden", "");
     this.ui.panel.setAttribute("data-open", "false");
     this.ui.launcher.setAttribute("aria-expanded", "false");
-    this.ui.launcherLabel.textContent = "Chat with us";
+    i18n.text(this.ui.launcherLabel, "widget.launcher.open");
   }
 
   // A reply arrived live (not from history): counted on the launcher while the panel is closed.
@@ -42,14 +43,16 @@ export class View {
   showUnread() {
     var badge = this.ui.unread;
     badge.textContent = this.unread > 9 ? "9+" : this.unread > 0 ? String(this.unread) : "";
-    badge.setAttribute("aria-label", this.unread + " new " + (this.unread === 1 ? "message" : "messages"));
+    i18n.attr(badge, "aria-label", "widget.unread", { count: this.unread });
     if (this.unread > 0) badge.removeAttribute("hidden");
     else badge.setAttribute("hidden", "");
   }
 
-  setStatus(key, text) {
-    this.ui.status.textContent = text;
-    this.ui.status.setAttribute("data-status", key);
+  // The header's status line: `status` (connecting, online, waiting, away, agent, reconnecting) for
+  // the styles, and the catalogue's text `key` with `params`.
+  setStatus(status, key, params) {
+    i18n.text(this.ui.status, key, params);
+    this.ui.status.setAttribute("data-status", status);
   }
   setState(state) { if (state) this.ui.panel.setAttribute("data-state", String(state)); }
   state() { return this.ui.panel.getAttribute("data-state"); }
@@ -66,13 +69,17 @@ export class View {
     return null;
   }
 
-  // Append one message bubble. role: customer | bot | system | agent; extra: extra class names;
+  // Append one message bubble. role: customer | bot | system | agent; text: what was said (shown as
+  // it is), or i18n.msg(key, params) for a text of the widget's own; extra: extra class names;
   // at: when it was said (ISO 8601 from the server; now when omitted), shown on what people said.
   addMsg(role, text, id, extra, at) {
     if (id != null && this.findMsg(id)) return null; // never render the same id twice
     var node = el("div", { "class": "deskmate-msg deskmate-" + role + (extra ? " " + extra : "") });
     if (id != null) node.setAttribute("data-id", String(id));
-    node.appendChild(el("div", { "class": "deskmate-text" }, text == null ? "" : text));
+    var body = el("div", { "class": "deskmate-text" });
+    if (text && typeof text === "object") i18n.text(body, text.key, text.params);
+    else body.textContent = text == null ? "" : String(text);
+    node.appendChild(body);
     if (role !== "system") node.appendChild(timeOf(at));
     // the conversation moved on: only the newest buttons stay clickable (an error line changes nothing)
     if (!extra || extra.indexOf("deskmate-error") < 0) this.retireOptions();
@@ -89,8 +96,8 @@ export class View {
   // The bot is working on an answer: three dots at the end of the log until it replies.
   showBotTyping(on) {
     if (on && !this.botTyping) {
-      this.botTyping = el("div", { "class": "deskmate-msg deskmate-bot-typing",
-                                   role: "status", "aria-label": "The assistant is typing" });
+      this.botTyping = i18n.attr(el("div", { "class": "deskmate-msg deskmate-bot-typing", role: "status" }),
+                                 "aria-label", "widget.bot_typing");
       for (var i = 0; i < 3; i++) this.botTyping.appendChild(el("span", { "class": "deskmate-dot" }));
       this.ui.messages.appendChild(this.botTyping);
       this.scrollDown();
@@ -106,7 +113,7 @@ export class View {
   addClarify(id, text, options, active, at) {
     var node = this.addMsg("bot", text, id, "deskmate-clarify", at);
     if (!node) return null;
-    var box = el("div", { "class": "deskmate-options", role: "group", "aria-label": "Choose an option" });
+    var box = i18n.attr(el("div", { "class": "deskmate-options", role: "group" }), "aria-label", "widget.options");
     var choose = this.choose;
     (options || []).forEach(function (opt) {
       var intent = typeof opt.intent === "string" && opt.intent ? opt.intent : null;
@@ -134,8 +141,9 @@ export class View {
     return this.addClarify(id, text, options, active, at);
   }
 
+  // The bot's handoff text (in the KB's words), or the widget's own when it has none.
   addHandoff(id, text) {
-    return this.addMsg("system", text || HANDOFF_DEFAULT, id, "deskmate-handoff");
+    return this.addMsg("system", text || i18n.msg("widget.handoff"), id, "deskmate-handoff");
   }
 
   addAgentMsg(id, text, name, at) {
@@ -146,10 +154,12 @@ export class View {
 
   // agent_joined, handed_back or closed: a line in the log, and the header's status.
   addNotice(kind, id, name, by) {
-    var text = kind === "closed" && by === "customer" ? "You ended the chat." : noticeText(kind, name);
-    var node = this.addMsg("system", text, id, "deskmate-" + kind.replace("_", "-"));
-    if (kind === "agent_joined") this.setStatus("agent", "Chatting with " + (name || "our team"));
-    if (kind === "handed_back" || kind === "closed") this.setStatus("online", "Online");
+    var node = this.addMsg("system", noticeText(kind, name, by), id, "deskmate-" + kind.replace("_", "-"));
+    if (kind === "agent_joined") {
+      if (name) this.setStatus("agent", "widget.status.agent", { name: name });
+      else this.setStatus("agent", "widget.status.team");
+    }
+    if (kind === "handed_back" || kind === "closed") this.setStatus("online", "widget.status.online");
     return node;
   }
 
@@ -159,23 +169,28 @@ export class View {
       this.typingBox = el("div", { id: "deskmate-typing", "class": "deskmate-typing", "aria-live": "polite" });
       this.ui.panel.insertBefore(this.typingBox, this.ui.form);
     }
-    this.typingBox.textContent = on ? (name || "Our team") + " is typing…" : "";
+    if (!on) i18n.plain(this.typingBox, "");
+    else if (name) i18n.text(this.typingBox, "widget.typing.agent", { name: name });
+    else i18n.text(this.typingBox, "widget.typing.team");
   }
 }
 
-// <time> with the local hour and minute; the full date and time on hover.
+// <time> with the local hour and minute in the widget's language; the full date and time on hover.
 function timeOf(at) {
   var when = at ? new Date(at) : new Date();
   if (isNaN(when.getTime())) when = new Date();
-  var node = el("time", { "class": "deskmate-time", datetime: when.toISOString(), title: when.toLocaleString() },
-                when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }));
+  var node = el("time", { "class": "deskmate-time", datetime: when.toISOString() });
+  var params = { time: i18n.date(when, { hour: "2-digit", minute: "2-digit" }),
+                 full: i18n.date(when, { dateStyle: "medium", timeStyle: "medium" }) };
+  i18n.text(node, "widget.time", params);
+  i18n.attr(node, "title", "widget.time.full");
   return node;
 }
 
-function noticeText(kind, name) {
-  var who = name || "Someone from our team";
-  if (kind === "agent_joined") return who + " joined the chat.";
-  if (kind === "handed_back") return "You're back with the assistant.";
-  if (kind === "closed") return who + " closed the chat. Thanks for getting in touch!";
+function noticeText(kind, name, by) {
+  if (kind === "closed" && by === "customer") return i18n.msg("widget.notice.ended");
+  if (kind === "agent_joined") return name ? i18n.msg("widget.notice.joined", { name: name }) : i18n.msg("widget.notice.joined_team");
+  if (kind === "handed_back") return i18n.msg("widget.notice.handed_back");
+  if (kind === "closed") return name ? i18n.msg("widget.notice.closed", { name: name }) : i18n.msg("widget.notice.closed_team");
   return "";
 }
