@@ -15,8 +15,8 @@ import pytest
 
 from bot.errors import TrainingError
 from training.bench.intents import (
-    MULTILINGUAL,
     BASELINE,
+    MULTILINGUAL,
     OURS,
     ModelResult,
     TfidfLogRegBaseline,
