@@ -4,7 +4,9 @@ A KB folder (built, or its build reused) or a KB build is judged the way the ser
 message's language detected, read by the pipeline for that language (the main one, or an English
 KB's cross-lingual one: bot/service/brain.py), answered when its intent model is confident enough
 (each pipeline has its own threshold) and the in-scope gate lets it through. A bare intent model
-folder is judged on its probabilities and threshold alone.
+folder is judged on its probabilities and threshold alone. ``--language`` plays the customers'
+browser language (the widget sends it): a message too short to say its own ("hola") is read as
+written in it, as in a conversation that started in that language.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from kb.build import BuildInfo
 from training.report import Evaluation, write_report
 
 
-def evaluate(source: Path, test_csv: Path, out: Path) -> int:
+def evaluate(source: Path, test_csv: Path, out: Path, *, language: str | None = None) -> int:
+    """``language``: the customers' browser language, as the widget tells the server (``hello``): a
+    message that does not say its own language is read as written in it."""
     from bot.ops.config import Settings
     from kb.build import MANIFEST, build_kb
     from retrieval.embedder import MiniLMEmbedder
@@ -32,7 +36,7 @@ def evaluate(source: Path, test_csv: Path, out: Path) -> int:
         folder = build_kb(folder, Settings.from_env().builds, embedder=embedder).path
     test = load_csv(test_csv)
     if (folder / MANIFEST).is_file():
-        evaluation, routes = _build_evaluation(BuildInfo.read(folder), test.texts, test.labels)
+        evaluation, routes = _build_evaluation(BuildInfo.read(folder), test.texts, test.labels, language)
         title = f"KB build {folder.name}"
     else:
         evaluation, routes, title = (
@@ -72,7 +76,9 @@ def _model_evaluation(folder: Path, texts: list[str], gold: list[str]) -> Evalua
     return Evaluation(model.labels, texts, gold, model.probabilities(texts), model.threshold)
 
 
-def _build_evaluation(info: BuildInfo, texts: list[str], gold: list[str]) -> tuple[Evaluation, Counter[str]]:
+def _build_evaluation(
+    info: BuildInfo, texts: list[str], gold: list[str], language: str | None
+) -> tuple[Evaluation, Counter[str]]:
     from bot.core.policy import PolicyConfig
     from bot.service.brain import Brain
     from retrieval.embedder import MiniLMEmbedder
@@ -80,7 +86,7 @@ def _build_evaluation(info: BuildInfo, texts: list[str], gold: list[str]) -> tup
     brain = Brain.load(info, MiniLMEmbedder())
     labels = brain.kb.intent_names
     _check_labels(labels, gold, "the test file")
-    understood = brain.understand(texts, None, [brain.language_of(t) for t in texts])
+    understood = brain.understand(texts, None, [brain.language_of(t) or language for t in texts])
     index = {label: i for i, label in enumerate(labels)}
     probabilities = np.zeros((len(texts), len(labels)))
     for row, understanding in enumerate(understood):

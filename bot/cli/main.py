@@ -143,7 +143,7 @@ def _eval(args: argparse.Namespace) -> int:
     from bot.cli.evaluation import evaluate
 
     _configure_logging("WARNING")
-    return evaluate(Path(args.model), Path(args.test), Path(args.out))
+    return evaluate(Path(args.model), Path(args.test), Path(args.out), language=args.language)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -211,6 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="evaluation report of an intent model on a labelled CSV")
     evaluate.add_argument("model", type=Path, help="an intent model folder, a KB build, or a KB folder")
     evaluate.add_argument("--test", type=Path, required=True, help="text,intent CSV (intent may be out_of_scope)")
+    evaluate.add_argument(
+        "--language",
+        help="the customers' browser language (e.g. es), as the widget sends it: read a message too short to "
+        "say its own language as this one (KB builds only)",
+    )
     evaluate.add_argument("--out", type=Path, required=True, help="folder for metrics.json, plots and index.html")
     evaluate.set_defaults(run=_eval)
 

@@ -21,7 +21,7 @@ R = TypeVar("R")
 
 
 class MicroBatcher(Generic[T, R]):
-    def __init__(self, fn: Callable[[list[T]], Sequence[R]], *, max_batch: int = 32, max_wait: float = 0.002) -> None:
+    def __init__(self, fn: Callable[[list[T]], Sequence[R]], *, max_batch: int = 64, max_wait: float = 0.002) -> None:
         self._fn = fn
         self.max_batch = max_batch
         self.max_wait = max_wait

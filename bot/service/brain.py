@@ -10,6 +10,7 @@ in the conversation's language when the KB has texts in it (:meth:`Brain.compose
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -137,8 +138,12 @@ class Brain:
         crosslingual = None
         if (folder / CROSSLINGUAL).is_dir():
             crosslingual = load_pipeline(folder / CROSSLINGUAL, MultilingualEmbedder(), name=CROSSLINGUAL)
+        if isinstance(embedder, MultilingualEmbedder):
+            embedder.warm()  # loaded now, not on the first customer's message
+        # An English build's cross-lingual encoder loads on its first message in another language
+        # (about 1.5 s, once): an English-only server neither waits for it nor holds its ~190 MB.
         logger.info("loaded build %s (%d intents, %d past replies)", build.id, len(kb.intents), len(retriever.pairs))
-        return cls.assemble(
+        brain = cls.assemble(
             kb,
             classifier,
             retriever,
@@ -149,6 +154,9 @@ class Brain:
             reads=None if multilingual else ("en",),
             crosslingual=crosslingual,
         )
+        # the language detector (0.8 s) loads beside the server's start; a first message waits for it
+        threading.Thread(target=brain.detector.warm, name="language-detector", daemon=True).start()
+        return brain
 
     def understand(
         self,
@@ -161,8 +169,8 @@ class Brain:
         ``contexts`` holds each message's previous turns (oldest first), ``languages`` each one's
         language where known (:meth:`language_of`). A message in a language the main pipeline does
         not read goes to the cross-lingual pipeline when the build has one (bot/service/pipeline.py);
-        a message whose language is unknown ("hola", "ok") is read by both, and the one more sure of
-        its intent answers.
+        one whose language is unknown ("hola", "ok": the conversation's is passed when it has one)
+        is read by the main pipeline.
         """
         if not texts:
             return []
@@ -170,20 +178,16 @@ class Brain:
             raise ValueError(f"{len(contexts)} contexts for {len(texts)} messages; pass one per message")
         contexts = contexts if contexts is not None else [()] * len(texts)
         languages = languages if languages is not None else [None] * len(texts)
+        groups: dict[str, list[int]] = {}
+        for row, language in enumerate(languages):
+            groups.setdefault(self._pipeline_for(language).name, []).append(row)
         results: list[Understanding | None] = [None] * len(texts)
-        main_rows = [row for row, language in enumerate(languages) if self._pipeline_for(language) is self.main]
-        other_rows = [row for row in range(len(texts)) if row not in set(main_rows)]
-        unsure = [row for row in main_rows if languages[row] is None and self.crosslingual is not None]
-        for pipeline, rows in ((self.main, main_rows), (self.crosslingual, other_rows + unsure)):
-            if pipeline is None or not rows:
-                continue
+        for name, rows in groups.items():
+            pipeline = self.crosslingual if name == CROSSLINGUAL and self.crosslingual is not None else self.main
             understood = pipeline.understand([texts[r] for r in rows], [contexts[r] for r in rows])
             for row, understanding in zip(rows, understood, strict=True):
-                earlier = results[row]
-                # a message that does not say its language: the pipeline more sure of it answers
-                if earlier is None or understanding.prediction.top.probability > earlier.prediction.top.probability:
-                    results[row] = understanding
-        return [self._payload(text, r) for text, r in zip(texts, results, strict=True) if r is not None]
+                results[row] = self._payload(texts[row], understanding)
+        return [r for r in results if r is not None]
 
     def _pipeline_for(self, language: str | None) -> Pipeline:
         if self.crosslingual is None or self.reads is None or language is None or language in self.reads:

@@ -44,6 +44,10 @@ class LanguageDetector:
         language, confidence = self._model().classify(text)
         return str(language) if confidence >= self.min_confidence else None
 
+    def warm(self) -> None:
+        """Load the model now (a server does it at start)."""
+        self._model()
+
     def _model(self) -> Any:
         with self._lock:
             if self._identifier is None:

