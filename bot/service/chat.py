@@ -68,11 +68,17 @@ AGENT_STATES = (State.WAITING_FOR_AGENT, State.WITH_AGENT)
 
 
 def assist_event(
-    understanding: Understanding, brain: Brain, client_id: str, slots: dict[str, str] | None = None
+    understanding: Understanding,
+    brain: Brain,
+    client_id: str,
+    slots: dict[str, str] | None = None,
+    language: str | None = None,
 ) -> NewEvent:
-    """The suggestions for an agent, with what the models made of the customer's message."""
+    """The suggestions for an agent, with what the models made of the customer's message; templates
+    in the customer's ``language`` when the KB has texts in it (what the bot itself would send)."""
     ranking = [{"intent": s.intent, "p": round(s.probability, 4)} for s in understanding.prediction.ranking[:3]]
-    items = [suggestion.to_dict() for suggestion in suggest(understanding, brain.kb, slots=slots)]
+    kb = brain.composer_for(language).kb
+    items = [suggestion.to_dict() for suggestion in suggest(understanding, kb, slots=slots)]
     top = understanding.prediction.top
     return NewEvent(
         SUGGESTIONS,
@@ -258,7 +264,9 @@ class ChatService:
         if understanding is not None and conversation.state in AGENT_STATES:
             # agent assist: the bot stays silent and suggests replies to the agent instead
             suggestions = await self._append_late(
-                conversation, [assist_event(understanding, brain, client_id, conversation.slots)], agent_turn=True
+                conversation,
+                [assist_event(understanding, brain, client_id, conversation.slots, conversation.language)],
+                agent_turn=True,
             )
             await self.bus.publish(conversation_id, suggestions)
             received = suggestions

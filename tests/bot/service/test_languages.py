@@ -10,7 +10,7 @@ import pytest
 from bot.bus.inprocess import InProcessBus
 from bot.core.events import BOT_REPLY, CUSTOMER_MESSAGE, VISIT
 from bot.service.brain import CROSSLINGUAL, Brain
-from bot.service.chat import ChatService
+from bot.service.chat import ChatService, assist_event
 from bot.service.pipeline import Pipeline
 from bot.storage.store import InMemoryStore
 from kb.loader import load_kb
@@ -79,3 +79,14 @@ async def test_a_language_the_kb_lacks_gets_one_notice_in_the_kbs_own(tmp_path: 
         assert notices == ["I can only reply in English, but I'll do my best to help."]
     finally:
         await chat.close()
+
+
+def test_an_agent_is_offered_the_templates_in_the_customers_language(tmp_path: Path) -> None:
+    brain = kettle_brain(tmp_path)
+    (understanding,) = brain.understand(["my kettle leaks"])
+
+    chinese = assist_event(understanding, brain, "m1", {}, "zh").data["items"]
+    english = assist_event(understanding, brain, "m1", {}, None).data["items"]
+
+    assert "我们会给您换一个。" in [item["text"] for item in chinese]
+    assert "We will replace it." in [item["text"] for item in english]
