@@ -19,6 +19,7 @@ import numpy as np
 
 from bot.errors import ModelError
 from kb.build import BuildInfo
+from retrieval.embedder import Embedder
 from training.report import Evaluation, write_report
 
 
@@ -36,11 +37,11 @@ def evaluate(source: Path, test_csv: Path, out: Path, *, language: str | None = 
         folder = build_kb(folder, Settings.from_env().builds, embedder=embedder).path
     test = load_csv(test_csv)
     if (folder / MANIFEST).is_file():
-        evaluation, routes = _build_evaluation(BuildInfo.read(folder), test.texts, test.labels, language)
+        evaluation, routes = _build_evaluation(BuildInfo.read(folder), embedder, test.texts, test.labels, language)
         title = f"KB build {folder.name}"
     else:
         evaluation, routes, title = (
-            _model_evaluation(folder, test.texts, test.labels),
+            _model_evaluation(folder, embedder, test.texts, test.labels),
             Counter(),
             f"Intent model {folder}",
         )
@@ -65,25 +66,23 @@ def _check_labels(labels: list[str], gold: list[str], test: str) -> None:
         raise ModelError(f"{test} has intents the model does not know: {', '.join(unknown)}; fix the file")
 
 
-def _model_evaluation(folder: Path, texts: list[str], gold: list[str]) -> Evaluation:
-    from retrieval.embedder import MiniLMEmbedder
+def _model_evaluation(folder: Path, embedder: Embedder, texts: list[str], gold: list[str]) -> Evaluation:
     from training.intent_model import META, IntentModel
 
     if not (folder / META).is_file() and (folder / "classifier" / META).is_file():
         folder = folder / "classifier"
-    model = IntentModel.load(folder, MiniLMEmbedder())
+    model = IntentModel.load(folder, embedder)
     _check_labels(model.labels, gold, "the test file")
     return Evaluation(model.labels, texts, gold, model.probabilities(texts), model.threshold)
 
 
 def _build_evaluation(
-    info: BuildInfo, texts: list[str], gold: list[str], language: str | None
+    info: BuildInfo, embedder: Embedder, texts: list[str], gold: list[str], language: str | None
 ) -> tuple[Evaluation, Counter[str]]:
     from bot.core.policy import PolicyConfig
     from bot.service.brain import Brain
-    from retrieval.embedder import MiniLMEmbedder
 
-    brain = Brain.load(info, MiniLMEmbedder())
+    brain = Brain.load(info, embedder)
     labels = brain.kb.intent_names
     _check_labels(labels, gold, "the test file")
     understood = brain.understand(texts, None, [brain.language_of(t) or language for t in texts])
